@@ -1,0 +1,23 @@
+/** A server-side cart, addressed by an unguessable id (the id is the capability). */
+import mongoose, { Schema, type InferSchemaType, type Model } from 'mongoose';
+
+const cartLineSchema = new Schema(
+  {
+    sku: { type: String, required: true },
+    qty: { type: Number, required: true, min: 1 },
+  },
+  { _id: false },
+);
+
+const cartSchema = new Schema(
+  {
+    _id: { type: String, required: true },
+    lines: { type: [cartLineSchema], default: [] },
+  },
+  { timestamps: true, versionKey: false },
+);
+
+export type CartDoc = InferSchemaType<typeof cartSchema>;
+
+export const Cart: Model<CartDoc> =
+  (mongoose.models.Cart as Model<CartDoc> | undefined) ?? mongoose.model<CartDoc>('Cart', cartSchema);

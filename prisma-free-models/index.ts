@@ -1,0 +1,15 @@
+export { connectMongo, disconnectMongo } from './connection';
+export { Product, type ProductDoc } from './product';
+export { Cart, type CartDoc } from './cart';
+export { Order, type OrderDoc } from './order';
+export { WebhookEvent, type WebhookEventDoc } from './webhook-event';
+
+import { Cart } from './cart';
+import { Order } from './order';
+import { Product } from './product';
+import { WebhookEvent } from './webhook-event';
+
+/** Builds every declared index; run at start-up by the web app, the worker and the seed. */
+export async function ensureIndexes(): Promise<void> {
+  await Promise.all([Product.createIndexes(), Cart.createIndexes(), Order.createIndexes(), WebhookEvent.createIndexes()]);
+}

@@ -1,0 +1,97 @@
+/**
+ * An order. Its `state` is changed only by src/server/orders/state-machine.ts,
+ * always with a conditional single-document update from the expected state,
+ * and every change appends to `history`.
+ */
+import mongoose, { Schema, type InferSchemaType, type Model } from 'mongoose';
+import { ORDER_STATES } from '../src/server/orders/states';
+
+const orderLineSchema = new Schema(
+  {
+    sku: { type: String, required: true },
+    name: { type: String, required: true },
+    unitPriceMinor: { type: Number, required: true },
+    qty: { type: Number, required: true, min: 1 },
+    lineTotalMinor: { type: Number, required: true },
+  },
+  { _id: false },
+);
+
+const addressSchema = new Schema(
+  {
+    line1: { type: String, required: true },
+    line2: { type: String },
+    city: { type: String, required: true },
+    state: { type: String, required: true },
+    postalCode: { type: String, required: true },
+    country: { type: String, required: true },
+  },
+  { _id: false },
+);
+
+const customerSchema = new Schema(
+  {
+    name: { type: String, required: true },
+    email: { type: String, required: true },
+    address: { type: addressSchema, required: true },
+  },
+  { _id: false },
+);
+
+const historySchema = new Schema(
+  {
+    from: { type: String, enum: [...ORDER_STATES, null] },
+    to: { type: String, enum: ORDER_STATES, required: true },
+    action: { type: String, required: true },
+    outcome: { type: String, required: true },
+    at: { type: Date, required: true },
+    detail: { type: String },
+  },
+  { _id: false },
+);
+
+const orderSchema = new Schema(
+  {
+    _id: { type: String, required: true },
+    accessToken: { type: String, required: true },
+    idempotencyKey: { type: String },
+    requestHash: { type: String, required: true },
+    state: { type: String, enum: ORDER_STATES, required: true },
+    stateChangedAt: { type: Date, required: true },
+    lines: { type: [orderLineSchema], required: true },
+    currency: { type: String, required: true },
+    totalMinor: { type: Number, required: true, min: 1 },
+    customer: { type: customerSchema, required: true },
+    paymentIntentId: { type: String },
+    clientSecret: { type: String },
+    payment: {
+      lastError: { code: String, message: String, at: Date },
+      succeededEventId: String,
+      amountReceived: Number,
+      currency: String,
+    },
+    rejection: { reason: String, sku: String },
+    history: { type: [historySchema], default: [] },
+  },
+  { timestamps: true, versionKey: false },
+);
+
+// One order per idempotency key: the unique index is what makes concurrent
+// placeOrder calls with one key create one order. Partial, so keys can later
+// be purged from old orders without colliding.
+orderSchema.index(
+  { idempotencyKey: 1 },
+  { unique: true, partialFilterExpression: { idempotencyKey: { $type: 'string' } } },
+);
+// One order per PaymentIntent, the reverse check for webhook mapping.
+orderSchema.index(
+  { paymentIntentId: 1 },
+  { unique: true, partialFilterExpression: { paymentIntentId: { $type: 'string' } } },
+);
+// The reconciler's scan: non-terminal orders by age of their last transition.
+orderSchema.index({ state: 1, stateChangedAt: 1 });
+
+export type OrderDoc = InferSchemaType<typeof orderSchema>;
+
+export const Order: Model<OrderDoc> =
+  (mongoose.models.Order as Model<OrderDoc> | undefined) ?? mongoose.model<OrderDoc>('Order', orderSchema);

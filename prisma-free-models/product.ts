@@ -1,0 +1,40 @@
+/**
+ * A catalogue item and its stock. Stock lives on the product document so that
+ * every stock movement is one atomic single-document update:
+ *   initialStock = available + reserved + sold   (always)
+ *   reserved     = sum(holds[].qty)             (always)
+ * A hold is keyed by orderId inside the same document, which is what makes
+ * reserving, releasing and selling idempotent without transactions.
+ */
+import mongoose, { Schema, type InferSchemaType, type Model } from 'mongoose';
+
+const holdSchema = new Schema(
+  {
+    orderId: { type: String, required: true },
+    qty: { type: Number, required: true, min: 1 },
+    at: { type: Date, required: true },
+  },
+  { _id: false },
+);
+
+const productSchema = new Schema(
+  {
+    _id: { type: String, required: true }, // the SKU
+    name: { type: String, required: true, maxlength: 200 },
+    description: { type: String, default: '', maxlength: 2000 },
+    priceMinor: { type: Number, required: true, min: 0 },
+    currency: { type: String, required: true, lowercase: true },
+    initialStock: { type: Number, required: true, min: 0 },
+    available: { type: Number, required: true, min: 0 },
+    reserved: { type: Number, required: true, min: 0, default: 0 },
+    sold: { type: Number, required: true, min: 0, default: 0 },
+    holds: { type: [holdSchema], default: [] },
+    active: { type: Boolean, default: true },
+  },
+  { timestamps: true, versionKey: false },
+);
+
+export type ProductDoc = InferSchemaType<typeof productSchema>;
+
+export const Product: Model<ProductDoc> =
+  (mongoose.models.Product as Model<ProductDoc> | undefined) ?? mongoose.model<ProductDoc>('Product', productSchema);

@@ -1,0 +1,27 @@
+/**
+ * A received Stripe event. The event id is the primary key, so recording an
+ * event is the idempotency check for webhook intake: a second delivery of the
+ * same event collides on _id and changes nothing.
+ */
+import mongoose, { Schema, type InferSchemaType, type Model } from 'mongoose';
+
+const webhookEventSchema = new Schema(
+  {
+    _id: { type: String, required: true }, // Stripe event id
+    type: { type: String, required: true },
+    objectId: { type: String }, // e.g. the PaymentIntent id
+    orderId: { type: String },
+    // The raw body exactly as verified: no re-encoding, no field-name surprises.
+    payload: { type: String, required: true },
+    receivedAt: { type: Date, required: true },
+    processedAt: { type: Date },
+    outcome: { type: String },
+  },
+  { versionKey: false },
+);
+
+export type WebhookEventDoc = InferSchemaType<typeof webhookEventSchema>;
+
+export const WebhookEvent: Model<WebhookEventDoc> =
+  (mongoose.models.WebhookEvent as Model<WebhookEventDoc> | undefined) ??
+  mongoose.model<WebhookEventDoc>('WebhookEvent', webhookEventSchema);

@@ -1,0 +1,29 @@
+/** Stripe webhooks: a thin adapter over receiveStripeWebhook (verify, record, enqueue). */
+import { NextResponse } from 'next/server';
+import { logger } from '@/server/logger';
+import { getRuntime } from '@/server/runtime';
+import { MAX_WEBHOOK_BYTES, receiveStripeWebhook } from '@/server/webhooks/intake';
+
+export const runtime = 'nodejs';
+export const dynamic = 'force-dynamic';
+
+export async function POST(req: Request): Promise<NextResponse> {
+  const declared = Number(req.headers.get('content-length') ?? '0');
+  if (declared > MAX_WEBHOOK_BYTES) {
+    return NextResponse.json({ received: false, error: 'Payload too large' }, { status: 413 });
+  }
+  try {
+    // The raw body, byte for byte: the signature is computed over it.
+    const rawBody = await req.text();
+    const { deps, config } = await getRuntime();
+    const result = await receiveStripeWebhook(rawBody, req.headers.get('stripe-signature'), {
+      ...deps,
+      webhookSecret: config.STRIPE_WEBHOOK_SECRET,
+    });
+    return NextResponse.json(result.body, { status: result.status });
+  } catch (err) {
+    // 5xx so Stripe delivers again; nothing was acknowledged.
+    logger.error({ err }, 'webhook handling failed');
+    return NextResponse.json({ received: false, error: 'Temporarily unable to process' }, { status: 500 });
+  }
+}

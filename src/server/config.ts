@@ -1,0 +1,93 @@
+/**
+ * Environment, parsed once with zod. Every process (web app, worker, scripts)
+ * reads configuration through getConfig(); a missing or malformed variable
+ * stops the process with one message naming it.
+ *
+ * Parsing is lazy so that `next build` (which imports route modules) does not
+ * need the runtime environment.
+ */
+import { z } from 'zod';
+
+const port = z.coerce.number().int().min(1).max(65535);
+
+const schema = z
+  .object({
+    APP_ENV: z.enum(['development', 'test', 'production']).default('development'),
+    PORT: port.default(4000),
+    MONGODB_URI: z
+      .string()
+      .regex(/^mongodb(\+srv)?:\/\/.+/, 'must be a mongodb:// or mongodb+srv:// URI')
+      .default('mongodb://127.0.0.1:27017/orders'),
+    REDIS_URL: z
+      .string()
+      .regex(/^rediss?:\/\/.+/, 'must be a redis:// or rediss:// URL')
+      .default('redis://127.0.0.1:6379'),
+    QUEUE_PREFIX: z
+      .string()
+      .regex(/^[a-zA-Z0-9_-]{1,40}$/, 'letters, digits, - and _ only (max 40)')
+      .default('orders'),
+    STRIPE_SECRET_KEY: z.string().regex(/^(sk|rk)_(test|live)_[A-Za-z0-9_]+$/, 'must look like sk_test_… or sk_live_…'),
+    STRIPE_WEBHOOK_SECRET: z.string().regex(/^whsec_[A-Za-z0-9_]+$/, 'must look like whsec_…'),
+    /** Set only for the local payment simulator or stripe-mock; unset means api.stripe.com. */
+    STRIPE_API_HOST: z.string().min(1).max(200).optional(),
+    STRIPE_API_PORT: port.optional(),
+    STRIPE_API_PROTOCOL: z.enum(['http', 'https']).optional(),
+    CURRENCY: z
+      .string()
+      .regex(/^[A-Za-z]{3}$/, 'must be an ISO 4217 code such as INR')
+      .transform((c) => c.toLowerCase())
+      .default('inr'),
+    WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(256).default(16),
+    LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  })
+  .superRefine((env, ctx) => {
+    // The simulator is a development and test tool: production must talk to Stripe itself.
+    if (env.APP_ENV === 'production' && env.STRIPE_API_HOST) {
+      ctx.addIssue({ code: 'custom', path: ['STRIPE_API_HOST'], message: 'must not be set when APP_ENV=production' });
+    }
+    if (env.STRIPE_SECRET_KEY.startsWith('sk_live_') && env.APP_ENV !== 'production') {
+      ctx.addIssue({ code: 'custom', path: ['STRIPE_SECRET_KEY'], message: 'a live key is only accepted with APP_ENV=production' });
+    }
+  });
+
+export type Config = z.infer<typeof schema>;
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+/** Parses an environment; throws ConfigError naming every bad variable. */
+export function parseConfig(env: Record<string, string | undefined>): Config {
+  // Empty strings count as unset, as in most .env tooling.
+  const cleaned = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
+  const result = schema.safeParse(cleaned);
+  if (!result.success) {
+    const lines = result.error.issues.map((i) => {
+      const name = i.path.join('.') || '(environment)';
+      const problem = i.code === 'invalid_type' && cleaned[name] === undefined ? 'is required' : i.message;
+      return `${name} ${problem}`;
+    });
+    throw new ConfigError(`Invalid configuration: ${lines.join('; ')}`);
+  }
+  return result.data;
+}
+
+let cached: Config | undefined;
+
+export function getConfig(): Config {
+  cached ??= parseConfig(process.env);
+  return cached;
+}
+
+/** For long-running entry points: print the problem once and exit instead of a stack trace. */
+export function loadConfigOrExit(): Config {
+  try {
+    return getConfig();
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`${err.message}\n`);
+      process.exit(1);
+    }
+    throw err;
+  }
+}

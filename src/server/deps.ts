@@ -1,0 +1,10 @@
+/** What domain functions need from the outside world, passed in rather than imported. */
+import type Stripe from 'stripe';
+import type { Enqueuer } from './queue/queues';
+
+export interface Deps {
+  enqueuer: Enqueuer;
+  stripe: Stripe;
+  /** The shop's currency, lower-case ISO 4217 (inr). */
+  currency: string;
+}

@@ -1,0 +1,72 @@
+/**
+ * What an order's owner may see. Named explicitly so internal fields (the
+ * request hash, the raw idempotency key, Stripe objects) never leak.
+ */
+import type { OrderDoc } from '../../../prisma-free-models/order';
+import { Order } from '../../../prisma-free-models/order';
+import { DomainError } from '../errors';
+import { sameSecret } from '../ids';
+import type { OrderState } from './states';
+
+export interface OrderView {
+  orderId: string;
+  state: OrderState;
+  lines: { sku: string; name: string; unitPriceMinor: number; qty: number; lineTotalMinor: number }[];
+  totalMinor: number;
+  currency: string;
+  customer: { name: string; email: string };
+  payment: {
+    paymentIntentId: string | null;
+    /** Only while payment is possible: the browser needs it to confirm the PaymentIntent. */
+    clientSecret: string | null;
+    lastError: { code: string | null; message: string | null } | null;
+  };
+  rejection: { reason: string; sku: string | null } | null;
+  history: { from: OrderState | null; to: OrderState; action: string; at: string }[];
+  createdAt: string;
+}
+
+export function toOrderView(o: OrderDoc & { createdAt?: Date }): OrderView {
+  const state = o.state;
+  return {
+    orderId: o._id,
+    state,
+    lines: o.lines.map((l) => ({
+      sku: l.sku,
+      name: l.name,
+      unitPriceMinor: l.unitPriceMinor,
+      qty: l.qty,
+      lineTotalMinor: l.lineTotalMinor,
+    })),
+    totalMinor: o.totalMinor,
+    currency: o.currency,
+    customer: { name: o.customer.name, email: o.customer.email },
+    payment: {
+      paymentIntentId: o.paymentIntentId ?? null,
+      clientSecret: state === 'PAYMENT_PENDING' ? (o.clientSecret ?? null) : null,
+      lastError: o.payment?.lastError?.code
+        ? { code: o.payment.lastError.code, message: o.payment.lastError.message ?? null }
+        : null,
+    },
+    rejection: o.rejection?.reason ? { reason: o.rejection.reason, sku: o.rejection.sku ?? null } : null,
+    history: o.history.map((h) => ({
+      from: (h.from ?? null),
+      to: h.to,
+      action: h.action,
+      at: h.at.toISOString(),
+    })),
+    createdAt: (o.createdAt ?? o.stateChangedAt).toISOString(),
+  };
+}
+
+/**
+ * The order, for whoever holds its access token. A wrong token and a missing
+ * order give the same answer, so ids cannot be probed.
+ */
+export async function getOrderForOwner(orderId: string, accessToken: string): Promise<OrderView> {
+  const order = await Order.findById(orderId).lean<OrderDoc & { createdAt: Date }>();
+  if (!order || !sameSecret(order.accessToken, accessToken)) {
+    throw new DomainError('NOT_FOUND', 'Order not found', { field: 'orderId' });
+  }
+  return toOrderView(order);
+}

@@ -1,0 +1,32 @@
+/**
+ * Payment step: INVENTORY_RESERVED -> PAYMENT_PENDING with the order's one
+ * PaymentIntent. A crash between "PaymentIntent created" and "id stored" is
+ * harmless: the retry sends the same Stripe idempotency key and gets the same
+ * PaymentIntent back, so there is never a second one.
+ */
+import { Order, type OrderDoc } from '../../../prisma-free-models/order';
+import type { Deps } from '../deps';
+import { logger } from '../logger';
+import { createOrderPaymentIntent } from '../payments/payment-intents';
+import type { StepOutcome } from './reserve-order';
+import { transition } from './state-machine';
+
+export async function requestPayment(orderId: string, deps: Pick<Deps, 'stripe'>): Promise<StepOutcome> {
+  const order = await Order.findById(orderId).lean<OrderDoc>();
+  if (!order) {
+    logger.warn({ orderId, action: 'request-payment', outcome: 'skipped' }, 'payment request for a missing order');
+    return 'skipped';
+  }
+  if (order.state !== 'INVENTORY_RESERVED') {
+    logger.info({ orderId, state: order.state, action: 'request-payment', outcome: 'already-done' }, 'payment already requested');
+    return 'already-done';
+  }
+  const intent = await createOrderPaymentIntent(deps.stripe, order);
+  const result = await transition(orderId, {
+    from: 'INVENTORY_RESERVED',
+    to: 'PAYMENT_PENDING',
+    set: { paymentIntentId: intent.id, clientSecret: intent.client_secret },
+    detail: intent.id,
+  });
+  return result.outcome;
+}

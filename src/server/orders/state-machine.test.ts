@@ -1,0 +1,67 @@
+import { describe, expect, it } from 'vitest';
+import { ORDER_STATES, TERMINAL_STATES, type OrderState } from './states';
+import { canTransition, isLegalHistory, reachableFrom, TRANSITIONS } from './state-machine';
+
+describe('order transition table', () => {
+  it('allows exactly the happy path and the rejection', () => {
+    const pairs = TRANSITIONS.map((t) => `${t.from}->${t.to}`).sort();
+    expect(pairs).toEqual(
+      [
+        'CREATED->INVENTORY_RESERVED',
+        'CREATED->REJECTED',
+        'INVENTORY_RESERVED->PAYMENT_PENDING',
+        'PAID->CONFIRMED',
+        'PAYMENT_PENDING->PAID',
+      ].sort(),
+    );
+  });
+
+  it('refuses every pair not in the table, including self-loops and going back', () => {
+    for (const from of ORDER_STATES) {
+      for (const to of ORDER_STATES) {
+        const inTable = TRANSITIONS.some((t) => t.from === from && t.to === to);
+        expect(canTransition(from, to), `${from}->${to}`).toBe(inTable);
+      }
+    }
+    expect(canTransition('CONFIRMED', 'PAID')).toBe(false);
+    expect(canTransition('PAID', 'PAID')).toBe(false);
+    expect(canTransition('CREATED', 'PAID')).toBe(false);
+  });
+
+  it('has no way out of a terminal state and every state reaches a terminal one', () => {
+    for (const s of TERMINAL_STATES) expect(reachableFrom(s).size).toBe(0);
+    for (const s of ORDER_STATES) {
+      if (TERMINAL_STATES.has(s)) continue;
+      expect([...reachableFrom(s)].some((r) => TERMINAL_STATES.has(r)), s).toBe(true);
+    }
+  });
+
+  it('gives each transition a distinct action name', () => {
+    const actions = TRANSITIONS.map((t) => t.action);
+    expect(new Set(actions).size).toBe(actions.length);
+  });
+});
+
+describe('history legality', () => {
+  const step = (from: OrderState | null, to: OrderState) => ({ from, to });
+  const happy = [
+    step(null, 'CREATED'),
+    step('CREATED', 'INVENTORY_RESERVED'),
+    step('INVENTORY_RESERVED', 'PAYMENT_PENDING'),
+    step('PAYMENT_PENDING', 'PAID'),
+    step('PAID', 'CONFIRMED'),
+  ];
+
+  it('accepts the happy path ending in the current state', () => {
+    expect(isLegalHistory(happy, 'CONFIRMED')).toBe(true);
+    expect(isLegalHistory(happy.slice(0, 3), 'PAYMENT_PENDING')).toBe(true);
+  });
+
+  it('rejects a path that skips, repeats, starts elsewhere or ends elsewhere', () => {
+    expect(isLegalHistory(happy, 'PAID')).toBe(false);
+    expect(isLegalHistory([happy[0]!, step('CREATED', 'PAID')], 'PAID')).toBe(false);
+    expect(isLegalHistory([...happy.slice(0, 2), happy[1]!], 'INVENTORY_RESERVED')).toBe(false);
+    expect(isLegalHistory(happy.slice(1), 'CONFIRMED')).toBe(false);
+    expect(isLegalHistory([], 'CREATED')).toBe(false);
+  });
+});

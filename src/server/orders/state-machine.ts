@@ -1,0 +1,143 @@
+/**
+ * The order state machine: the only code that changes an order's state.
+ *
+ * Every transition is one conditional single-document update "from the state
+ * I expect to the state I want", which MongoDB applies atomically, and it
+ * appends the step to the order's history in the same write. Two workers
+ * racing on one order therefore cannot both win; a retry of a step that
+ * already happened changes nothing and reports `already-done`; a transition
+ * the table does not allow, or one from a state the order is not in, is
+ * refused, changes nothing and is logged.
+ */
+import { Order, type OrderDoc } from '../../../prisma-free-models/order';
+import { DomainError } from '../errors';
+import { logger, type IdempotencyOutcome } from '../logger';
+import type { OrderState } from './states';
+
+export interface TransitionRule {
+  readonly from: OrderState;
+  readonly to: OrderState;
+  readonly action: string;
+}
+
+/** The whole table. README.md draws it; state-machine.test.ts checks it. */
+export const TRANSITIONS: readonly TransitionRule[] = [
+  { from: 'CREATED', to: 'INVENTORY_RESERVED', action: 'reserve' },
+  { from: 'CREATED', to: 'REJECTED', action: 'reject' },
+  { from: 'INVENTORY_RESERVED', to: 'PAYMENT_PENDING', action: 'request-payment' },
+  { from: 'PAYMENT_PENDING', to: 'PAID', action: 'mark-paid' },
+  { from: 'PAID', to: 'CONFIRMED', action: 'finalize' },
+];
+
+export const INITIAL_STATE: OrderState = 'CREATED';
+
+export function findRule(from: OrderState, to: OrderState): TransitionRule | undefined {
+  return TRANSITIONS.find((t) => t.from === from && t.to === to);
+}
+
+export function canTransition(from: OrderState, to: OrderState): boolean {
+  return findRule(from, to) !== undefined;
+}
+
+/** States reachable from `state` by one or more legal transitions. */
+export function reachableFrom(state: OrderState): Set<OrderState> {
+  const seen = new Set<OrderState>();
+  const stack: OrderState[] = [state];
+  while (stack.length > 0) {
+    const current = stack.pop() as OrderState;
+    for (const t of TRANSITIONS) {
+      if (t.from === current && !seen.has(t.to)) {
+        seen.add(t.to);
+        stack.push(t.to);
+      }
+    }
+  }
+  return seen;
+}
+
+export interface HistoryEntry {
+  from: OrderState | null;
+  to: OrderState;
+  action: string;
+  outcome: string;
+  at: Date;
+  detail?: string;
+}
+
+/** Whether a history is a legal path from creation, and ends in `current`. */
+export function isLegalHistory(history: readonly Pick<HistoryEntry, 'from' | 'to'>[], current: OrderState): boolean {
+  const [first, ...rest] = history;
+  if (!first || first.from !== null || first.to !== INITIAL_STATE) return false;
+  let state = first.to;
+  for (const step of rest) {
+    if (step.from !== state || !canTransition(step.from, step.to)) return false;
+    state = step.to;
+  }
+  return state === current;
+}
+
+/** The fields that start an order's life: used once, by placeOrder. */
+export function initialStateFields(action: string, at = new Date()): {
+  state: OrderState;
+  stateChangedAt: Date;
+  history: HistoryEntry[];
+} {
+  return {
+    state: INITIAL_STATE,
+    stateChangedAt: at,
+    history: [{ from: null, to: INITIAL_STATE, action, outcome: 'created', at }],
+  };
+}
+
+export type TransitionResult =
+  | { outcome: Extract<IdempotencyOutcome, 'applied' | 'already-done'>; order: OrderDoc }
+  | { outcome: 'refused'; order: OrderDoc | null; reason: string };
+
+export interface TransitionRequest {
+  from: OrderState;
+  to: OrderState;
+  /** Extra fields written in the same atomic update (e.g. the PaymentIntent id). */
+  set?: Record<string, unknown>;
+  detail?: string;
+}
+
+/**
+ * Moves one order from `from` to `to`, or explains why not.
+ * Throws ILLEGAL_TRANSITION only for a pair the table does not contain: that
+ * is a programming error, not a race.
+ */
+export async function transition(orderId: string, req: TransitionRequest): Promise<TransitionResult> {
+  const rule = findRule(req.from, req.to);
+  if (!rule) {
+    logger.error({ orderId, from: req.from, to: req.to, outcome: 'refused' }, 'illegal transition attempted');
+    throw new DomainError('ILLEGAL_TRANSITION', `An order cannot move from ${req.from} to ${req.to}`);
+  }
+  const at = new Date();
+  const entry: HistoryEntry = { from: req.from, to: req.to, action: rule.action, outcome: 'applied', at };
+  if (req.detail) entry.detail = req.detail;
+
+  const updated = await Order.findOneAndUpdate(
+    { _id: orderId, state: req.from },
+    { $set: { ...req.set, state: req.to, stateChangedAt: at }, $push: { history: entry } },
+    { new: true },
+  ).lean<OrderDoc>();
+
+  const log = { orderId, action: rule.action, from: req.from, to: req.to };
+  if (updated) {
+    logger.info({ ...log, state: req.to, outcome: 'applied' }, 'order transition');
+    return { outcome: 'applied', order: updated };
+  }
+
+  const current = await Order.findById(orderId).lean<OrderDoc>();
+  if (!current) {
+    logger.warn({ ...log, outcome: 'refused' }, 'transition on a missing order');
+    return { outcome: 'refused', order: null, reason: 'order not found' };
+  }
+  const state = current.state;
+  if (state === req.to || reachableFrom(req.to).has(state)) {
+    logger.info({ ...log, state, outcome: 'already-done' }, 'order transition already done');
+    return { outcome: 'already-done', order: current };
+  }
+  logger.warn({ ...log, state, outcome: 'refused' }, 'order transition refused: order is in another state');
+  return { outcome: 'refused', order: current, reason: `order is ${state}` };
+}

@@ -1,0 +1,54 @@
+/**
+ * The payments adapter: every call we make to Stripe's PaymentIntents API.
+ * Each write carries an idempotency key derived from the order, so a retry
+ * after a crash or a timeout gets the same PaymentIntent back instead of a
+ * second charge. Stripe keeps keys for 24 hours; after that we rely on the
+ * PaymentIntent id stored on the order, which is reused and never recreated.
+ */
+import type Stripe from 'stripe';
+
+export interface PaymentIntentOrder {
+  _id: string;
+  totalMinor: number;
+  currency: string;
+  customer: {
+    name: string;
+    email: string;
+    address: { line1: string; line2?: string | null; city: string; state: string; postalCode: string; country: string };
+  };
+}
+
+export const paymentIntentKey = (orderId: string): string => `order-${orderId}-payment-intent`;
+
+/** Creates (or, on retry, gets back) the one PaymentIntent of an order. */
+export async function createOrderPaymentIntent(stripe: Stripe, order: PaymentIntentOrder): Promise<Stripe.PaymentIntent> {
+  const { address } = order.customer;
+  return stripe.paymentIntents.create(
+    {
+      amount: order.totalMinor,
+      currency: order.currency,
+      // Cards are confirmed without redirects; the storefront confirms with the client secret.
+      automatic_payment_methods: { enabled: true, allow_redirects: 'never' },
+      // India's export rules: a description plus the customer's name and address.
+      description: `Order ${order._id}`,
+      receipt_email: order.customer.email,
+      shipping: {
+        name: order.customer.name,
+        address: {
+          line1: address.line1,
+          ...(address.line2 ? { line2: address.line2 } : {}),
+          city: address.city,
+          state: address.state,
+          postal_code: address.postalCode,
+          country: address.country,
+        },
+      },
+      metadata: { orderId: order._id },
+    },
+    { idempotencyKey: paymentIntentKey(order._id) },
+  );
+}
+
+export async function retrievePaymentIntent(stripe: Stripe, paymentIntentId: string): Promise<Stripe.PaymentIntent> {
+  return stripe.paymentIntents.retrieve(paymentIntentId);
+}

@@ -1,0 +1,47 @@
+/**
+ * Process-wide wiring: configuration, the MongoDB connection, Redis, the
+ * queues and the Stripe client, created once on first use. Used by the web
+ * app's transports; the worker builds its own (it also needs Workers).
+ */
+import { Redis } from 'ioredis';
+import { connectMongo, ensureIndexes } from '../../prisma-free-models';
+import { getConfig, type Config } from './config';
+import type { Deps } from './deps';
+import { logger } from './logger';
+import { createStripeClient } from './payments/stripe-client';
+import { createOrderQueues, type OrderQueues } from './queue/queues';
+
+export interface Runtime {
+  config: Config;
+  deps: Deps;
+  queues: OrderQueues;
+  redis: Redis;
+}
+
+/** Redis for producers: fail fast instead of queueing commands while Redis is away. */
+export function createProducerRedis(url: string): Redis {
+  return new Redis(url, { maxRetriesPerRequest: 2, enableOfflineQueue: true, connectTimeout: 5_000 });
+}
+
+export async function createRuntime(config: Config): Promise<Runtime> {
+  await connectMongo(config.MONGODB_URI);
+  await ensureIndexes();
+  const redis = createProducerRedis(config.REDIS_URL);
+  const queues = createOrderQueues(redis, config.QUEUE_PREFIX);
+  const stripe = createStripeClient(config);
+  return { config, queues, redis, deps: { enqueuer: queues.enqueuer, stripe, currency: config.CURRENCY } };
+}
+
+let shared: Promise<Runtime> | undefined;
+
+export function getRuntime(): Promise<Runtime> {
+  if (!shared) {
+    shared = createRuntime(getConfig());
+    // A failed start (database not up yet) must not be cached forever.
+    shared.catch((err: unknown) => {
+      logger.error({ err }, 'runtime start failed');
+      shared = undefined;
+    });
+  }
+  return shared;
+}

@@ -1,0 +1,74 @@
+/**
+ * Webhook intake: verify, record, enqueue, answer fast.
+ *   - the signature is verified on the raw body before anything else; a bad or
+ *     stale signature is a 400 with no effect;
+ *   - the event id is the primary key of the stored event, so a duplicate
+ *     delivery is recognised and changes nothing;
+ *   - the event is processed by the worker; if enqueuing fails we answer 500
+ *     so Stripe delivers again, and that delivery re-enqueues.
+ */
+import type Stripe from 'stripe';
+import { WebhookEvent } from '../../../prisma-free-models/webhook-event';
+import type { Deps } from '../deps';
+import { isDuplicateKeyError } from '../errors';
+import { logger } from '../logger';
+import { HANDLED_EVENT_TYPES } from './process-event';
+
+export const MAX_WEBHOOK_BYTES = 512 * 1024;
+
+export interface WebhookIntakeResult {
+  status: 200 | 400 | 413 | 500;
+  body: { received: boolean; outcome?: string; error?: string };
+}
+
+function objectRefs(event: Stripe.Event): { objectId?: string; orderId?: string } {
+  const obj = event.data.object as { id?: unknown; metadata?: Record<string, unknown> | null };
+  const orderId = obj.metadata?.orderId;
+  return {
+    ...(typeof obj.id === 'string' ? { objectId: obj.id } : {}),
+    ...(typeof orderId === 'string' ? { orderId } : {}),
+  };
+}
+
+export async function receiveStripeWebhook(
+  rawBody: string,
+  signature: string | null,
+  deps: Pick<Deps, 'stripe' | 'enqueuer'> & { webhookSecret: string },
+): Promise<WebhookIntakeResult> {
+  if (!signature) return { status: 400, body: { received: false, error: 'Missing Stripe-Signature header' } };
+  if (Buffer.byteLength(rawBody) > MAX_WEBHOOK_BYTES) {
+    return { status: 413, body: { received: false, error: 'Payload too large' } };
+  }
+  let event: Stripe.Event;
+  try {
+    event = deps.stripe.webhooks.constructEvent(rawBody, signature, deps.webhookSecret);
+  } catch (err) {
+    logger.warn({ err: (err as Error).message, outcome: 'refused' }, 'webhook signature verification failed');
+    return { status: 400, body: { received: false, error: 'Invalid signature' } };
+  }
+
+  const log = { eventId: event.id, type: event.type };
+  if (!HANDLED_EVENT_TYPES.has(event.type)) {
+    logger.info({ ...log, outcome: 'skipped' }, 'webhook event type ignored');
+    return { status: 200, body: { received: true, outcome: 'ignored' } };
+  }
+
+  let outcome: 'created' | 'replayed' | 'already-done' = 'created';
+  try {
+    await WebhookEvent.create({ _id: event.id, type: event.type, ...objectRefs(event), payload: rawBody, receivedAt: new Date() });
+  } catch (err) {
+    if (!isDuplicateKeyError(err)) throw err;
+    const existing = await WebhookEvent.findById(event.id, { processedAt: 1 }).lean();
+    outcome = existing?.processedAt ? 'already-done' : 'replayed';
+  }
+  if (outcome !== 'already-done') {
+    try {
+      await deps.enqueuer.processEvent(event.id);
+    } catch (err) {
+      logger.error({ ...log, err }, 'could not enqueue webhook event; asking Stripe to deliver again');
+      return { status: 500, body: { received: false, error: 'Temporarily unable to process' } };
+    }
+  }
+  logger.info({ ...log, ...objectRefs(event), outcome }, 'webhook received');
+  return { status: 200, body: { received: true, outcome } };
+}

@@ -1,0 +1,39 @@
+/**
+ * Processing a recorded Stripe event, in the worker. A map from event type to
+ * the domain function that applies it; each is idempotent, and the event is
+ * marked processed only after it was applied, so a crash in between means it
+ * is applied again (harmlessly), never skipped.
+ */
+import type Stripe from 'stripe';
+import { WebhookEvent } from '../../../prisma-free-models/webhook-event';
+import type { Deps } from '../deps';
+import { logger } from '../logger';
+import { applyPaymentFailed, applyPaymentSucceeded } from '../orders/payment-outcome';
+import type { StepOutcome } from '../orders/reserve-order';
+
+type Handler = (event: Stripe.Event, deps: Pick<Deps, 'enqueuer'>) => Promise<StepOutcome>;
+
+const handlers: Record<string, Handler> = {
+  'payment_intent.succeeded': (e, deps) => applyPaymentSucceeded(e.data.object as Stripe.PaymentIntent, e.id, deps),
+  'payment_intent.payment_failed': (e) => applyPaymentFailed(e.data.object as Stripe.PaymentIntent),
+};
+
+export const HANDLED_EVENT_TYPES: ReadonlySet<string> = new Set(Object.keys(handlers));
+
+export async function processWebhookEvent(eventId: string, deps: Pick<Deps, 'enqueuer'>): Promise<StepOutcome> {
+  const stored = await WebhookEvent.findById(eventId).lean();
+  if (!stored) {
+    logger.warn({ eventId, outcome: 'skipped' }, 'processing an event that was never recorded');
+    return 'skipped';
+  }
+  if (stored.processedAt) {
+    logger.info({ eventId, outcome: 'already-done' }, 'event already processed');
+    return 'already-done';
+  }
+  const event = JSON.parse(stored.payload) as Stripe.Event;
+  const handler = handlers[event.type];
+  const outcome = handler ? await handler(event, deps) : 'skipped';
+  await WebhookEvent.updateOne({ _id: eventId, processedAt: { $exists: false } }, { $set: { processedAt: new Date(), outcome } });
+  logger.info({ eventId, type: event.type, orderId: stored.orderId, outcome }, 'event processed');
+  return outcome;
+}
