@@ -77,17 +77,12 @@ const orderSchema = new Schema(
 );
 
 // One order per idempotency key: the unique index is what makes concurrent
-// placeOrder calls with one key create one order. Partial, so keys can later
-// be purged from old orders without colliding.
-orderSchema.index(
-  { idempotencyKey: 1 },
-  { unique: true, partialFilterExpression: { idempotencyKey: { $type: 'string' } } },
-);
+// placeOrder calls with one key create one order. Sparse, so keys can later be
+// purged ($unset) from old orders without colliding. (Sparse rather than
+// partial: both work on MongoDB, only sparse on the local mongo-java-server.)
+orderSchema.index({ idempotencyKey: 1 }, { unique: true, sparse: true });
 // One order per PaymentIntent, the reverse check for webhook mapping.
-orderSchema.index(
-  { paymentIntentId: 1 },
-  { unique: true, partialFilterExpression: { paymentIntentId: { $type: 'string' } } },
-);
+orderSchema.index({ paymentIntentId: 1 }, { unique: true, sparse: true });
 // The reconciler's scan: non-terminal orders by age of their last transition.
 orderSchema.index({ state: 1, stateChangedAt: 1 });
 

@@ -65,12 +65,12 @@ export interface HistoryEntry {
 }
 
 /** Whether a history is a legal path from creation, and ends in `current`. */
-export function isLegalHistory(history: readonly Pick<HistoryEntry, 'from' | 'to'>[], current: OrderState): boolean {
-  const [first, ...rest] = history;
+export function isLegalHistory(history: Iterable<{ from?: string | null; to: string }>, current: OrderState): boolean {
+  const [first, ...rest] = [...history];
   if (!first || first.from !== null || first.to !== INITIAL_STATE) return false;
-  let state = first.to;
+  let state: string = first.to;
   for (const step of rest) {
-    if (step.from !== state || !canTransition(step.from, step.to)) return false;
+    if (step.from !== state || !canTransition(step.from as OrderState, step.to as OrderState)) return false;
     state = step.to;
   }
   return state === current;

@@ -1,0 +1,223 @@
+// Launcher for mongo-java-server (de.bwaldvogel), our local MongoDB wire-protocol server.
+//
+// Run as a single-file Java program (JDK 11+), with the classpath that Maven resolves from
+// scripts/mongo-server/pom.xml:
+//
+//   java -cp "$(cat .run/mongo-classpath.txt)" scripts/mongo-server/MongoLauncher.java \
+//        --port 27090 --backend memory
+//   java -cp "$(cat .run/mongo-classpath.txt)" scripts/mongo-server/MongoLauncher.java \
+//        --port 27017 --backend h2 --file .data/mongo/orders.mv
+//
+// Options:
+//   --port N                  TCP port (required)
+//   --host ADDR               bind address (default 127.0.0.1)
+//   --backend memory|h2       storage backend (default memory)
+//   --file PATH               MVStore file for --backend h2 (required for h2; parent dirs are created)
+//   --server-version X.Y[.Z]  MongoDB version the server claims in buildInfo/serverStatus (default 5.0.0)
+//   --wire-version N          maxWireVersion the server claims in its isMaster handshake (default 13 = MongoDB 5.0)
+//
+// Why a custom version: mongo-java-server 1.47.0's own ServerVersion.MONGO_5_0 reports wire version 8
+// (MongoDB 4.2's), and the MongoDB Node.js driver 7 (used by mongoose 9) refuses anything below 9
+// ("reports maximum wire version 8, but this version of the Node.js Driver requires at least 9").
+// The wire version is only used in the handshake answer, so claiming 13 changes what the driver
+// allows itself to send, not how the server behaves; what actually works is tested by
+// tests/probe/mongo-semantics.test.ts.
+//
+// Prints "MongoLauncher ready ..." on stdout once it accepts connections. On SIGTERM/SIGINT a
+// shutdown hook closes clients, the server and the backend (for h2 this closes the MVStore, which
+// commits it, so the file is consistent). Between clean shutdowns the MVStore auto-commits in the
+// background (H2 default: about once a second), so a SIGKILL can lose the last ~1 s of writes.
+
+import de.bwaldvogel.mongo.MongoBackend;
+import de.bwaldvogel.mongo.MongoServer;
+import de.bwaldvogel.mongo.MongoVersion;
+import de.bwaldvogel.mongo.backend.h2.H2Backend;
+import de.bwaldvogel.mongo.backend.memory.MemoryBackend;
+
+import java.io.File;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CountDownLatch;
+
+public class MongoLauncher {
+
+    /** The MongoDB version and wire version the server claims (see the note at the top). */
+    static final class ClaimedVersion implements MongoVersion {
+        private final List<Integer> versionArray;
+        private final int wireVersion;
+
+        ClaimedVersion(List<Integer> versionArray, int wireVersion) {
+            this.versionArray = List.copyOf(versionArray);
+            this.wireVersion = wireVersion;
+        }
+
+        @Override
+        public List<Integer> getVersionArray() {
+            return versionArray;
+        }
+
+        @Override
+        public int getWireVersion() {
+            return wireVersion;
+        }
+    }
+
+    private static void usage(String error) {
+        if (error != null) {
+            System.err.println("MongoLauncher: " + error);
+        }
+        System.err.println("usage: MongoLauncher --port N [--host 127.0.0.1] [--backend memory|h2] [--file path.mv]"
+            + " [--server-version 5.0.0] [--wire-version 13]");
+        System.exit(2);
+    }
+
+    private static Map<String, String> parseArgs(String[] args) {
+        Map<String, String> opts = new HashMap<>();
+        for (int i = 0; i < args.length; i++) {
+            String a = args[i];
+            if (a.equals("-h") || a.equals("--help")) {
+                usage(null);
+            }
+            if (!a.startsWith("--")) {
+                usage("unexpected argument: " + a);
+            }
+            String key;
+            String value;
+            int eq = a.indexOf('=');
+            if (eq > 0) {
+                key = a.substring(2, eq);
+                value = a.substring(eq + 1);
+            } else {
+                if (i + 1 >= args.length) {
+                    usage("missing value for " + a);
+                }
+                key = a.substring(2);
+                value = args[++i];
+            }
+            opts.put(key, value);
+        }
+        for (String key : opts.keySet()) {
+            switch (key) {
+                case "port", "host", "backend", "file", "server-version", "wire-version" -> { }
+                default -> usage("unknown option --" + key);
+            }
+        }
+        return opts;
+    }
+
+    private static List<Integer> parseVersionArray(String v) {
+        List<Integer> parts = new ArrayList<>();
+        try {
+            for (String part : v.split("\\.")) {
+                parts.add(Integer.parseInt(part));
+            }
+        } catch (NumberFormatException e) {
+            usage("--server-version must look like 5.0.0: " + v);
+        }
+        while (parts.size() < 3) {
+            parts.add(0);
+        }
+        return parts;
+    }
+
+    private static int parseInt(String name, String v) {
+        try {
+            return Integer.parseInt(v);
+        } catch (NumberFormatException e) {
+            usage("--" + name + " must be a number: " + v);
+            return -1;
+        }
+    }
+
+    public static void main(String[] args) throws Exception {
+        // slf4j-simple logs to stderr; add timestamps and silence the per-connection INFO lines
+        // (each can be overridden with -Dorg.slf4j.simpleLogger.*=...). Must run before any logger exists.
+        System.getProperties().putIfAbsent("org.slf4j.simpleLogger.showDateTime", "true");
+        System.getProperties().putIfAbsent("org.slf4j.simpleLogger.dateTimeFormat", "yyyy-MM-dd'T'HH:mm:ss.SSSZ");
+        System.getProperties().putIfAbsent(
+            "org.slf4j.simpleLogger.log.de.bwaldvogel.mongo.wire.MongoWireProtocolHandler", "warn");
+
+        Map<String, String> opts = parseArgs(args);
+
+        String portText = opts.get("port");
+        if (portText == null) {
+            usage("--port is required");
+        }
+        int port = parseInt("port", portText);
+        String host = opts.getOrDefault("host", "127.0.0.1");
+        String backendName = opts.getOrDefault("backend", "memory");
+        MongoVersion version = new ClaimedVersion(
+            parseVersionArray(opts.getOrDefault("server-version", "5.0.0")),
+            parseInt("wire-version", opts.getOrDefault("wire-version", "13")));
+
+        MongoBackend backend;
+        String description;
+        switch (backendName) {
+            case "memory" -> {
+                backend = new MemoryBackend();
+                description = "memory";
+            }
+            case "h2" -> {
+                String file = opts.get("file");
+                if (file == null || file.isEmpty()) {
+                    usage("--backend h2 needs --file path/to/db.mv");
+                }
+                File f = new File(file).getAbsoluteFile();
+                File parent = f.getParentFile();
+                if (parent != null && !parent.isDirectory() && !parent.mkdirs()) {
+                    throw new IllegalStateException("cannot create directory " + parent);
+                }
+                backend = new H2Backend(f.getPath());
+                description = "h2 file=" + f.getPath();
+            }
+            default -> {
+                usage("unknown --backend " + backendName + " (memory|h2)");
+                return;
+            }
+        }
+        backend.version(version);
+
+        MongoServer server = new MongoServer(backend);
+        try {
+            server.bind(host, port);
+        } catch (RuntimeException e) {
+            System.err.println("MongoLauncher: cannot bind " + host + ":" + port + ": " + e);
+            try {
+                backend.close();
+            } catch (RuntimeException closeError) {
+                System.err.println("MongoLauncher: closing backend failed: " + closeError);
+            }
+            System.exit(1);
+        }
+
+        CountDownLatch stopped = new CountDownLatch(1);
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            System.out.println("MongoLauncher stopping (" + description + ")");
+            System.out.flush();
+            try {
+                // closes client connections, stops the event loops, then closes the backend
+                // (H2Backend.close() closes -- and thereby commits -- the MVStore)
+                server.shutdownNow();
+                System.out.println("MongoLauncher stopped cleanly");
+            } catch (RuntimeException e) {
+                System.err.println("MongoLauncher: error during shutdown: " + e);
+                e.printStackTrace();
+            } finally {
+                System.out.flush();
+                stopped.countDown();
+            }
+        }, "mongo-launcher-shutdown"));
+
+        System.out.println("MongoLauncher ready: mongodb://" + host + ":" + port
+            + " backend=" + description
+            + " serverVersion=" + version.getVersionArray()
+            + " wireVersion=" + version.getWireVersion()
+            + " pid=" + ProcessHandle.current().pid());
+        System.out.flush();
+
+        // Netty's threads keep the JVM alive; just park the main thread until shutdown.
+        stopped.await();
+    }
+}

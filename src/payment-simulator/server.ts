@@ -1,0 +1,252 @@
+/**
+ * Payment simulator: a local stand-in for the part of Stripe's REST API the
+ * order system uses, so development and tests never need the network.
+ *
+ * The official `stripe` SDK talks to it unchanged:
+ *   new Stripe('sk_test_anything', { host: '127.0.0.1', port, protocol: 'http' })
+ *
+ * State lives in memory. Idempotency-Key is honoured as Stripe documents it
+ * (api.ts). Every state change becomes an Event delivered, really signed, to
+ * `webhookUrl` after the API call returns (webhooks.ts), with switches to
+ * duplicate, delay, drop, hold and reorder deliveries (types.ts:
+ * SimulatorConfig). Tests drive the switches through the methods below, other
+ * processes through the `/_sim` control API (control.ts).
+ */
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { createApiHandler, DEFAULT_API_VERSION } from './api';
+import { applyPatch, cloneConfig, defaultConfig, isHttpUrl, validatePatch } from './config';
+import { createControlHandler } from './control';
+import { StripeApiError } from './errors';
+import { emptyForm } from './form';
+import { BodyTooLargeError, readBody, sendJson } from './http-util';
+import { IdempotencyStore } from './idempotency';
+import { newId, nowSeconds } from './ids';
+import { IntentService } from './intents';
+import { RefundService } from './refunds';
+import { SimStore } from './store';
+import type {
+  DeliveryRecord,
+  EventRecord,
+  PaymentIntent,
+  PayResult,
+  RequestContext,
+  RequestCounts,
+  SimEvent,
+  SimObject,
+  SimulatorConfig,
+  SimulatorConfigPatch,
+} from './types';
+import { WebhookDispatcher, type Logger } from './webhooks';
+
+export type * from './types';
+
+export interface PaymentSimulatorOptions {
+  /** Secret the receiving app verifies with (`whsec_...`). */
+  webhookSecret: string;
+  /** Initial (and after reset()) delivery target; omit to record events without delivering them. */
+  webhookUrl?: string;
+  logger?: (msg: string, extra?: object) => void;
+}
+
+/** Everything but the server lifecycle: what the control API exposes over HTTP. */
+export interface PaymentSimulatorControls {
+  /** Changes some switches; returns the whole resulting configuration. Throws ConfigPatchError on bad input. */
+  configure(patch: SimulatorConfigPatch): SimulatorConfig;
+  config(): SimulatorConfig;
+  /** Sends all held deliveries (reverse creation order when `reorder`); resolves to how many were sent. */
+  flush(): Promise<number>;
+  /** Every event so far, oldest first, with its delivery records. */
+  events(filter?: { type?: string }): EventRecord[];
+  event(eventId: string): EventRecord | undefined;
+  /** Delivers one event again now; undefined if the event does not exist. Resolves after the first attempt. */
+  resend(eventId: string): Promise<DeliveryRecord | undefined>;
+  /** All PaymentIntents, oldest first; `metadata` keeps only those carrying every given pair. */
+  paymentIntents(filter?: { metadata?: Record<string, string> }): PaymentIntent[];
+  /** Confirms as the customer would (same code path as POST /v1/payment_intents/:id/confirm). */
+  pay(paymentIntentId: string, paymentMethod?: string): PayResult;
+  requestCounts(): RequestCounts;
+  /** Waits until no webhook delivery is running or waiting to retry; false on timeout. */
+  settle(timeoutMs?: number): Promise<boolean>;
+  /** Back to the initial configuration with no objects, events, idempotency keys or counts. */
+  reset(): void;
+}
+
+export interface PaymentSimulator extends PaymentSimulatorControls {
+  /** Port 0 picks a free port; host defaults to 127.0.0.1. */
+  listen(port: number, host?: string): Promise<{ port: number; url: string }>;
+  close(): Promise<void>;
+}
+
+export function createPaymentSimulator(opts: PaymentSimulatorOptions): PaymentSimulator {
+  if (!opts.webhookSecret) throw new Error('createPaymentSimulator: webhookSecret is required');
+  if (opts.webhookUrl !== undefined && !isHttpUrl(opts.webhookUrl)) {
+    throw new Error(`createPaymentSimulator: webhookUrl must be an http(s) URL, got ${opts.webhookUrl}`);
+  }
+  const log: Logger = opts.logger ?? (() => undefined);
+  const initialConfig = () => defaultConfig(opts.webhookUrl ?? null);
+  let config = initialConfig();
+  let counts: RequestCounts = emptyCounts();
+
+  const dispatcher = new WebhookDispatcher({
+    secret: opts.webhookSecret,
+    config: () => config,
+    takeDrop: () => {
+      if (config.dropNext <= 0) return false;
+      config = { ...config, dropNext: config.dropNext - 1 };
+      return true;
+    },
+    log,
+  });
+
+  const emit = (type: string, object: SimObject, ctx: RequestContext): void => {
+    const event: SimEvent = {
+      id: newId.event(),
+      object: 'event',
+      api_version: ctx.apiVersion,
+      created: nowSeconds(),
+      data: { object },
+      livemode: false,
+      pending_webhooks: 1,
+      request: { id: ctx.requestId, idempotency_key: ctx.idempotencyKey },
+      type,
+    };
+    log('event created', { eventId: event.id, type, objectId: object.id, requestId: ctx.requestId });
+    dispatcher.publish(event);
+  };
+
+  const store = new SimStore(emit, () => config.extraEvents);
+  const intents = new IntentService(store);
+  const refunds = new RefundService(store);
+  const idempotency = new IdempotencyStore();
+
+  const handleApi = createApiHandler({
+    intents,
+    refunds,
+    idempotency,
+    counters: {
+      count: (route) => {
+        counts.counts[route] = (counts.counts[route] ?? 0) + 1;
+      },
+      replay: (route) => {
+        counts.replays++;
+        counts.replaysByRoute[route] = (counts.replaysByRoute[route] ?? 0) + 1;
+      },
+      conflict: () => {
+        counts.idempotencyConflicts++;
+      },
+    },
+    takeResponseDrop: () => {
+      if (config.dropNextResponses <= 0) return false;
+      config = { ...config, dropNextResponses: config.dropNextResponses - 1 };
+      return true;
+    },
+    event: (id) => dispatcher.event(id)?.event,
+    log,
+  });
+
+  const controls: PaymentSimulatorControls = {
+    configure(patch) {
+      config = applyPatch(config, validatePatch(patch));
+      log('config changed', { patch });
+      return cloneConfig(config);
+    },
+    config: () => cloneConfig(config),
+    flush: () => dispatcher.flush(),
+    events(filter) {
+      const all = dispatcher.events();
+      return filter?.type ? all.filter((r) => r.type === filter.type) : all;
+    },
+    event: (eventId) => dispatcher.event(eventId),
+    resend: (eventId) => dispatcher.resend(eventId),
+    paymentIntents(filter) {
+      const wanted = Object.entries(filter?.metadata ?? {});
+      return [...store.intents.values()]
+        .filter((pi) => wanted.every(([k, v]) => pi.metadata[k] === v))
+        .map((pi) => structuredClone(pi));
+    },
+    pay(paymentIntentId, paymentMethod = 'pm_card_visa') {
+      const params = emptyForm();
+      params.payment_method = paymentMethod;
+      const ctx: RequestContext = { requestId: newId.request(), idempotencyKey: null, apiVersion: DEFAULT_API_VERSION };
+      try {
+        const result = intents.confirm(paymentIntentId, params, ctx);
+        return { ok: true, status: result.status, paymentIntent: result.body as PaymentIntent };
+      } catch (err) {
+        if (err instanceof StripeApiError) return { ok: false, status: err.status, error: err.toBody().error };
+        throw err;
+      }
+    },
+    requestCounts: () => structuredClone(counts),
+    settle: (timeoutMs) => dispatcher.settle(timeoutMs),
+    reset() {
+      dispatcher.reset();
+      store.clear();
+      idempotency.clear();
+      counts = emptyCounts();
+      config = initialConfig();
+      log('simulator reset');
+    },
+  };
+
+  const handleControl = createControlHandler(controls);
+
+  const server = http.createServer((req, res) => {
+    void (async () => {
+      const url = new URL(req.url ?? '/', 'http://simulator.local');
+      try {
+        const body = await readBody(req);
+        if (url.pathname.startsWith('/_sim/')) return await handleControl(req, res, url, body);
+        if (url.pathname.startsWith('/v1/')) return handleApi(req, res, url, body);
+        sendJson(res, 404, { error: { type: 'invalid_request_error', message: `Unrecognized request URL (${req.method}: ${url.pathname}).` } });
+      } catch (err) {
+        if (err instanceof BodyTooLargeError) return; // the socket is already gone
+        log('simulator bug: request failed', { path: url.pathname, error: String(err) });
+        if (!res.headersSent) {
+          sendJson(res, 500, { error: { type: 'api_error', message: 'An unexpected error occurred in the payment simulator.' } });
+        }
+      }
+    })();
+  });
+
+  // The stripe SDK pools keep-alive sockets with no idle limit of its own; if the
+  // server closed them after Node's default 5 s, a request could race the close,
+  // get ECONNRESET and be retried by the SDK — turning into a spurious replay.
+  server.keepAliveTimeout = 120_000;
+
+  let listening = false;
+
+  return {
+    ...controls,
+    listen(port, host = '127.0.0.1') {
+      return new Promise((resolve, reject) => {
+        const onError = (err: Error) => reject(err);
+        server.once('error', onError);
+        server.listen(port, host, () => {
+          server.off('error', onError);
+          listening = true;
+          const address = server.address() as AddressInfo;
+          const shownHost = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+          const url = `http://${shownHost}:${address.port}`;
+          log('payment simulator listening', { url, webhookUrl: config.webhookUrl });
+          resolve({ port: address.port, url });
+        });
+      });
+    },
+    async close() {
+      await dispatcher.close();
+      if (!listening) return;
+      listening = false;
+      await new Promise<void>((resolve, reject) => {
+        server.close((err) => (err ? reject(err) : resolve()));
+        // The stripe SDK keeps connections alive; without this close() would wait for them to idle out.
+        server.closeAllConnections();
+      });
+      log('payment simulator closed');
+    },
+  };
+}
+
+function emptyCounts(): RequestCounts {
+  return { counts: {}, replays: 0, replaysByRoute: {}, idempotencyConflicts: 0 };
+}

@@ -1,0 +1,288 @@
+/**
+ * Shapes shared by the payment simulator's modules.
+ *
+ * The API objects are hand-written subsets of Stripe's own objects: the server
+ * must not depend on the `stripe` package (it is the thing being imitated), and
+ * a small explicit shape makes it obvious which fields the simulator maintains.
+ * Field names and nullability follow Stripe so the SDK's types stay truthful.
+ */
+
+export type Metadata = Record<string, string>;
+
+export interface Address {
+  city: string | null;
+  country: string | null;
+  line1: string | null;
+  line2: string | null;
+  postal_code: string | null;
+  state: string | null;
+}
+
+export interface Shipping {
+  address: Address;
+  carrier: string | null;
+  name: string;
+  phone: string | null;
+  tracking_number: string | null;
+}
+
+export type PaymentIntentStatus =
+  | 'requires_payment_method'
+  | 'requires_confirmation'
+  | 'requires_action'
+  | 'processing'
+  | 'requires_capture'
+  | 'canceled'
+  | 'succeeded';
+
+export interface CardDetails {
+  brand: string;
+  last4: string;
+  exp_month: number;
+  exp_year: number;
+  funding: 'credit' | 'debit';
+  country: string;
+}
+
+export interface PaymentMethodSnapshot {
+  id: string;
+  object: 'payment_method';
+  type: 'card';
+  card: CardDetails;
+  created: number;
+  livemode: false;
+}
+
+export interface LastPaymentError {
+  type: 'card_error';
+  code: string;
+  decline_code: string;
+  message: string;
+  doc_url: string;
+  charge: string;
+  payment_method: PaymentMethodSnapshot;
+}
+
+export interface PaymentIntent {
+  id: string;
+  object: 'payment_intent';
+  amount: number;
+  amount_capturable: number;
+  amount_received: number;
+  allowed_payment_method_types: string[] | null;
+  automatic_payment_methods: { enabled: boolean; allow_redirects?: string } | null;
+  canceled_at: number | null;
+  cancellation_reason: string | null;
+  capture_method: string;
+  client_secret: string;
+  confirmation_method: string;
+  created: number;
+  currency: string;
+  customer: string | null;
+  description: string | null;
+  last_payment_error: LastPaymentError | null;
+  /** A charge id, or the charge itself when the request asked for `expand[]=latest_charge`. */
+  latest_charge: string | Charge | null;
+  livemode: false;
+  metadata: Metadata;
+  next_action: null;
+  payment_method: string | null;
+  payment_method_types: string[];
+  receipt_email: string | null;
+  setup_future_usage: string | null;
+  shipping: Shipping | null;
+  statement_descriptor: string | null;
+  statement_descriptor_suffix: string | null;
+  status: PaymentIntentStatus;
+}
+
+export interface Charge {
+  id: string;
+  object: 'charge';
+  amount: number;
+  amount_captured: number;
+  amount_refunded: number;
+  balance_transaction: null;
+  captured: boolean;
+  created: number;
+  currency: string;
+  customer: string | null;
+  description: string | null;
+  disputed: false;
+  failure_code: string | null;
+  failure_message: string | null;
+  livemode: false;
+  metadata: Metadata;
+  outcome: {
+    network_status: string;
+    reason: string | null;
+    risk_level: string;
+    seller_message: string;
+    type: string;
+  };
+  paid: boolean;
+  payment_intent: string;
+  payment_method: string;
+  payment_method_details: { type: 'card'; card: CardDetails };
+  receipt_email: string | null;
+  refunded: boolean;
+  shipping: Shipping | null;
+  status: 'succeeded' | 'failed';
+}
+
+export interface Refund {
+  id: string;
+  object: 'refund';
+  amount: number;
+  balance_transaction: null;
+  charge: string | Charge;
+  created: number;
+  currency: string;
+  metadata: Metadata;
+  payment_intent: string | PaymentIntent;
+  reason: string | null;
+  receipt_number: null;
+  source_transfer_reversal: null;
+  status: 'succeeded';
+  transfer_reversal: null;
+}
+
+export type SimObject = PaymentIntent | Charge | Refund;
+
+export interface SimEvent {
+  id: string;
+  object: 'event';
+  api_version: string;
+  created: number;
+  data: { object: SimObject };
+  livemode: false;
+  pending_webhooks: number;
+  request: { id: string | null; idempotency_key: string | null };
+  type: string;
+}
+
+/** Who caused a state change: copied into the resulting events' `request` and `api_version`. */
+export interface RequestContext {
+  requestId: string;
+  idempotencyKey: string | null;
+  apiVersion: string;
+}
+
+// ---------------------------------------------------------------- configuration
+
+export interface RetryPolicy {
+  /** Total attempts per delivery, including the first. */
+  attempts: number;
+  /** Wait after the first failed attempt; doubles after each further failure. */
+  baseDelayMs: number;
+  /** Give up on a single attempt after this long (counted as a failed attempt). */
+  timeoutMs: number;
+}
+
+export interface SimulatorConfig {
+  /** Where events are POSTed; null = record events but deliver nothing. */
+  webhookUrl: string | null;
+  /** Deliver every event this many times (1 = normal). */
+  duplicate: number;
+  /** Wait this long before each delivery. */
+  delayMs: number;
+  /** The next N events are recorded but never delivered. */
+  dropNext: number;
+  /** Queue deliveries until flush() instead of sending them. Turning it off does not send what is already held. */
+  hold: boolean;
+  /** flush() sends held deliveries newest-first instead of oldest-first. */
+  reorder: boolean;
+  retry: RetryPolicy;
+  /** Sign with this secret instead of the real one (forged signatures); null = the real secret. */
+  signWithSecret: string | null;
+  /** Added to the signature timestamp (negative = stale signatures). */
+  signatureTimestampOffsetSec: number;
+  /**
+   * The next N POST /v1 requests do their work (and store their idempotent
+   * result) but the connection is cut before the answer is sent — a response
+   * lost in the network. The stripe SDK then retries with the same
+   * Idempotency-Key and must get the stored answer.
+   */
+  dropNextResponses: number;
+  /**
+   * Also emit the companion events real Stripe sends (payment_intent.created,
+   * charge.succeeded, charge.failed) so the receiver's handling of event types
+   * it does not care about is exercised. Off by default so event sequences
+   * stay easy to assert on.
+   */
+  extraEvents: boolean;
+}
+
+export type SimulatorConfigPatch = Partial<Omit<SimulatorConfig, 'retry'>> & {
+  retry?: Partial<RetryPolicy>;
+};
+
+// ---------------------------------------------------------------- webhook records
+
+export interface DeliveryAttempt {
+  attempt: number;
+  /** ISO time the attempt started. */
+  at: string;
+  url: string;
+  /** HTTP status of the receiver's answer, null when there was no answer. */
+  statusCode: number | null;
+  /** Connection error or timeout, null when the receiver answered. */
+  error: string | null;
+  durationMs: number;
+  /** First 500 characters of the receiver's answer, for debugging. */
+  responseBody: string | null;
+}
+
+export type DeliveryStatus =
+  | 'held'
+  | 'pending'
+  | 'succeeded'
+  | 'failed'
+  | 'no_endpoint'
+  | 'canceled';
+
+export interface DeliveryRecord {
+  id: string;
+  reason: 'initial' | 'duplicate' | 'resend';
+  status: DeliveryStatus;
+  attempts: DeliveryAttempt[];
+}
+
+export interface EventRecord {
+  id: string;
+  type: string;
+  createdAt: string;
+  /** True when a dropNext switch swallowed this event: it exists but was never sent. */
+  dropped: boolean;
+  event: SimEvent;
+  deliveries: DeliveryRecord[];
+}
+
+export interface RequestCounts {
+  /** `METHOD /path/template` → requests whose handler actually ran (replays excluded). */
+  counts: Record<string, number>;
+  /** Requests answered from the idempotency store instead of running again. */
+  replays: number;
+  replaysByRoute: Record<string, number>;
+  /** Requests refused because their Idempotency-Key was first used with other parameters. */
+  idempotencyConflicts: number;
+}
+
+/** Body of a Stripe error response. */
+export interface StripeErrorBody {
+  error: {
+    type: string;
+    message: string;
+    code?: string;
+    decline_code?: string;
+    param?: string;
+    doc_url?: string;
+    charge?: string;
+    payment_intent?: PaymentIntent;
+    payment_method?: PaymentMethodSnapshot;
+  };
+}
+
+export type PayResult =
+  | { ok: true; status: number; paymentIntent: PaymentIntent }
+  | { ok: false; status: number; error: StripeErrorBody['error'] };

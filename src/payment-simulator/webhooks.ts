@@ -1,0 +1,304 @@
+/**
+ * Webhook delivery: records every event, signs and POSTs it to the configured
+ * URL outside the API request that caused it, retries failures with
+ * exponential backoff, and implements the test switches (duplicate, delay,
+ * drop, hold/flush/reorder, forged or stale signatures).
+ *
+ * Every attempt is signed afresh with the time it is sent, as Stripe does, so
+ * a slow retry schedule never trips the receiver's timestamp tolerance.
+ */
+import http from 'node:http';
+import https from 'node:https';
+import { newId } from './ids';
+import { signatureHeader } from './signing';
+import type { DeliveryAttempt, DeliveryRecord, EventRecord, SimEvent, SimulatorConfig } from './types';
+
+export type Logger = (msg: string, extra?: object) => void;
+
+export interface DispatcherDeps {
+  secret: string;
+  config: () => SimulatorConfig;
+  /** Consumes one unit of the `dropNext` switch; true = swallow this event. */
+  takeDrop: () => boolean;
+  log: Logger;
+}
+
+interface Entry {
+  record: EventRecord;
+  /** Serialized once: every delivery of an event carries byte-identical JSON. */
+  payload: string;
+}
+
+interface Held extends Entry {
+  delivery: DeliveryRecord;
+}
+
+const RESPONSE_SNIPPET = 500;
+
+/** setTimeout as a promise that rejects when the simulator is reset or closed. */
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal.aborted) return reject(new Error('aborted'));
+    const timer = setTimeout(() => {
+      signal.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(new Error('aborted'));
+    };
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+export class WebhookDispatcher {
+  private records: EventRecord[] = [];
+  private byId = new Map<string, Entry>();
+  private held: Held[] = [];
+  private readonly inFlight = new Set<Promise<void>>();
+  private abort = new AbortController();
+
+  constructor(private readonly deps: DispatcherDeps) {}
+
+  /** Records an event and schedules its deliveries. Never sends synchronously. */
+  publish(event: SimEvent): void {
+    const payload = JSON.stringify(event, null, 2); // Stripe sends pretty-printed JSON
+    const record: EventRecord = {
+      id: event.id,
+      type: event.type,
+      createdAt: new Date(event.created * 1000).toISOString(),
+      dropped: false,
+      event,
+      deliveries: [],
+    };
+    this.records.push(record);
+    this.byId.set(event.id, { record, payload });
+    if (this.deps.takeDrop()) {
+      record.dropped = true;
+      this.deps.log('webhook dropped (dropNext)', { eventId: event.id, type: event.type });
+      return;
+    }
+    const cfg = this.deps.config();
+    for (let copy = 0; copy < cfg.duplicate; copy++) {
+      const delivery = this.newDelivery(copy === 0 ? 'initial' : 'duplicate', cfg.hold ? 'held' : 'pending');
+      record.deliveries.push(delivery);
+      if (cfg.hold) {
+        this.held.push({ record, payload, delivery });
+      } else {
+        this.track(this.run({ record, payload }, delivery, cfg.delayMs).done);
+      }
+    }
+  }
+
+  /**
+   * Sends every held delivery, oldest first (newest first with `reorder`).
+   * They go one at a time, each waiting for its first attempt to finish, so
+   * the receiver sees exactly this order; retries carry on in the background.
+   */
+  async flush(): Promise<number> {
+    const batch = this.held;
+    this.held = [];
+    const cfg = this.deps.config();
+    if (cfg.reorder) batch.reverse();
+    const signal = this.abort.signal;
+    let sent = 0;
+    for (const item of batch) {
+      if (signal.aborted) break; // reset or close during a flush: the rest were cleared with it
+      const { firstAttempt, done } = this.run(item, item.delivery, cfg.delayMs);
+      this.track(done);
+      await firstAttempt;
+      sent++;
+    }
+    this.deps.log('webhooks flushed', { sent, reordered: cfg.reorder });
+    return sent;
+  }
+
+  /** Delivers one recorded event again, now, regardless of hold/drop/delay. */
+  async resend(eventId: string): Promise<DeliveryRecord | undefined> {
+    const entry = this.byId.get(eventId);
+    if (!entry) return undefined;
+    const delivery = this.newDelivery('resend', 'pending');
+    entry.record.deliveries.push(delivery);
+    const { firstAttempt, done } = this.run(entry, delivery, 0);
+    this.track(done);
+    await firstAttempt;
+    return structuredClone(delivery);
+  }
+
+  events(): EventRecord[] {
+    return structuredClone(this.records);
+  }
+
+  event(eventId: string): EventRecord | undefined {
+    const entry = this.byId.get(eventId);
+    return entry ? structuredClone(entry.record) : undefined;
+  }
+
+  heldCount(): number {
+    return this.held.length;
+  }
+
+  /** Resolves once no delivery is running or waiting to retry (held ones do not count). */
+  async settle(timeoutMs = 30_000): Promise<boolean> {
+    const deadline = Date.now() + timeoutMs;
+    while (this.inFlight.size > 0) {
+      const left = deadline - Date.now();
+      if (left <= 0) return false;
+      let timer: NodeJS.Timeout | undefined;
+      const timeout = new Promise<void>((resolve) => {
+        timer = setTimeout(resolve, left);
+      });
+      await Promise.race([Promise.allSettled([...this.inFlight]), timeout]);
+      clearTimeout(timer);
+    }
+    return true;
+  }
+
+  /** Cancels all pending work and forgets every event. */
+  reset(): void {
+    this.abort.abort();
+    this.abort = new AbortController();
+    for (const item of this.held) item.delivery.status = 'canceled';
+    this.held = [];
+    this.records = [];
+    this.byId = new Map();
+  }
+
+  async close(): Promise<void> {
+    this.abort.abort();
+    for (const item of this.held) item.delivery.status = 'canceled';
+    this.held = [];
+    await this.settle(5_000);
+  }
+
+  private newDelivery(reason: DeliveryRecord['reason'], status: DeliveryRecord['status']): DeliveryRecord {
+    return { id: newId.delivery(), reason, status, attempts: [] };
+  }
+
+  private track(done: Promise<void>): void {
+    this.inFlight.add(done);
+    void done.finally(() => this.inFlight.delete(done));
+  }
+
+  /** One delivery with its retries. `firstAttempt` settles when the first POST has been answered (or failed). */
+  private run(entry: Entry, delivery: DeliveryRecord, delayMs: number): { firstAttempt: Promise<void>; done: Promise<void> } {
+    let markFirst: () => void = () => undefined;
+    const firstAttempt = new Promise<void>((resolve) => {
+      markFirst = resolve;
+    });
+    const signal = this.abort.signal;
+    const { record, payload } = entry;
+    const done = (async () => {
+      delivery.status = 'pending';
+      try {
+        // Always yield first (even with no delay): the API handler that created the
+        // event must finish and send its response before any delivery starts.
+        await sleep(delayMs, signal);
+        const policy = { ...this.deps.config().retry };
+        for (let n = 1; ; n++) {
+          // Read the URL per attempt so a test can repoint a failing endpoint and let retries land.
+          const url = this.deps.config().webhookUrl;
+          if (!url) {
+            delivery.status = 'no_endpoint';
+            this.deps.log('webhook not sent: no webhookUrl configured', { eventId: record.id, type: record.type });
+            return;
+          }
+          const attempt = await this.attempt(url, payload, n, signal, policy.timeoutMs);
+          delivery.attempts.push(attempt);
+          const ok = attempt.statusCode !== null && attempt.statusCode >= 200 && attempt.statusCode < 300;
+          const last = ok || n >= policy.attempts;
+          this.deps.log('webhook delivery', {
+            eventId: record.id,
+            type: record.type,
+            deliveryId: delivery.id,
+            attempt: n,
+            of: policy.attempts,
+            url,
+            statusCode: attempt.statusCode,
+            error: attempt.error,
+            durationMs: attempt.durationMs,
+            outcome: ok ? 'succeeded' : last ? 'failed' : 'will_retry',
+          });
+          if (ok) {
+            delivery.status = 'succeeded';
+            return;
+          }
+          if (last) {
+            delivery.status = 'failed';
+            return;
+          }
+          markFirst(); // (on success or give-up, `finally` marks it after the status is final)
+          await sleep(policy.baseDelayMs * 2 ** (n - 1), signal);
+        }
+      } catch (err) {
+        delivery.status = signal.aborted ? 'canceled' : 'failed';
+        if (!signal.aborted) {
+          this.deps.log('webhook delivery crashed', { eventId: record.id, error: String(err) });
+        }
+      } finally {
+        markFirst();
+      }
+    })();
+    return { firstAttempt, done };
+  }
+
+  private attempt(url: string, payload: string, n: number, signal: AbortSignal, timeoutMs: number): Promise<DeliveryAttempt> {
+    const cfg = this.deps.config();
+    const startedAt = Date.now();
+    const timestamp = Math.floor(startedAt / 1000) + cfg.signatureTimestampOffsetSec;
+    const body = Buffer.from(payload, 'utf8');
+    const headers = {
+      'Content-Type': 'application/json; charset=utf-8',
+      'Content-Length': String(body.length),
+      'Stripe-Signature': signatureHeader(cfg.signWithSecret ?? this.deps.secret, timestamp, payload),
+      'User-Agent': 'Stripe/1.0 (+https://stripe.com/docs/webhooks)',
+      Accept: '*/*; q=0.5, application/xml',
+      'Cache-Control': 'no-cache',
+    };
+    return new Promise((resolve) => {
+      let settled = false;
+      let text = '';
+      let req: http.ClientRequest | undefined;
+      const timer = setTimeout(() => req?.destroy(new Error(`timed out after ${timeoutMs} ms`)), timeoutMs);
+      const finish = (statusCode: number | null, error: string | null) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        resolve({
+          attempt: n,
+          at: new Date(startedAt).toISOString(),
+          url,
+          statusCode,
+          error,
+          durationMs: Date.now() - startedAt,
+          responseBody: statusCode === null ? null : text,
+        });
+      };
+      try {
+        const target = new URL(url);
+        // agent: false — a fresh connection per attempt, like Stripe, and no
+        // keep-alive socket left to hold the process (or a test) open.
+        req = (target.protocol === 'https:' ? https : http).request(target, {
+          method: 'POST',
+          headers,
+          agent: false,
+          signal,
+        });
+      } catch (err) {
+        finish(null, err instanceof Error ? err.message : String(err));
+        return;
+      }
+      req.on('response', (res) => {
+        res.setEncoding('utf8');
+        res.on('data', (chunk: string) => {
+          if (text.length < RESPONSE_SNIPPET) text = (text + chunk).slice(0, RESPONSE_SNIPPET);
+        });
+        res.on('end', () => finish(res.statusCode ?? null, null));
+        res.on('error', (err) => finish(res.statusCode ?? null, err.message));
+        res.on('close', () => finish(res.statusCode ?? null, null));
+      });
+      req.on('error', (err) => finish(null, err.message));
+      req.end(body);
+    });
+  }
+}

@@ -1,0 +1,27 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, parseConfig } from './config';
+
+const base = { STRIPE_SECRET_KEY: 'sk_test_abc', STRIPE_WEBHOOK_SECRET: 'whsec_abc' };
+
+describe('configuration', () => {
+  it('applies defaults', () => {
+    const c = parseConfig(base);
+    expect(c.PORT).toBe(4000);
+    expect(c.CURRENCY).toBe('inr');
+    expect(c.MONGODB_URI).toMatch(/^mongodb:\/\//);
+  });
+
+  it('names each missing or malformed variable in one message', () => {
+    expect(() => parseConfig({})).toThrow(ConfigError);
+    expect(() => parseConfig({})).toThrow(/STRIPE_SECRET_KEY is required.*STRIPE_WEBHOOK_SECRET is required/);
+    expect(() => parseConfig({ ...base, PORT: 'eighty' })).toThrow(/PORT/);
+    expect(() => parseConfig({ ...base, MONGODB_URI: 'postgres://x' })).toThrow(/MONGODB_URI must be a mongodb/);
+    expect(() => parseConfig({ ...base, REDIS_URL: 'localhost:6379' })).toThrow(/REDIS_URL/);
+    expect(() => parseConfig({ ...base, CURRENCY: 'rupees' })).toThrow(/CURRENCY/);
+  });
+
+  it('never lets production talk to a simulator, nor development to a live key', () => {
+    expect(() => parseConfig({ ...base, APP_ENV: 'production', STRIPE_API_HOST: '127.0.0.1' })).toThrow(/STRIPE_API_HOST/);
+    expect(() => parseConfig({ ...base, STRIPE_SECRET_KEY: 'sk_live_abc' })).toThrow(/live key/);
+  });
+});

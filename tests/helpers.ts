@@ -1,0 +1,136 @@
+/** Shared test helpers: real clients for the real services the suite started. */
+import { randomBytes, randomUUID } from 'node:crypto';
+import { Redis } from 'ioredis';
+import { Order, Product, type OrderDoc, type ProductDoc } from '../prisma-free-models';
+import type { Deps } from '../src/server/deps';
+import { createStripeClient } from '../src/server/payments/stripe-client';
+import { createOrderQueues, type OrderQueues } from '../src/server/queue/queues';
+import type { CustomerInput } from '../src/server/validation';
+import { createOrdersClient } from '../src/trpc/client';
+
+export function env(name: string): string {
+  const v = process.env[name];
+  if (!v) throw new Error(`${name} is not set: run the suite with \`npm test\``);
+  return v;
+}
+
+export const appUrl = () => env('APP_URL');
+export const simUrl = () => env('SIM_URL');
+
+/** A typed tRPC client over HTTP, optionally sending an Idempotency-Key header. */
+export function api(idempotencyKey?: string) {
+  const headers: Record<string, string> = idempotencyKey ? { 'Idempotency-Key': idempotencyKey } : {};
+  return createOrdersClient(appUrl(), { headers: () => headers });
+}
+
+export const newKey = () => `test-${randomUUID()}`;
+export const uniqueSku = (prefix = 'T') => `${prefix}-${randomBytes(5).toString('hex').toUpperCase()}`;
+
+export const customer: CustomerInput = {
+  name: 'Asha Rao',
+  email: 'asha@example.com',
+  address: { line1: '12 MG Road', city: 'Bengaluru', state: 'Karnataka', postalCode: '560001', country: 'IN' },
+};
+
+export async function seedProduct(stock: number, priceMinor = 49_900): Promise<string> {
+  const sku = uniqueSku();
+  await Product.create({
+    _id: sku,
+    name: `Test product ${sku}`,
+    priceMinor,
+    currency: 'inr',
+    initialStock: stock,
+    available: stock,
+    reserved: 0,
+    sold: 0,
+  });
+  return sku;
+}
+
+export async function stockOf(sku: string): Promise<ProductDoc> {
+  const p = await Product.findById(sku).lean<ProductDoc>();
+  if (!p) throw new Error(`no product ${sku}`);
+  return p;
+}
+
+/** A cart with the given lines, built through the API. */
+export async function cartWith(lines: { sku: string; qty: number }[]): Promise<string> {
+  const client = api();
+  const { cartId } = await client.cart.create.mutate();
+  for (const l of lines) await client.cart.addLine.mutate({ cartId, ...l });
+  return cartId;
+}
+
+export async function getOrder(orderId: string): Promise<OrderDoc> {
+  const o = await Order.findById(orderId).lean<OrderDoc>();
+  if (!o) throw new Error(`no order ${orderId}`);
+  return o;
+}
+
+export async function waitFor<T>(what: string, probe: () => Promise<T>, done: (v: T) => boolean, timeoutMs = 20_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: T = await probe();
+  while (!done(last)) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; last: ${JSON.stringify(last)}`);
+    await new Promise((r) => setTimeout(r, 100));
+    last = await probe();
+  }
+  return last;
+}
+
+export const waitForState = (orderId: string, states: string[], timeoutMs?: number) =>
+  waitFor(`order ${orderId} in ${states.join('|')}`, () => getOrder(orderId), (o) => states.includes(o.state), timeoutMs);
+
+/** The payment simulator's control API. */
+export const sim = {
+  async call<T>(method: 'GET' | 'POST', path: string, body?: unknown): Promise<T> {
+    const res = await fetch(`${simUrl()}${path}`, {
+      method,
+      headers: body === undefined ? {} : { 'content-type': 'application/json' },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    if (!res.ok) throw new Error(`simulator ${method} ${path}: HTTP ${res.status} ${await res.text()}`);
+    return (await res.json()) as T;
+  },
+  configure: (cfg: Record<string, unknown>) => sim.call('POST', '/_sim/config', cfg),
+  reset: () => sim.call('POST', '/_sim/reset'),
+  flush: () => sim.call('POST', '/_sim/flush'),
+  pay: (paymentIntentId: string, paymentMethod = 'pm_card_visa') =>
+    sim.call<{ status: string }>('POST', `/_sim/payment_intents/${paymentIntentId}/pay`, { paymentMethod }),
+  intentsFor: async (orderId: string) =>
+    (await sim.call<{ data?: unknown[] } | unknown[]>('GET', `/_sim/payment_intents?metadata[orderId]=${orderId}`)) as unknown,
+  events: () => sim.call<unknown>('GET', '/_sim/events'),
+};
+
+/** Normalises list answers that may be a bare array or { data: [...] }. */
+export function asList<T>(v: unknown): T[] {
+  if (Array.isArray(v)) return v as T[];
+  const data = (v as { data?: unknown } | null)?.data;
+  return Array.isArray(data) ? (data as T[]) : [];
+}
+
+/**
+ * Domain dependencies for tests that drive steps by hand: real Redis queues
+ * under a prefix no worker consumes (so the test alone decides what runs),
+ * and a real Stripe client pointed at the simulator.
+ */
+export function manualDeps(): { deps: Deps; queues: OrderQueues; redis: Redis; close: () => Promise<void> } {
+  const redis = new Redis(env('REDIS_URL'), { maxRetriesPerRequest: 2 });
+  const queues = createOrderQueues(redis, `manual_${randomBytes(4).toString('hex')}`);
+  const stripe = createStripeClient({
+    STRIPE_SECRET_KEY: env('STRIPE_SECRET_KEY'),
+    STRIPE_API_HOST: env('STRIPE_API_HOST'),
+    STRIPE_API_PORT: Number(env('STRIPE_API_PORT')),
+    STRIPE_API_PROTOCOL: 'http',
+  });
+  return {
+    deps: { enqueuer: queues.enqueuer, stripe, currency: 'inr' },
+    queues,
+    redis,
+    close: async () => {
+      await Promise.all(Object.values(queues.queues).map((q) => q.obliterate({ force: true })));
+      await queues.close();
+      redis.disconnect();
+    },
+  };
+}

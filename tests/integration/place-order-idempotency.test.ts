@@ -1,0 +1,83 @@
+/** placeOrder with Idempotency-Key: replay, conflict, concurrency, where the key comes from. */
+import { TRPCClientError } from '@trpc/client';
+import { describe, expect, it } from 'vitest';
+import { Order } from '../../prisma-free-models';
+import type { AppRouter } from '../../src/server/api/root';
+import { api, cartWith, customer, newKey, seedProduct, waitForState } from '../helpers';
+
+async function errorOf(p: Promise<unknown>): Promise<TRPCClientError<AppRouter>> {
+  try {
+    await p;
+  } catch (err) {
+    if (err instanceof TRPCClientError) return err as TRPCClientError<AppRouter>;
+    throw err;
+  }
+  throw new Error('expected the call to fail');
+}
+
+describe('placeOrder idempotency', () => {
+  it('replays the same order for the same key and request', async () => {
+    const sku = await seedProduct(5);
+    const cartId = await cartWith([{ sku, qty: 1 }]);
+    const key = newKey();
+    const first = await api(key).checkout.placeOrder.mutate({ cartId, customer });
+    const second = await api(key).checkout.placeOrder.mutate({ cartId, customer });
+    expect(second.orderId).toBe(first.orderId);
+    expect(second.accessToken).toBe(first.accessToken);
+    expect(second.replayed).toBe(true);
+    expect(await Order.countDocuments({ idempotencyKey: key })).toBe(1);
+    await waitForState(first.orderId, ['PAYMENT_PENDING']);
+  });
+
+  it('refuses the same key with a different request, writing nothing', async () => {
+    const sku = await seedProduct(5);
+    const cartId = await cartWith([{ sku, qty: 1 }]);
+    const key = newKey();
+    const first = await api(key).checkout.placeOrder.mutate({ cartId, customer });
+    const err = await errorOf(api(key).checkout.placeOrder.mutate({ cartId, customer: { ...customer, name: 'Someone Else' } }));
+    expect(err.data?.code).toBe('CONFLICT');
+    expect(err.data?.httpStatus).toBe(409);
+    expect(err.data?.domainCode).toBe('IDEMPOTENCY_CONFLICT');
+    expect(err.message).toMatch(/Idempotency-Key/);
+    const stored = await Order.find({ idempotencyKey: key }).lean();
+    expect(stored.map((o) => o._id)).toEqual([first.orderId]);
+    expect(stored[0]!.customer.name).toBe(customer.name);
+  });
+
+  it('creates one order from 20 concurrent calls with one key', async () => {
+    const sku = await seedProduct(5);
+    const cartId = await cartWith([{ sku, qty: 1 }]);
+    const key = newKey();
+    const results = await Promise.all(Array.from({ length: 20 }, () => api(key).checkout.placeOrder.mutate({ cartId, customer })));
+    expect(new Set(results.map((r) => r.orderId)).size).toBe(1);
+    expect(results.filter((r) => !r.replayed)).toHaveLength(1);
+    expect(await Order.countDocuments({ idempotencyKey: key })).toBe(1);
+    const order = await waitForState(results[0]!.orderId, ['PAYMENT_PENDING']);
+    expect(order.history.filter((h) => h.to === 'INVENTORY_RESERVED')).toHaveLength(1);
+  });
+
+  it('takes the key from the input when there is no header, and refuses a mismatch', async () => {
+    const sku = await seedProduct(5);
+    const cartId = await cartWith([{ sku, qty: 1 }]);
+    const key = newKey();
+    const viaInput = await api().checkout.placeOrder.mutate({ cartId, customer, idempotencyKey: key });
+    const viaHeader = await api(key).checkout.placeOrder.mutate({ cartId, customer });
+    expect(viaHeader.orderId).toBe(viaInput.orderId);
+
+    const mismatch = await errorOf(api(newKey()).checkout.placeOrder.mutate({ cartId, customer, idempotencyKey: newKey() }));
+    expect(mismatch.data?.code).toBe('BAD_REQUEST');
+    expect(mismatch.data?.field).toBe('idempotencyKey');
+  });
+
+  it('requires a key', async () => {
+    const sku = await seedProduct(5);
+    const cartId = await cartWith([{ sku, qty: 1 }]);
+    const before = await Order.countDocuments();
+    const err = await errorOf(api().checkout.placeOrder.mutate({ cartId, customer }));
+    expect(err.data?.code).toBe('BAD_REQUEST');
+    expect(err.data?.field).toBe('idempotencyKey');
+    const bad = await errorOf(api('short').checkout.placeOrder.mutate({ cartId, customer }));
+    expect(bad.data?.httpStatus).toBe(400);
+    expect(await Order.countDocuments()).toBe(before);
+  });
+});

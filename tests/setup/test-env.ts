@@ -1,0 +1,41 @@
+/**
+ * The test environment: where the services started by scripts/services are
+ * (override MONGODB_URI / REDIS_URL to point the suite at other servers, a
+ * real MongoDB replica set included), and the ports of the processes the
+ * suite starts itself.
+ */
+import { randomBytes } from 'node:crypto';
+
+const runId = process.env.TEST_RUN_ID ?? randomBytes(3).toString('hex');
+
+function withDatabase(uri: string, db: string): string {
+  const u = new URL(uri);
+  u.pathname = `/${db}`;
+  return u.toString();
+}
+
+export const WEBHOOK_SECRET = 'whsec_test_suite_secret';
+export const APP_PORT = Number(process.env.TEST_APP_PORT ?? 4100);
+export const SIM_PORT = Number(process.env.TEST_SIM_PORT ?? 12290);
+export const STRIPE_MOCK_PORT = Number(process.env.TEST_STRIPE_MOCK_PORT ?? 12190);
+
+export function testEnv() {
+  const mongo = process.env.MONGODB_URI ?? 'mongodb://127.0.0.1:27090/orders_test';
+  return {
+    APP_ENV: 'test',
+    TEST_RUN_ID: runId,
+    MONGODB_URI: withDatabase(mongo, `orders_test_${runId}`),
+    REDIS_URL: process.env.REDIS_URL ?? 'redis://127.0.0.1:6390',
+    QUEUE_PREFIX: `t_${runId}`,
+    STRIPE_SECRET_KEY: 'sk_test_suite',
+    STRIPE_WEBHOOK_SECRET: WEBHOOK_SECRET,
+    STRIPE_API_HOST: '127.0.0.1',
+    STRIPE_API_PORT: String(SIM_PORT),
+    STRIPE_API_PROTOCOL: 'http',
+    CURRENCY: 'INR',
+    LOG_LEVEL: process.env.LOG_LEVEL ?? 'info',
+    APP_URL: `http://127.0.0.1:${APP_PORT}`,
+    SIM_URL: `http://127.0.0.1:${SIM_PORT}`,
+    STRIPE_MOCK_URL: `http://127.0.0.1:${STRIPE_MOCK_PORT}`,
+  };
+}
