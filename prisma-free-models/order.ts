@@ -71,6 +71,24 @@ const orderSchema = new Schema(
       currency: String,
     },
     rejection: { reason: String, sku: String },
+    /** Which reservation the order's stock holds belong to (see inventory/stock.ts). */
+    holdRef: { type: String, required: true, default: 'r1' },
+    /** When an unpaid reservation is released (set on reservation). */
+    holdExpiresAt: { type: Date },
+    /** Why a CANCELLED / EXPIRED order was closed, for the customer. */
+    closeReason: { type: String },
+    // Pending work, recorded in the same write as the transition that creates
+    // it and cleared when done: the order itself is the to-do list the
+    // reconciler re-drives after a crash or a lost job.
+    /** Holds of this reservation ref are still to be released. */
+    pendingRelease: { type: String },
+    /** The PaymentIntent is still to be cancelled at Stripe. */
+    pendingIntentCancel: { type: Boolean },
+    refund: { id: String, amount: Number, at: Date },
+    /** For a payment that arrived after closing: accepted or refunded, decided once. */
+    lateDecision: { type: String, enum: ['accept', 'refund'] },
+    /** Last time the reconciler looked at this order. */
+    reconciledAt: { type: Date },
     history: { type: [historySchema], default: [] },
   },
   { timestamps: true, versionKey: false },
@@ -83,8 +101,11 @@ const orderSchema = new Schema(
 orderSchema.index({ idempotencyKey: 1 }, { unique: true, sparse: true });
 // One order per PaymentIntent, the reverse check for webhook mapping.
 orderSchema.index({ paymentIntentId: 1 }, { unique: true, sparse: true });
-// The reconciler's scan: non-terminal orders by age of their last transition.
+// The reconciler's scans: orders by state and age of their last transition,
+// and orders with work still pending.
 orderSchema.index({ state: 1, stateChangedAt: 1 });
+orderSchema.index({ pendingRelease: 1 }, { sparse: true });
+orderSchema.index({ pendingIntentCancel: 1 }, { sparse: true });
 
 export type OrderDoc = InferSchemaType<typeof orderSchema>;
 

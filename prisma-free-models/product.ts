@@ -11,6 +11,9 @@ import mongoose, { Schema, type InferSchemaType, type Model } from 'mongoose';
 const holdSchema = new Schema(
   {
     orderId: { type: String, required: true },
+    // Which reservation of the order this hold belongs to ('r1' first, 'late' for a
+    // late payment), so a delayed release of an old reservation never frees a new one.
+    ref: { type: String, required: true },
     qty: { type: Number, required: true, min: 1 },
     at: { type: Date, required: true },
   },

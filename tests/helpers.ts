@@ -124,7 +124,7 @@ export function manualDeps(): { deps: Deps; queues: OrderQueues; redis: Redis; c
     STRIPE_API_PROTOCOL: 'http',
   });
   return {
-    deps: { enqueuer: queues.enqueuer, stripe, currency: 'inr' },
+    deps: { enqueuer: queues.enqueuer, stripe, currency: 'inr', holdTimeMs: 15 * 60_000 },
     queues,
     redis,
     close: async () => {

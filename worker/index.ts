@@ -3,9 +3,18 @@
  * domain step. Steps are idempotent, so BullMQ's at-least-once delivery (retries,
  * stalled-job recovery after a crash) is safe.
  *
- * Lock and stall settings: a job's lock lasts LOCK_MS and is renewed while the
- * step runs; a worker that dies stops renewing, and within STALLED_INTERVAL_MS
- * after the lock lapses another worker (or this one restarted) takes the job back.
+ * Lock and stall settings (WORKER_LOCK_MS, default 30 s; WORKER_STALLED_INTERVAL_MS,
+ * default 15 s): a job's lock is renewed every half lock while its step runs. A
+ * worker killed mid-step stops renewing; once the lock lapses, the next
+ * stalled-job check of any live worker (this one restarted included) moves the
+ * job back to waiting and it runs again from the top, which the steps allow.
+ * So a killed job resumes within lock + stalled interval (≤ 45 s by default).
+ * maxStalledCount 5: a job that keeps killing its worker fails after 5 tries
+ * instead of looping forever; the reconciler still re-drives its order.
+ *
+ * The reconciler runs as a BullMQ job scheduler (every RECONCILE_INTERVAL_MS).
+ * The worker re-registers the scheduler on the same period, so a Redis that
+ * lost all its data gets it back without a restart.
  */
 import { UnrecoverableError, Worker, type Processor } from 'bullmq';
 import { Redis } from 'ioredis';
@@ -14,14 +23,15 @@ import { loadConfigOrExit } from '../src/server/config';
 import { isDomainError } from '../src/server/errors';
 import { logger } from '../src/server/logger';
 import { createStripeClient } from '../src/server/payments/stripe-client';
-import { createOrderQueues, QUEUE_NAMES, type QueueName } from '../src/server/queue/queues';
+import { createOrderQueues, QUEUE_NAMES, RECONCILE_SCHEDULER_ID, type QueueName } from '../src/server/queue/queues';
+import { expiryProcessor } from './processors/expiry';
+import { maintenanceProcessor } from './processors/maintenance';
+import { releaseProcessor } from './processors/release';
 import { finalizationProcessor } from './processors/finalization';
 import { paymentProcessor } from './processors/payment';
 import { reservationProcessor } from './processors/reservation';
 import { webhookEventProcessor } from './processors/webhook-events';
 
-export const LOCK_MS = 30_000;
-export const STALLED_INTERVAL_MS = 15_000;
 
 /** Domain errors that no retry can fix are not retried. */
 function permanentFailures<T>(processor: Processor<T, unknown>): Processor<T, unknown> {
@@ -42,7 +52,12 @@ async function main(): Promise<void> {
 
   const producer = new Redis(config.REDIS_URL, { maxRetriesPerRequest: 2 });
   const queues = createOrderQueues(producer, config.QUEUE_PREFIX);
-  const deps = { enqueuer: queues.enqueuer, stripe: createStripeClient(config), currency: config.CURRENCY };
+  const deps = {
+    enqueuer: queues.enqueuer,
+    stripe: createStripeClient(config),
+    currency: config.CURRENCY,
+    holdTimeMs: config.HOLD_TIME_MS,
+  };
 
   // Workers block on Redis; BullMQ requires maxRetriesPerRequest: null for them.
   const workerConnection = new Redis(config.REDIS_URL, { maxRetriesPerRequest: null });
@@ -51,8 +66,8 @@ async function main(): Promise<void> {
       connection: workerConnection,
       prefix: config.QUEUE_PREFIX,
       concurrency: config.WORKER_CONCURRENCY,
-      lockDuration: LOCK_MS,
-      stalledInterval: STALLED_INTERVAL_MS,
+      lockDuration: config.WORKER_LOCK_MS,
+      stalledInterval: config.WORKER_STALLED_INTERVAL_MS,
       maxStalledCount: 5,
     });
     worker.on('failed', (job, err) =>
@@ -67,7 +82,17 @@ async function main(): Promise<void> {
     start(QUEUE_NAMES.payment, paymentProcessor(deps)),
     start(QUEUE_NAMES.webhookEvents, webhookEventProcessor(deps)),
     start(QUEUE_NAMES.finalization, finalizationProcessor()),
+    start(QUEUE_NAMES.expiry, expiryProcessor(deps)),
+    start(QUEUE_NAMES.release, releaseProcessor(deps)),
+    start(QUEUE_NAMES.maintenance, maintenanceProcessor(deps, config)),
   ];
+
+  const scheduleReconciler = () =>
+    queues.queues.maintenance
+      .upsertJobScheduler(RECONCILE_SCHEDULER_ID, { every: config.RECONCILE_INTERVAL_MS }, { name: 'reconcile', opts: { removeOnComplete: 100, removeOnFail: 100 } })
+      .catch((err: unknown) => logger.error({ err }, 'could not schedule the reconciler'));
+  await scheduleReconciler();
+  const watchdog = setInterval(() => void scheduleReconciler(), config.RECONCILE_INTERVAL_MS);
   logger.info({ queues: Object.values(QUEUE_NAMES), prefix: config.QUEUE_PREFIX }, 'worker started');
 
   let stopping = false;
@@ -75,6 +100,7 @@ async function main(): Promise<void> {
     if (stopping) return;
     stopping = true;
     logger.info({ signal }, 'worker stopping: finishing active jobs');
+    clearInterval(watchdog);
     await Promise.all(workers.map((w) => w.close()));
     await queues.close();
     producer.disconnect();

@@ -51,7 +51,7 @@ have() { command -v "$1" >/dev/null 2>&1; }
 now_ms() { date +%s%3N; }
 
 usage() {
-  sed -n '2,28p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
+  awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "${BASH_SOURCE[0]}" >&2
   exit 2
 }
 
@@ -187,8 +187,9 @@ ensure_mongo_classpath() {
 # `stripe-mock -version` says "master" when built with `go install`; the module version is in the
 # binary's build info instead.
 stripe_mock_current() {
-  [[ -x $STRIPE_MOCK_BIN ]] && have go &&
-    [[ "$(go version -m "$STRIPE_MOCK_BIN" 2>/dev/null | awk -v m="$STRIPE_MOCK_MODULE" '$1 == "mod" && $2 == m { print $3 }')" == "v$STRIPE_MOCK_VERSION" ]]
+  [[ -x $STRIPE_MOCK_BIN ]] || return 1
+  have go || return 0   # cannot check (nor rebuild) without Go: use what is there
+  [[ "$(go version -m "$STRIPE_MOCK_BIN" 2>/dev/null | awk -v m="$STRIPE_MOCK_MODULE" '$1 == "mod" && $2 == m { print $3 }')" == "v$STRIPE_MOCK_VERSION" ]]
 }
 
 # `go install` into .run/bin: fast on a machine that kept its Go module and build caches.
@@ -303,6 +304,12 @@ answers() {
   esac
 }
 
+# The end of a service's log, from its latest "==== ... starting" header on.
+log_tail() {
+  awk '/^==== / { n = 0 } { buf[++n] = $0 } END { s = n > 40 ? n - 39 : 1; for (i = s; i <= n; i++) print buf[i] }' \
+    "$(log_file "$1")" >&2 2>/dev/null || true
+}
+
 # stop_pid SERVICE PID: SIGTERM, wait up to 30 s, then SIGKILL.
 stop_pid() {
   local service="$1" pid="$2" i
@@ -328,7 +335,10 @@ spawn() {
   local pidf logf
   pidf="$(pid_file "$service")"
   logf="$(log_file "$service")"
-  printf '\n==== %s: starting %s\n' "$(date -Is)" "$*" >>"$logf"
+  local shown="$*" cp
+  cp="$(cat "$MONGO_CLASSPATH_FILE" 2>/dev/null || true)"
+  [[ -n $cp ]] && shown="${shown//"$cp"/"<${MONGO_CLASSPATH_FILE#"$REPO"/}>"}"
+  printf '\n==== %s: starting %s\n' "$(date -Is)" "$shown" >>"$logf"
   # 8>&- 9>&-: the long-running service must not inherit (and so hold forever) our flock fds.
   setsid bash -c 'printf "%s\n" "$$" >"$1"; shift; exec "$@"' spawn "$pidf" "$@" \
     </dev/null >>"$logf" 2>&1 8>&- 9>&- &
@@ -347,7 +357,7 @@ start_service() {
         --appendonly yes --maxmemory-policy noeviction \
         --dir "$REDIS_DIR" --daemonize yes --pidfile "$(pid_file redis)" \
         --logfile "$(log_file redis)" </dev/null >>"$(log_file redis)" 2>&1 8>&- 9>&- \
-        || { tail -n 20 "$(log_file redis)" >&2; die "redis-server failed to start"; }
+        || { log_tail redis; die "redis-server failed to start"; }
       ;;
     mongo)
       local -a args=(--port "$MONGO_PORT" --backend "$MONGO_BACKEND")
@@ -377,13 +387,13 @@ wait_ready() {
     fi
     if ! pid="$(running_pid "$service")" && (( $(now_ms) - start > 3000 )); then
       printf '[services] ERROR: %s exited while starting; last lines of %s:\n' "$service" "$(log_file "$service")" >&2
-      tail -n 30 "$(log_file "$service")" >&2
+      log_tail "$service"
       exit 1
     fi
     if (( $(now_ms) - start > timeout * 1000 )); then
       printf '[services] ERROR: %s did not answer on 127.0.0.1:%s within %ss; last lines of %s:\n' \
         "$service" "$(port_of "$service")" "$timeout" "$(log_file "$service")" >&2
-      tail -n 30 "$(log_file "$service")" >&2
+      log_tail "$service"
       [[ -n ${pid:-} ]] && stop_pid "$service" "$pid"
       exit 1
     fi

@@ -37,6 +37,16 @@ const schema = z
       .regex(/^[A-Za-z]{3}$/, 'must be an ISO 4217 code such as INR')
       .transform((c) => c.toLowerCase())
       .default('inr'),
+    /** How long a reservation waits for payment before it is released. */
+    HOLD_TIME_MS: z.coerce.number().int().min(1_000).max(7 * 24 * 3600_000).default(15 * 60_000),
+    /** How often the reconciler runs, and how long an order may sit in a step before it re-drives it. */
+    RECONCILE_INTERVAL_MS: z.coerce.number().int().min(200).max(3600_000).default(30_000),
+    STUCK_AFTER_MS: z.coerce.number().int().min(500).max(24 * 3600_000).default(60_000),
+    /** How long placeOrder idempotency keys are kept (at least Stripe's 24 hours). */
+    IDEMPOTENCY_KEY_TTL_MS: z.coerce.number().int().min(24 * 3600_000).default(24 * 3600_000),
+    /** BullMQ job lock and stalled-job check; see worker/index.ts. */
+    WORKER_LOCK_MS: z.coerce.number().int().min(1_000).max(600_000).default(30_000),
+    WORKER_STALLED_INTERVAL_MS: z.coerce.number().int().min(500).max(600_000).default(15_000),
     WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(256).default(16),
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   })

@@ -7,4 +7,6 @@ export interface Deps {
   stripe: Stripe;
   /** The shop's currency, lower-case ISO 4217 (inr). */
   currency: string;
+  /** How long a reservation waits for payment. */
+  holdTimeMs: number;
 }

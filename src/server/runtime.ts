@@ -29,7 +29,7 @@ export async function createRuntime(config: Config): Promise<Runtime> {
   const redis = createProducerRedis(config.REDIS_URL);
   const queues = createOrderQueues(redis, config.QUEUE_PREFIX);
   const stripe = createStripeClient(config);
-  return { config, queues, redis, deps: { enqueuer: queues.enqueuer, stripe, currency: config.CURRENCY } };
+  return { config, queues, redis, deps: { enqueuer: queues.enqueuer, stripe, currency: config.CURRENCY, holdTimeMs: config.HOLD_TIME_MS } };
 }
 
 let shared: Promise<Runtime> | undefined;

@@ -88,8 +88,8 @@ describe('worker steps are idempotent', () => {
     const sku = await seedProduct(3);
     const placed = await placeOrder({ cartId: await cartWith([{ sku, qty: 3 }]), customer, idempotencyKey: newKey() }, m.deps);
     // Simulate "holds written, state not yet": hold by hand through the same module.
-    const { reserveLines } = await import('../../src/server/inventory/stock');
-    expect(await reserveLines(placed.orderId, [{ sku, qty: 3 }])).toEqual({ ok: true, newlyHeld: 1 });
+    const { reserveLines, FIRST_HOLD_REF } = await import('../../src/server/inventory/stock');
+    expect(await reserveLines(placed.orderId, FIRST_HOLD_REF, [{ sku, qty: 3 }])).toEqual({ ok: true, newlyHeld: 1 });
     expect(await reserveOrder(placed.orderId, m.deps)).toBe('applied');
     expect(await stockOf(sku)).toMatchObject({ available: 0, reserved: 3 });
   });

@@ -34,6 +34,7 @@ export function testEnv() {
     STRIPE_API_PROTOCOL: 'http',
     CURRENCY: 'INR',
     LOG_LEVEL: process.env.LOG_LEVEL ?? 'info',
+    RECONCILE_INTERVAL_MS: '2000',
     APP_URL: `http://127.0.0.1:${APP_PORT}`,
     SIM_URL: `http://127.0.0.1:${SIM_PORT}`,
     STRIPE_MOCK_URL: `http://127.0.0.1:${STRIPE_MOCK_PORT}`,

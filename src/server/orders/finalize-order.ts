@@ -4,6 +4,7 @@
  * a crash between two lines) sells each line exactly once.
  */
 import { Order, type OrderDoc } from '../../../prisma-free-models/order';
+import { crashPoint } from '../crash-points';
 import { sellLines } from '../inventory/stock';
 import { logger } from '../logger';
 import type { StepOutcome } from './reserve-order';
@@ -20,6 +21,10 @@ export async function finalizeOrder(orderId: string): Promise<StepOutcome> {
     logger.info({ orderId, state: order.state, action: 'finalize', outcome }, 'finalization not applicable');
     return outcome;
   }
-  await sellLines(orderId, order.lines);
+  const [first, ...rest] = order.lines;
+  if (first) await sellLines(orderId, order.holdRef, [first]);
+  crashPoint('finalize:after-first-line');
+  await sellLines(orderId, order.holdRef, rest);
+  crashPoint('finalize:after-sell');
   return (await transition(orderId, { from: 'PAID', to: 'CONFIRMED' })).outcome;
 }

@@ -22,8 +22,23 @@ export interface OrderView {
     lastError: { code: string | null; message: string | null } | null;
   };
   rejection: { reason: string; sku: string | null } | null;
+  /** Why an order was cancelled or expired, or why its payment was refunded or flagged. */
+  closeReason: string | null;
+  refund: { id: string; amount: number } | null;
+  holdExpiresAt: string | null;
   history: { from: OrderState | null; to: OrderState; action: string; at: string }[];
   createdAt: string;
+}
+
+function closeReasonFor(o: OrderDoc): string | null {
+  switch (o.state) {
+    case 'REFUNDED':
+      return 'Your payment arrived after the order had closed and the stock was gone, so it was refunded in full.';
+    case 'PAYMENT_MISMATCH':
+      return 'The payment received does not match the order total; the order is on hold for review.';
+    default:
+      return o.closeReason ?? null;
+  }
 }
 
 export function toOrderView(o: OrderDoc & { createdAt?: Date }): OrderView {
@@ -49,6 +64,9 @@ export function toOrderView(o: OrderDoc & { createdAt?: Date }): OrderView {
         : null,
     },
     rejection: o.rejection?.reason ? { reason: o.rejection.reason, sku: o.rejection.sku ?? null } : null,
+    closeReason: closeReasonFor(o),
+    refund: o.refund?.id ? { id: o.refund.id, amount: o.refund.amount ?? 0 } : null,
+    holdExpiresAt: o.holdExpiresAt ? o.holdExpiresAt.toISOString() : null,
     history: o.history.map((h) => ({
       from: (h.from ?? null),
       to: h.to,

@@ -3,14 +3,28 @@
  * the order id in the PaymentIntent's metadata and checked against the
  * PaymentIntent id stored on the order: an event for someone else's
  * PaymentIntent never moves an order.
+ *
+ * Events may arrive in any order and any number of times:
+ *   succeeded, order PAYMENT_PENDING         -> PAID (then finalization)
+ *   succeeded, order PAID / CONFIRMED        -> nothing (already done)
+ *   succeeded, order EXPIRED / CANCELLED     -> late payment: hold the stock again
+ *                                               and accept (PAID), or refund (REFUNDED)
+ *   succeeded, amount or currency wrong      -> PAYMENT_MISMATCH, never PAID
+ *   succeeded before our PAYMENT_PENDING write landed -> retried later
+ *   payment_failed, order PAYMENT_PENDING    -> failure recorded, still payable
+ *   payment_failed, any other state          -> nothing (a success or closing won)
  */
 import type Stripe from 'stripe';
 import { Order, type OrderDoc } from '../../../prisma-free-models/order';
+import { crashPoint } from '../crash-points';
 import type { Deps } from '../deps';
 import { RetryLaterError } from '../errors';
+import { LATE_HOLD_REF, releaseLines, reserveLines } from '../inventory/stock';
 import { logger } from '../logger';
+import { refundOrderPayment } from '../payments/payment-intents';
 import type { StepOutcome } from './reserve-order';
 import { transition } from './state-machine';
+import { CLOSED_UNPAID_STATES, HOLDING_STATES } from './states';
 
 async function orderForIntent(pi: Stripe.PaymentIntent, action: string): Promise<OrderDoc | null> {
   const orderId = pi.metadata?.orderId;
@@ -35,29 +49,124 @@ async function orderForIntent(pi: Stripe.PaymentIntent, action: string): Promise
   return null;
 }
 
+const paymentFields = (pi: Stripe.PaymentIntent, eventId: string, received: number) => ({
+  'payment.succeededEventId': eventId,
+  'payment.amountReceived': received,
+  'payment.currency': pi.currency,
+});
+
 export async function applyPaymentSucceeded(
   pi: Stripe.PaymentIntent,
   eventId: string,
-  deps: Pick<Deps, 'enqueuer'>,
+  deps: Pick<Deps, 'enqueuer' | 'stripe'>,
 ): Promise<StepOutcome> {
   const order = await orderForIntent(pi, 'mark-paid');
   if (!order) return 'skipped';
   const received = pi.amount_received || pi.amount;
+
   if (received !== order.totalMinor || pi.currency !== order.currency) {
-    logger.error(
-      { orderId: order._id, expected: [order.totalMinor, order.currency], got: [received, pi.currency], outcome: 'refused' },
-      'PAYMENT MISMATCH: amount or currency differs from the order; not marking paid',
-    );
-    return 'refused';
+    return flagMismatch(order, pi, eventId, received, deps);
   }
+  if (order.state === 'PAYMENT_PENDING') {
+    const result = await transition(order._id, {
+      from: 'PAYMENT_PENDING',
+      to: 'PAID',
+      set: paymentFields(pi, eventId, received),
+      detail: eventId,
+    });
+    if (result.order?.state === 'PAID') await deps.enqueuer.finalize(order._id);
+    // Lost a race with expiry or cancel: it is a late payment now.
+    if (result.outcome === 'refused' && result.order && CLOSED_UNPAID_STATES.has(result.order.state)) {
+      return acceptOrRefundLatePayment(result.order, pi, eventId, received, deps);
+    }
+    return result.outcome;
+  }
+  if (CLOSED_UNPAID_STATES.has(order.state)) return acceptOrRefundLatePayment(order, pi, eventId, received, deps);
+  if (order.state === 'PAID') await deps.enqueuer.finalize(order._id);
+  logger.info({ orderId: order._id, state: order.state, action: 'mark-paid', outcome: 'already-done' }, 'payment already applied');
+  return 'already-done';
+}
+
+/**
+ * A payment for an order that was closed (expired, cancelled). Hold the stock
+ * again (taking over holds not yet released) and accept it, or, when the stock
+ * is gone, refund it. The decision is written once on the order before acting,
+ * so concurrent or repeated runs all follow the same one.
+ */
+async function acceptOrRefundLatePayment(
+  order: OrderDoc,
+  pi: Stripe.PaymentIntent,
+  eventId: string,
+  received: number,
+  deps: Pick<Deps, 'enqueuer' | 'stripe'>,
+): Promise<StepOutcome> {
+  const orderId = order._id;
+  let decision = order.lateDecision;
+  if (!decision) {
+    const held = await reserveLines(orderId, LATE_HOLD_REF, order.lines, { adoptRef: order.holdRef });
+    crashPoint('late-payment:after-reserve');
+    const decided = await Order.findOneAndUpdate(
+      { _id: orderId, state: order.state, lateDecision: { $exists: false } },
+      { $set: { lateDecision: held.ok ? 'accept' : 'refund' } },
+      { new: true },
+    ).lean<OrderDoc>();
+    decision = (decided ?? (await Order.findById(orderId).lean<OrderDoc>()))?.lateDecision;
+  }
+  logger.warn({ orderId, state: order.state, decision, action: 'late-payment' }, 'payment arrived after the order closed');
+
+  if (decision === 'accept') {
+    // Idempotent: the holds are ours already (or taken again now).
+    const held = await reserveLines(orderId, LATE_HOLD_REF, order.lines, { adoptRef: order.holdRef });
+    if (!held.ok) throw new RetryLaterError(`late payment of ${orderId}: accepted but holds missing`);
+    const result = await transition(orderId, {
+      from: order.state,
+      to: 'PAID',
+      set: { ...paymentFields(pi, eventId, received), holdRef: LATE_HOLD_REF },
+      unset: ['pendingRelease'],
+      detail: `late ${eventId}`,
+    });
+    if (result.order?.state === 'PAID') await deps.enqueuer.finalize(orderId);
+    return result.outcome;
+  }
+  if (decision === 'refund') {
+    await releaseLines(orderId, LATE_HOLD_REF, order.lines);
+    const refund = await refundOrderPayment(deps.stripe, orderId, pi.id);
+    crashPoint('late-payment:after-refund');
+    const result = await transition(orderId, {
+      from: order.state,
+      to: 'REFUNDED',
+      set: { ...paymentFields(pi, eventId, received), refund: { id: refund.id, amount: refund.amount, at: new Date() } },
+      detail: refund.id,
+    });
+    return result.outcome;
+  }
+  // The order left the closed state meanwhile (another run finished it).
+  return 'already-done';
+}
+
+async function flagMismatch(
+  order: OrderDoc,
+  pi: Stripe.PaymentIntent,
+  eventId: string,
+  received: number,
+  deps: Pick<Deps, 'enqueuer'>,
+): Promise<StepOutcome> {
+  logger.error(
+    { orderId: order._id, state: order.state, expected: [order.totalMinor, order.currency], got: [received, pi.currency], outcome: 'refused' },
+    'PAYMENT MISMATCH: amount or currency differs from the order; flagged for review, never PAID',
+  );
+  if (order.state !== 'PAYMENT_PENDING' && !CLOSED_UNPAID_STATES.has(order.state)) return 'refused';
   const result = await transition(order._id, {
-    from: 'PAYMENT_PENDING',
-    to: 'PAID',
-    set: { 'payment.succeededEventId': eventId, 'payment.amountReceived': received, 'payment.currency': pi.currency },
-    detail: eventId,
+    from: order.state,
+    to: 'PAYMENT_MISMATCH',
+    set: {
+      ...paymentFields(pi, eventId, received),
+      // Stock goes back on sale; a human decides about the money.
+      ...(HOLDING_STATES.has(order.state) ? { pendingRelease: order.holdRef } : {}),
+    },
+    detail: `${received} ${pi.currency}`,
   });
-  const state = result.order?.state;
-  if (state === 'PAID') await deps.enqueuer.finalize(order._id);
+  if (result.outcome === 'applied') await deps.enqueuer.release(order._id);
   return result.outcome;
 }
 

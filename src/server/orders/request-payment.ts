@@ -5,28 +5,39 @@
  * PaymentIntent back, so there is never a second one.
  */
 import { Order, type OrderDoc } from '../../../prisma-free-models/order';
+import { crashPoint } from '../crash-points';
 import type { Deps } from '../deps';
 import { logger } from '../logger';
 import { createOrderPaymentIntent } from '../payments/payment-intents';
 import type { StepOutcome } from './reserve-order';
 import { transition } from './state-machine';
 
-export async function requestPayment(orderId: string, deps: Pick<Deps, 'stripe'>): Promise<StepOutcome> {
+export async function requestPayment(orderId: string, deps: Pick<Deps, 'stripe' | 'enqueuer'>): Promise<StepOutcome> {
   const order = await Order.findById(orderId).lean<OrderDoc>();
   if (!order) {
     logger.warn({ orderId, action: 'request-payment', outcome: 'skipped' }, 'payment request for a missing order');
     return 'skipped';
   }
   if (order.state !== 'INVENTORY_RESERVED') {
-    logger.info({ orderId, state: order.state, action: 'request-payment', outcome: 'already-done' }, 'payment already requested');
+    logger.info({ orderId, state: order.state, action: 'request-payment', outcome: 'already-done' }, 'payment request not needed');
     return 'already-done';
   }
   const intent = await createOrderPaymentIntent(deps.stripe, order);
+  crashPoint('request-payment:after-intent');
   const result = await transition(orderId, {
     from: 'INVENTORY_RESERVED',
     to: 'PAYMENT_PENDING',
     set: { paymentIntentId: intent.id, clientSecret: intent.client_secret },
     detail: intent.id,
   });
+  if (result.outcome === 'refused' && result.order && result.order.state !== 'PAYMENT_PENDING') {
+    // Closed while we created the intent: remember it so its events still map
+    // to the order, and have it cancelled so nobody can pay it.
+    await Order.updateOne(
+      { _id: orderId, paymentIntentId: { $exists: false } },
+      { $set: { paymentIntentId: intent.id, pendingIntentCancel: true } },
+    );
+    await deps.enqueuer.release(orderId);
+  }
   return result.outcome;
 }

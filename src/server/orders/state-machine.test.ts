@@ -3,17 +3,36 @@ import { ORDER_STATES, TERMINAL_STATES, type OrderState } from './states';
 import { canTransition, isLegalHistory, reachableFrom, TRANSITIONS } from './state-machine';
 
 describe('order transition table', () => {
-  it('allows exactly the happy path and the rejection', () => {
+  it('allows exactly the documented transitions', () => {
     const pairs = TRANSITIONS.map((t) => `${t.from}->${t.to}`).sort();
     expect(pairs).toEqual(
       [
         'CREATED->INVENTORY_RESERVED',
-        'CREATED->REJECTED',
         'INVENTORY_RESERVED->PAYMENT_PENDING',
-        'PAID->CONFIRMED',
         'PAYMENT_PENDING->PAID',
+        'PAID->CONFIRMED',
+        'CREATED->REJECTED',
+        'CREATED->CANCELLED',
+        'INVENTORY_RESERVED->CANCELLED',
+        'PAYMENT_PENDING->CANCELLED',
+        'INVENTORY_RESERVED->EXPIRED',
+        'PAYMENT_PENDING->EXPIRED',
+        'EXPIRED->PAID',
+        'CANCELLED->PAID',
+        'EXPIRED->REFUNDED',
+        'CANCELLED->REFUNDED',
+        'PAYMENT_PENDING->PAYMENT_MISMATCH',
+        'EXPIRED->PAYMENT_MISMATCH',
+        'CANCELLED->PAYMENT_MISMATCH',
       ].sort(),
     );
+  });
+
+  it('never reaches PAID without a payment, and never leaves CONFIRMED', () => {
+    const intoPaid = TRANSITIONS.filter((t) => t.to === 'PAID').map((t) => t.action);
+    expect(new Set(intoPaid)).toEqual(new Set(['mark-paid', 'accept-late-payment']));
+    expect(TRANSITIONS.filter((t) => t.from === 'CONFIRMED')).toEqual([]);
+    expect(TRANSITIONS.filter((t) => t.to === 'CONFIRMED').map((t) => t.from)).toEqual(['PAID']);
   });
 
   it('refuses every pair not in the table, including self-loops and going back', () => {
@@ -36,9 +55,10 @@ describe('order transition table', () => {
     }
   });
 
-  it('gives each transition a distinct action name', () => {
-    const actions = TRANSITIONS.map((t) => t.action);
-    expect(new Set(actions).size).toBe(actions.length);
+  it('names each action consistently: one target state per action', () => {
+    const targets = new Map<string, Set<string>>();
+    for (const t of TRANSITIONS) targets.set(t.action, (targets.get(t.action) ?? new Set()).add(t.to));
+    for (const [action, to] of targets) expect(to.size, action).toBe(1);
   });
 });
 
@@ -55,6 +75,12 @@ describe('history legality', () => {
   it('accepts the happy path ending in the current state', () => {
     expect(isLegalHistory(happy, 'CONFIRMED')).toBe(true);
     expect(isLegalHistory(happy.slice(0, 3), 'PAYMENT_PENDING')).toBe(true);
+  });
+
+  it('accepts the failure paths', () => {
+    expect(isLegalHistory([...happy.slice(0, 3), step('PAYMENT_PENDING', 'EXPIRED'), step('EXPIRED', 'PAID'), step('PAID', 'CONFIRMED')], 'CONFIRMED')).toBe(true);
+    expect(isLegalHistory([happy[0]!, step('CREATED', 'CANCELLED'), step('CANCELLED', 'REFUNDED')], 'REFUNDED')).toBe(true);
+    expect(isLegalHistory([happy[0]!, step('CREATED', 'REJECTED'), step('REJECTED', 'PAID')], 'PAID')).toBe(false);
   });
 
   it('rejects a path that skips, repeats, starts elsewhere or ends elsewhere', () => {

@@ -22,11 +22,30 @@ export interface TransitionRule {
 
 /** The whole table. README.md draws it; state-machine.test.ts checks it. */
 export const TRANSITIONS: readonly TransitionRule[] = [
+  // The happy path.
   { from: 'CREATED', to: 'INVENTORY_RESERVED', action: 'reserve' },
-  { from: 'CREATED', to: 'REJECTED', action: 'reject' },
   { from: 'INVENTORY_RESERVED', to: 'PAYMENT_PENDING', action: 'request-payment' },
   { from: 'PAYMENT_PENDING', to: 'PAID', action: 'mark-paid' },
   { from: 'PAID', to: 'CONFIRMED', action: 'finalize' },
+  // Reservation impossible: nothing is held.
+  { from: 'CREATED', to: 'REJECTED', action: 'reject' },
+  // The customer cancels before paying.
+  { from: 'CREATED', to: 'CANCELLED', action: 'cancel' },
+  { from: 'INVENTORY_RESERVED', to: 'CANCELLED', action: 'cancel' },
+  { from: 'PAYMENT_PENDING', to: 'CANCELLED', action: 'cancel' },
+  // The hold time ran out before payment.
+  { from: 'INVENTORY_RESERVED', to: 'EXPIRED', action: 'expire' },
+  { from: 'PAYMENT_PENDING', to: 'EXPIRED', action: 'expire' },
+  // A payment that succeeded after the order was closed: honoured if the
+  // stock can be held again, refunded otherwise.
+  { from: 'EXPIRED', to: 'PAID', action: 'accept-late-payment' },
+  { from: 'CANCELLED', to: 'PAID', action: 'accept-late-payment' },
+  { from: 'EXPIRED', to: 'REFUNDED', action: 'refund-late-payment' },
+  { from: 'CANCELLED', to: 'REFUNDED', action: 'refund-late-payment' },
+  // Money arrived with the wrong amount or currency: never PAID, a human reviews.
+  { from: 'PAYMENT_PENDING', to: 'PAYMENT_MISMATCH', action: 'flag-mismatch' },
+  { from: 'EXPIRED', to: 'PAYMENT_MISMATCH', action: 'flag-mismatch' },
+  { from: 'CANCELLED', to: 'PAYMENT_MISMATCH', action: 'flag-mismatch' },
 ];
 
 export const INITIAL_STATE: OrderState = 'CREATED';
@@ -98,7 +117,19 @@ export interface TransitionRequest {
   to: OrderState;
   /** Extra fields written in the same atomic update (e.g. the PaymentIntent id). */
   set?: Record<string, unknown>;
+  /** Fields removed in the same atomic update (e.g. pending work it supersedes). */
+  unset?: string[];
   detail?: string;
+}
+
+/** The forward path; an order further along it has "already done" an earlier step. */
+const HAPPY_PATH: readonly OrderState[] = ['CREATED', 'INVENTORY_RESERVED', 'PAYMENT_PENDING', 'PAID', 'CONFIRMED'];
+
+function alreadyDone(current: OrderState, target: OrderState): boolean {
+  if (current === target) return true;
+  const c = HAPPY_PATH.indexOf(current);
+  const t = HAPPY_PATH.indexOf(target);
+  return c >= 0 && t >= 0 && c > t;
 }
 
 /**
@@ -118,7 +149,11 @@ export async function transition(orderId: string, req: TransitionRequest): Promi
 
   const updated = await Order.findOneAndUpdate(
     { _id: orderId, state: req.from },
-    { $set: { ...req.set, state: req.to, stateChangedAt: at }, $push: { history: entry } },
+    {
+      $set: { ...req.set, state: req.to, stateChangedAt: at },
+      $push: { history: entry },
+      ...(req.unset?.length ? { $unset: Object.fromEntries(req.unset.map((f) => [f, 1])) } : {}),
+    },
     { new: true },
   ).lean<OrderDoc>();
 
@@ -134,7 +169,7 @@ export async function transition(orderId: string, req: TransitionRequest): Promi
     return { outcome: 'refused', order: null, reason: 'order not found' };
   }
   const state = current.state;
-  if (state === req.to || reachableFrom(req.to).has(state)) {
+  if (alreadyDone(state, req.to)) {
     logger.info({ ...log, state, outcome: 'already-done' }, 'order transition already done');
     return { outcome: 'already-done', order: current };
   }

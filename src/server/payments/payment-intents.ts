@@ -52,3 +52,36 @@ export async function createOrderPaymentIntent(stripe: Stripe, order: PaymentInt
 export async function retrievePaymentIntent(stripe: Stripe, paymentIntentId: string): Promise<Stripe.PaymentIntent> {
   return stripe.paymentIntents.retrieve(paymentIntentId);
 }
+
+export const refundKey = (orderId: string): string => `order-${orderId}-refund`;
+
+/**
+ * Cancels the order's PaymentIntent so it can no longer be paid. Idempotent:
+ * an intent that is already canceled counts as done. Returns the intent's
+ * status afterwards; 'succeeded' means the money arrived first and the caller
+ * must honour or refund it.
+ */
+export async function cancelPaymentIntent(stripe: Stripe, paymentIntentId: string): Promise<Stripe.PaymentIntent.Status> {
+  const current = await stripe.paymentIntents.retrieve(paymentIntentId);
+  if (current.status === 'canceled' || current.status === 'succeeded') return current.status;
+  try {
+    const canceled = await stripe.paymentIntents.cancel(paymentIntentId, undefined, {
+      idempotencyKey: `cancel-${paymentIntentId}`,
+    });
+    return canceled.status;
+  } catch (err) {
+    // Lost a race with a payment or another cancel: the intent's status decides.
+    if ((err as { code?: string }).code === 'payment_intent_unexpected_state') {
+      return (await stripe.paymentIntents.retrieve(paymentIntentId)).status;
+    }
+    throw err;
+  }
+}
+
+/** Refunds an order's payment in full, once (the key is derived from the order). */
+export async function refundOrderPayment(stripe: Stripe, orderId: string, paymentIntentId: string): Promise<Stripe.Refund> {
+  return stripe.refunds.create(
+    { payment_intent: paymentIntentId, reason: 'requested_by_customer', metadata: { orderId } },
+    { idempotencyKey: refundKey(orderId) },
+  );
+}

@@ -12,6 +12,9 @@ export const QUEUE_NAMES = {
   payment: 'payment',
   webhookEvents: 'webhook-events',
   finalization: 'finalization',
+  expiry: 'expiry',
+  release: 'release',
+  maintenance: 'maintenance',
 } as const;
 
 export type QueueName = (typeof QUEUE_NAMES)[keyof typeof QUEUE_NAMES];
@@ -28,7 +31,12 @@ export const jobIds = {
   requestPayment: (orderId: string) => `pay-${orderId}`,
   finalize: (orderId: string) => `finalize-${orderId}`,
   processEvent: (eventId: string) => `event-${eventId}`,
+  expire: (orderId: string) => `expire-${orderId}`,
+  release: (orderId: string) => `release-${orderId}`,
 };
+
+/** The reconciler's schedule id (a BullMQ job scheduler: one per queue prefix). */
+export const RECONCILE_SCHEDULER_ID = 'reconcile';
 
 /** Retries with backoff for transient failures; kept a while so re-enqueues are absorbed. */
 export const defaultJobOptions: JobsOptions = {
@@ -44,6 +52,10 @@ export interface Enqueuer {
   requestPayment(orderId: string): Promise<void>;
   finalize(orderId: string): Promise<void>;
   processEvent(eventId: string): Promise<void>;
+  /** Runs the expiry check for the order at `at` (or at once if that has passed). */
+  expireAt(orderId: string, at: Date): Promise<void>;
+  /** Finishes the release work of a closed order (holds, PaymentIntent). */
+  release(orderId: string): Promise<void>;
 }
 
 export interface OrderQueues {
@@ -59,6 +71,9 @@ export function createOrderQueues(connection: ConnectionOptions, prefix: string)
     payment: make<OrderJob>(QUEUE_NAMES.payment),
     webhookEvents: make<WebhookEventJob>(QUEUE_NAMES.webhookEvents),
     finalization: make<OrderJob>(QUEUE_NAMES.finalization),
+    expiry: make<OrderJob>(QUEUE_NAMES.expiry),
+    release: make<OrderJob>(QUEUE_NAMES.release),
+    maintenance: make<Record<string, never>>(QUEUE_NAMES.maintenance),
   };
   const enqueuer: Enqueuer = {
     reserve: async (orderId) => {
@@ -72,6 +87,13 @@ export function createOrderQueues(connection: ConnectionOptions, prefix: string)
     },
     processEvent: async (eventId) => {
       await queues.webhookEvents.add('process-event', { eventId }, { jobId: jobIds.processEvent(eventId) });
+    },
+    expireAt: async (orderId, at) => {
+      const delay = Math.max(0, at.getTime() - Date.now());
+      await queues.expiry.add('expire', { orderId }, { jobId: jobIds.expire(orderId), delay });
+    },
+    release: async (orderId) => {
+      await queues.release.add('release', { orderId }, { jobId: jobIds.release(orderId) });
     },
   };
   return {

@@ -7,11 +7,12 @@
 import type Stripe from 'stripe';
 import { WebhookEvent } from '../../../prisma-free-models/webhook-event';
 import type { Deps } from '../deps';
+import { crashPoint } from '../crash-points';
 import { logger } from '../logger';
 import { applyPaymentFailed, applyPaymentSucceeded } from '../orders/payment-outcome';
 import type { StepOutcome } from '../orders/reserve-order';
 
-type Handler = (event: Stripe.Event, deps: Pick<Deps, 'enqueuer'>) => Promise<StepOutcome>;
+type Handler = (event: Stripe.Event, deps: Pick<Deps, 'enqueuer' | 'stripe'>) => Promise<StepOutcome>;
 
 const handlers: Record<string, Handler> = {
   'payment_intent.succeeded': (e, deps) => applyPaymentSucceeded(e.data.object as Stripe.PaymentIntent, e.id, deps),
@@ -20,7 +21,7 @@ const handlers: Record<string, Handler> = {
 
 export const HANDLED_EVENT_TYPES: ReadonlySet<string> = new Set(Object.keys(handlers));
 
-export async function processWebhookEvent(eventId: string, deps: Pick<Deps, 'enqueuer'>): Promise<StepOutcome> {
+export async function processWebhookEvent(eventId: string, deps: Pick<Deps, 'enqueuer' | 'stripe'>): Promise<StepOutcome> {
   const stored = await WebhookEvent.findById(eventId).lean();
   if (!stored) {
     logger.warn({ eventId, outcome: 'skipped' }, 'processing an event that was never recorded');
@@ -33,6 +34,7 @@ export async function processWebhookEvent(eventId: string, deps: Pick<Deps, 'enq
   const event = JSON.parse(stored.payload) as Stripe.Event;
   const handler = handlers[event.type];
   const outcome = handler ? await handler(event, deps) : 'skipped';
+  crashPoint('process-event:after-apply');
   await WebhookEvent.updateOne({ _id: eventId, processedAt: { $exists: false } }, { $set: { processedAt: new Date(), outcome } });
   logger.info({ eventId, type: event.type, orderId: stored.orderId, outcome }, 'event processed');
   return outcome;

@@ -1,0 +1,99 @@
+/**
+ * Closing an unpaid order: the customer cancels, or the hold time runs out.
+ *
+ * The transition to CANCELLED / EXPIRED records the work it leaves
+ * (`pendingRelease`: the holds to give back; `pendingIntentCancel`: the
+ * PaymentIntent to cancel) in the same write. `settleClosedOrder` does that
+ * work and clears each marker when done; it is safe to repeat, and the
+ * reconciler re-drives it for any order whose markers linger after a crash.
+ */
+import { Order, type OrderDoc } from '../../../prisma-free-models/order';
+import { crashPoint } from '../crash-points';
+import type { Deps } from '../deps';
+import { DomainError } from '../errors';
+import { sameSecret } from '../ids';
+import { releaseLines } from '../inventory/stock';
+import { logger } from '../logger';
+import { cancelPaymentIntent } from '../payments/payment-intents';
+import { toOrderView, type OrderView } from './order-view';
+import type { StepOutcome } from './reserve-order';
+import { transition } from './state-machine';
+import { CANCELLABLE_STATES } from './states';
+
+function closingFields(order: OrderDoc, reason: string): Record<string, unknown> {
+  return {
+    closeReason: reason,
+    pendingRelease: order.holdRef,
+    ...(order.paymentIntentId ? { pendingIntentCancel: true } : {}),
+  };
+}
+
+/** The customer cancels an unpaid order. Repeating it is harmless; a paid order cannot be cancelled. */
+export async function cancelOrder(orderId: string, accessToken: string, deps: Pick<Deps, 'enqueuer'>): Promise<OrderView> {
+  // A few rounds: the order may move (reserved, payment requested) while we try.
+  for (let round = 0; round < 5; round++) {
+    const order = await Order.findById(orderId).lean<OrderDoc & { createdAt: Date }>();
+    if (!order || !sameSecret(order.accessToken, accessToken)) {
+      throw new DomainError('NOT_FOUND', 'Order not found', { field: 'orderId' });
+    }
+    if (order.state === 'CANCELLED') {
+      logger.info({ orderId, state: order.state, action: 'cancel', outcome: 'already-done' }, 'cancel repeated');
+      return toOrderView(order);
+    }
+    if (!CANCELLABLE_STATES.includes(order.state)) {
+      throw new DomainError('ILLEGAL_TRANSITION', `The order is ${order.state} and can no longer be cancelled`, { field: 'orderId' });
+    }
+    const result = await transition(orderId, {
+      from: order.state,
+      to: 'CANCELLED',
+      set: closingFields(order, 'cancelled by the customer'),
+    });
+    if (result.outcome === 'applied') {
+      await deps.enqueuer.release(orderId);
+      return toOrderView(result.order);
+    }
+  }
+  throw new DomainError('UNAVAILABLE', 'The order is changing; try again');
+}
+
+/** The hold time ran out before payment. Early or repeated runs change nothing. */
+export async function expireOrder(orderId: string, deps: Pick<Deps, 'enqueuer' | 'stripe'>): Promise<StepOutcome> {
+  const order = await Order.findById(orderId).lean<OrderDoc>();
+  const state = order?.state;
+  if (!order || (state !== 'INVENTORY_RESERVED' && state !== 'PAYMENT_PENDING')) {
+    logger.info({ orderId, state, action: 'expire', outcome: 'skipped' }, 'expiry not applicable');
+    if (order && (order.pendingRelease || order.pendingIntentCancel)) await settleClosedOrder(orderId, deps);
+    return 'skipped';
+  }
+  if (order.holdExpiresAt && order.holdExpiresAt.getTime() > Date.now()) {
+    await deps.enqueuer.expireAt(orderId, order.holdExpiresAt);
+    return 'skipped';
+  }
+  const result = await transition(orderId, { from: order.state, to: 'EXPIRED', set: closingFields(order, 'payment not received in time') });
+  crashPoint('expire:after-transition');
+  if (result.outcome === 'applied') await settleClosedOrder(orderId, deps);
+  return result.outcome;
+}
+
+/**
+ * Does the work a closed order left: gives back its holds, cancels its
+ * PaymentIntent. A PaymentIntent found already succeeded is a late payment;
+ * its event (or the reconciler) handles it.
+ */
+export async function settleClosedOrder(orderId: string, deps: Pick<Deps, 'stripe'>): Promise<StepOutcome> {
+  const order = await Order.findById(orderId).lean<OrderDoc>();
+  if (!order || (!order.pendingRelease && !order.pendingIntentCancel)) return 'already-done';
+  if (order.pendingRelease) {
+    const ref = order.pendingRelease;
+    const released = await releaseLines(orderId, ref, order.lines);
+    crashPoint('release:after-holds');
+    await Order.updateOne({ _id: orderId, pendingRelease: ref }, { $unset: { pendingRelease: 1 } });
+    logger.info({ orderId, state: order.state, action: 'release', ref, released, outcome: 'applied' }, 'holds released');
+  }
+  if (order.pendingIntentCancel && order.paymentIntentId) {
+    const status = await cancelPaymentIntent(deps.stripe, order.paymentIntentId);
+    await Order.updateOne({ _id: orderId, pendingIntentCancel: true }, { $unset: { pendingIntentCancel: 1 } });
+    logger.info({ orderId, paymentIntentId: order.paymentIntentId, status, action: 'cancel-intent' }, 'PaymentIntent closed');
+  }
+  return 'applied';
+}

@@ -1,0 +1,141 @@
+/**
+ * The reconciler: MongoDB is the record of pending work, Redis only a fast
+ * path. Every pass finds orders that have sat in a step longer than
+ * `stuckAfterMs` and re-drives them: re-enqueues the step (absorbed when it is
+ * already queued), asks Stripe for a PaymentIntent's real status when its
+ * webhook seems lost, finishes the work closed orders left. Everything it
+ * triggers is idempotent, so a pass may run at any time, twice, or
+ * concurrently with the steps. After Redis loses all its data, one pass
+ * rebuilds the queues from MongoDB alone.
+ */
+import type Stripe from 'stripe';
+import { Order, type OrderDoc } from '../../../prisma-free-models/order';
+import { WebhookEvent } from '../../../prisma-free-models/webhook-event';
+import type { Deps } from '../deps';
+import { isDuplicateKeyError } from '../errors';
+import { logger } from '../logger';
+import { retrievePaymentIntent } from '../payments/payment-intents';
+import { processWebhookEvent } from '../webhooks/process-event';
+import { CLOSED_UNPAID_STATES, type OrderState } from './states';
+
+export interface ReconcileOptions {
+  stuckAfterMs: number;
+  idempotencyKeyTtlMs: number;
+  batchSize?: number;
+  now?: Date;
+}
+
+export interface ReconcileReport {
+  reserve: number;
+  requestPayment: number;
+  paymentChecked: number;
+  paymentRecovered: number;
+  expire: number;
+  finalize: number;
+  release: number;
+  events: number;
+  keysPurged: number;
+}
+
+/**
+ * Applies a success Stripe reports but whose webhook we never processed: it is
+ * recorded as an event of our own (id `reconcile:<pi>`) and processed by the
+ * same code as a webhook, so the audit trail is the same either way.
+ */
+async function applyObservedSuccess(pi: Stripe.PaymentIntent, deps: Pick<Deps, 'enqueuer' | 'stripe'>): Promise<void> {
+  const id = `reconcile:${pi.id}`;
+  const payload = JSON.stringify({ id, object: 'event', type: 'payment_intent.succeeded', data: { object: pi } });
+  try {
+    await WebhookEvent.create({ _id: id, type: 'payment_intent.succeeded', objectId: pi.id, orderId: pi.metadata?.orderId, payload, receivedAt: new Date() });
+  } catch (err) {
+    if (!isDuplicateKeyError(err)) throw err;
+  }
+  await processWebhookEvent(id, deps);
+}
+
+export async function reconcile(deps: Pick<Deps, 'enqueuer' | 'stripe'>, opts: ReconcileOptions): Promise<ReconcileReport> {
+  const now = opts.now ?? new Date();
+  const limit = opts.batchSize ?? 500;
+  const stuckBefore = new Date(now.getTime() - opts.stuckAfterMs);
+  const report: ReconcileReport = {
+    reserve: 0,
+    requestPayment: 0,
+    paymentChecked: 0,
+    paymentRecovered: 0,
+    expire: 0,
+    finalize: 0,
+    release: 0,
+    events: 0,
+    keysPurged: 0,
+  };
+  const stuck = (state: OrderState) =>
+    Order.find({ state, stateChangedAt: { $lt: stuckBefore } }, { lines: 0, history: 0 }).limit(limit).lean<OrderDoc[]>();
+
+  for (const o of await stuck('CREATED')) {
+    await deps.enqueuer.reserve(o._id);
+    report.reserve++;
+  }
+  for (const o of await stuck('INVENTORY_RESERVED')) {
+    await deps.enqueuer.requestPayment(o._id);
+    report.requestPayment++;
+    if (o.holdExpiresAt && o.holdExpiresAt <= now) {
+      await deps.enqueuer.expireAt(o._id, now);
+      report.expire++;
+    }
+  }
+  for (const o of await stuck('PAYMENT_PENDING')) {
+    // A success whose webhook was lost would otherwise expire a paid order.
+    if (o.paymentIntentId && (!o.reconciledAt || o.reconciledAt < stuckBefore || (o.holdExpiresAt && o.holdExpiresAt <= now))) {
+      const pi = await retrievePaymentIntent(deps.stripe, o.paymentIntentId);
+      report.paymentChecked++;
+      await Order.updateOne({ _id: o._id }, { $set: { reconciledAt: now } });
+      if (pi.status === 'succeeded') {
+        await applyObservedSuccess(pi, deps);
+        report.paymentRecovered++;
+        continue;
+      }
+    }
+    if (o.holdExpiresAt && o.holdExpiresAt <= now) {
+      await deps.enqueuer.expireAt(o._id, now);
+      report.expire++;
+    }
+  }
+  for (const o of await stuck('PAID')) {
+    await deps.enqueuer.finalize(o._id);
+    report.finalize++;
+  }
+  // Closed orders: work left behind, and payments that succeeded anyway.
+  const closed = await Order.find(
+    {
+      stateChangedAt: { $lt: stuckBefore },
+      $or: [{ pendingRelease: { $exists: true } }, { pendingIntentCancel: { $exists: true } }, { lateDecision: { $exists: true }, state: { $in: [...CLOSED_UNPAID_STATES] } }],
+    },
+    { lines: 0, history: 0 },
+  )
+    .limit(limit)
+    .lean<OrderDoc[]>();
+  for (const o of closed) {
+    if (o.lateDecision && o.paymentIntentId && CLOSED_UNPAID_STATES.has(o.state)) {
+      const pi = await retrievePaymentIntent(deps.stripe, o.paymentIntentId);
+      if (pi.status === 'succeeded') await applyObservedSuccess(pi, deps);
+    }
+    await deps.enqueuer.release(o._id);
+    report.release++;
+  }
+  // Events recorded but never processed (their job was lost).
+  const events = await WebhookEvent.find({ processedAt: { $exists: false }, receivedAt: { $lt: stuckBefore } }, { _id: 1 }).limit(limit).lean();
+  for (const e of events) {
+    await deps.enqueuer.processEvent(e._id);
+    report.events++;
+  }
+  // Idempotency keys are kept at least as long as Stripe keeps its own (24 h).
+  const purged = await Order.updateMany(
+    { idempotencyKey: { $exists: true }, createdAt: { $lt: new Date(now.getTime() - opts.idempotencyKeyTtlMs) } },
+    { $unset: { idempotencyKey: 1 } },
+  );
+  report.keysPurged = purged.modifiedCount;
+
+  const touched = (Object.values(report) as number[]).reduce((a, b) => a + b, 0);
+  if (touched > 0) logger.info({ action: 'reconcile', ...report }, 'reconciler re-drove stuck work');
+  return report;
+}
