@@ -134,3 +134,24 @@ export function manualDeps(): { deps: Deps; queues: OrderQueues; redis: Redis; c
     },
   };
 }
+
+/** A Stripe event the simulator created (deliveries held), by type and PaymentIntent. */
+export async function simEvent(type: string, paymentIntentId: string): Promise<{ id: string; type: string; data: { object: unknown } }> {
+  interface Rec {
+    type: string;
+    event: { id: string; type: string; data: { object: { id: string } } };
+  }
+  const rec = await waitFor(
+    `${type} event for ${paymentIntentId}`,
+    async () => asList<Rec>(await sim.events()).find((e) => e.type === type && e.event.data.object.id === paymentIntentId),
+    (e) => e !== undefined,
+    10_000,
+  );
+  return rec!.event;
+}
+
+/** Signs a Stripe event with the suite's webhook secret, as Stripe would. */
+export function signedEvent(deps: Deps, event: unknown): { body: string; signature: string } {
+  const body = JSON.stringify(event);
+  return { body, signature: deps.stripe.webhooks.generateTestHeaderString({ payload: body, secret: env('STRIPE_WEBHOOK_SECRET') }) };
+}
