@@ -13,7 +13,7 @@ import { placeOrder } from '../../src/server/orders/place-order';
 import { requestPayment } from '../../src/server/orders/request-payment';
 import { reserveOrder } from '../../src/server/orders/reserve-order';
 import { isLegalHistory } from '../../src/server/orders/state-machine';
-import { createOrderPaymentIntent } from '../../src/server/payments/payment-intents';
+import { createOrderPaymentIntent, refundOrderPayment } from '../../src/server/payments/payment-intents';
 import { receiveStripeWebhook } from '../../src/server/webhooks/intake';
 import { processWebhookEvent } from '../../src/server/webhooks/process-event';
 import { asList, cartWith, customer, env, getOrder, manualDeps, newKey, seedProduct, signedEvent, sim, simEvent, stockOf } from '../helpers';
@@ -176,6 +176,12 @@ describe('late payment', () => {
     expect(counts.counts['POST /v1/refunds']).toBe(asList(await sim.events()).filter((e) => (e as { type: string }).type === 'refund.created').length);
     expect(await expectConserved(sku)).toMatchObject({ available: 0, reserved: 1 });
     expect(isLegalHistory(refunded.history, 'REFUNDED')).toBe(true);
+
+    // The refund call itself, repeated and concurrent, is one refund.
+    const again = await Promise.all([1, 2, 3].map(() => refundOrderPayment(m.deps.stripe, orderId, order.paymentIntentId!)));
+    expect(new Set([...again.map((r) => r.id), (await refundOrderPayment(m.deps.stripe, orderId, order.paymentIntentId!)).id])).toEqual(
+      new Set([refunded.refund!.id]),
+    );
   });
 });
 
