@@ -61,7 +61,8 @@ describe('expiry', () => {
   it('releases an unpaid reservation after the hold time and cancels the PaymentIntent, once', async () => {
     const sku = await seedProduct(3);
     const { orderId, order } = await pendingOrder(sku, 2, 300);
-    expect(await expireOrder(orderId, m.deps)).toBe('skipped'); // too early: re-scheduled, nothing changes
+    // Too early: refused with a retryable error, nothing changes.
+    await expect(expireOrder(orderId, m.deps)).rejects.toBeInstanceOf(RetryLaterError);
     expect((await getOrder(orderId)).state).toBe('PAYMENT_PENDING');
     expect(await m.queues.queues.expiry.getJob(`expire-${orderId}`)).toBeTruthy();
 

@@ -68,6 +68,24 @@ describe('reconciler', () => {
     expect(await m.queues.queues.reservation.getJob(`reserve-${placed.orderId}`)).toBeTruthy();
   });
 
+  it('replaces a finished job of a step that still has work to do', async () => {
+    const sku = await seedProduct(2);
+    const placed = await placeOrder({ cartId: await cartWith([{ sku, qty: 1 }]), customer, idempotencyKey: newKey() }, m.deps);
+    const jobId = `reserve-${placed.orderId}`;
+    // A worker that completes the job without doing the work (as a crashed
+    // or buggy run would leave it): the job id now belongs to a finished job.
+    const { Worker } = await import('bullmq');
+    const queue = m.queues.queues.reservation;
+    const noop = new Worker(queue.name, () => Promise.resolve('noop'), { connection: m.redis.duplicate({ maxRetriesPerRequest: null }), prefix: queue.opts.prefix });
+    try {
+      await waitFor('job completed', async () => (await queue.getJob(jobId))?.getState(), (s) => s === 'completed');
+    } finally {
+      await noop.close();
+    }
+    await m.deps.enqueuer.reserve(placed.orderId);
+    expect(await (await queue.getJob(jobId))?.getState()).toBe('waiting');
+  });
+
   it('keeps idempotency keys 24 hours, then purges them', async () => {
     const sku = await seedProduct(5);
     const key = newKey();

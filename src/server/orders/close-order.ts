@@ -10,7 +10,7 @@
 import { Order, type OrderDoc } from '../../../prisma-free-models/order';
 import { crashPoint } from '../crash-points';
 import type { Deps } from '../deps';
-import { DomainError } from '../errors';
+import { DomainError, RetryLaterError } from '../errors';
 import { sameSecret } from '../ids';
 import { releaseLines } from '../inventory/stock';
 import { logger } from '../logger';
@@ -66,8 +66,9 @@ export async function expireOrder(orderId: string, deps: Pick<Deps, 'enqueuer' |
     return 'skipped';
   }
   if (order.holdExpiresAt && order.holdExpiresAt.getTime() > Date.now()) {
-    await deps.enqueuer.expireAt(orderId, order.holdExpiresAt);
-    return 'skipped';
+    // Early (clocks differ): fail this run so BullMQ retries it with backoff;
+    // the reconciler also expires overdue orders.
+    throw new RetryLaterError(`order ${orderId} holds until ${order.holdExpiresAt.toISOString()}`);
   }
   const result = await transition(orderId, { from: order.state, to: 'EXPIRED', set: closingFields(order, 'payment not received in time') });
   crashPoint('expire:after-transition');

@@ -26,13 +26,16 @@ export interface WebhookEventJob {
   eventId: string;
 }
 
+// BullMQ refuses ':' in custom ids (it is its key separator).
+const safe = (id: string) => id.replace(/:/g, '_');
+
 export const jobIds = {
-  reserve: (orderId: string) => `reserve-${orderId}`,
-  requestPayment: (orderId: string) => `pay-${orderId}`,
-  finalize: (orderId: string) => `finalize-${orderId}`,
-  processEvent: (eventId: string) => `event-${eventId}`,
-  expire: (orderId: string) => `expire-${orderId}`,
-  release: (orderId: string) => `release-${orderId}`,
+  reserve: (orderId: string) => `reserve-${safe(orderId)}`,
+  requestPayment: (orderId: string) => `pay-${safe(orderId)}`,
+  finalize: (orderId: string) => `finalize-${safe(orderId)}`,
+  processEvent: (eventId: string) => `event-${safe(eventId)}`,
+  expire: (orderId: string) => `expire-${safe(orderId)}`,
+  release: (orderId: string) => `release-${safe(orderId)}`,
 };
 
 /** The reconciler's schedule id (a BullMQ job scheduler: one per queue prefix). */
@@ -64,6 +67,24 @@ export interface OrderQueues {
   close(): Promise<void>;
 }
 
+/**
+ * "Make sure this step will run": a job that is waiting, delayed or running
+ * absorbs the request; a job that already finished (completed, or failed
+ * after its retries) is replaced, because the caller (a retry, the
+ * reconciler) has seen that the work is still not done. Without this, a
+ * finished job's id would block the step for as long as BullMQ keeps it.
+ */
+async function ensureJob<T>(queue: Queue<T>, name: string, data: T, jobId: string, opts: JobsOptions = {}): Promise<void> {
+  const existing = await queue.getJob(jobId);
+  if (existing) {
+    const state = await existing.getState();
+    if (state !== 'completed' && state !== 'failed' && state !== 'unknown') return;
+    // Another caller may have replaced it meanwhile; either way one job results.
+    await existing.remove().catch(() => undefined);
+  }
+  await (queue as Queue).add(name, data, { ...opts, jobId });
+}
+
 export function createOrderQueues(connection: ConnectionOptions, prefix: string): OrderQueues {
   const make = <T>(name: QueueName) => new Queue<T>(name, { connection, prefix, defaultJobOptions });
   const queues = {
@@ -76,25 +97,13 @@ export function createOrderQueues(connection: ConnectionOptions, prefix: string)
     maintenance: make<Record<string, never>>(QUEUE_NAMES.maintenance),
   };
   const enqueuer: Enqueuer = {
-    reserve: async (orderId) => {
-      await queues.reservation.add('reserve', { orderId }, { jobId: jobIds.reserve(orderId) });
-    },
-    requestPayment: async (orderId) => {
-      await queues.payment.add('request-payment', { orderId }, { jobId: jobIds.requestPayment(orderId) });
-    },
-    finalize: async (orderId) => {
-      await queues.finalization.add('finalize', { orderId }, { jobId: jobIds.finalize(orderId) });
-    },
-    processEvent: async (eventId) => {
-      await queues.webhookEvents.add('process-event', { eventId }, { jobId: jobIds.processEvent(eventId) });
-    },
-    expireAt: async (orderId, at) => {
-      const delay = Math.max(0, at.getTime() - Date.now());
-      await queues.expiry.add('expire', { orderId }, { jobId: jobIds.expire(orderId), delay });
-    },
-    release: async (orderId) => {
-      await queues.release.add('release', { orderId }, { jobId: jobIds.release(orderId) });
-    },
+    reserve: (orderId) => ensureJob(queues.reservation, 'reserve', { orderId }, jobIds.reserve(orderId)),
+    requestPayment: (orderId) => ensureJob(queues.payment, 'request-payment', { orderId }, jobIds.requestPayment(orderId)),
+    finalize: (orderId) => ensureJob(queues.finalization, 'finalize', { orderId }, jobIds.finalize(orderId)),
+    processEvent: (eventId) => ensureJob(queues.webhookEvents, 'process-event', { eventId }, jobIds.processEvent(eventId)),
+    expireAt: (orderId, at) =>
+      ensureJob(queues.expiry, 'expire', { orderId }, jobIds.expire(orderId), { delay: Math.max(0, at.getTime() - Date.now()) }),
+    release: (orderId) => ensureJob(queues.release, 'release', { orderId }, jobIds.release(orderId)),
   };
   return {
     enqueuer,
