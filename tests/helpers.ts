@@ -1,7 +1,9 @@
 /** Shared test helpers: real clients for the real services the suite started. */
 import { randomBytes, randomUUID } from 'node:crypto';
+import { TRPCClientError } from '@trpc/client';
 import { Redis } from 'ioredis';
 import { Order, Product, type OrderDoc, type ProductDoc } from '../prisma-free-models';
+import type { AppRouter } from '../src/server/api/root';
 import type { Deps } from '../src/server/deps';
 import { createStripeClient } from '../src/server/payments/stripe-client';
 import { createOrderQueues, type OrderQueues } from '../src/server/queue/queues';
@@ -154,4 +156,15 @@ export async function simEvent(type: string, paymentIntentId: string): Promise<{
 export function signedEvent(deps: Deps, event: unknown): { body: string; signature: string } {
   const body = JSON.stringify(event);
   return { body, signature: deps.stripe.webhooks.generateTestHeaderString({ payload: body, secret: env('STRIPE_WEBHOOK_SECRET') }) };
+}
+
+/** The tRPC error a call fails with; fails the test if the call succeeds. */
+export async function trpcFailure(p: Promise<unknown>): Promise<TRPCClientError<AppRouter>> {
+  try {
+    await p;
+  } catch (err) {
+    if (err instanceof TRPCClientError) return err as TRPCClientError<AppRouter>;
+    throw err;
+  }
+  throw new Error('expected the call to fail');
 }

@@ -1,19 +1,7 @@
 /** Bad input gets a clear error naming the field: never a 500, never a half-written order. */
-import { TRPCClientError } from '@trpc/client';
 import { describe, expect, it } from 'vitest';
 import { Cart, Order } from '../../prisma-free-models';
-import type { AppRouter } from '../../src/server/api/root';
-import { api, appUrl, cartWith, customer, newKey, seedProduct } from '../helpers';
-
-async function failure(p: Promise<unknown>) {
-  try {
-    await p;
-  } catch (err) {
-    if (err instanceof TRPCClientError) return err as TRPCClientError<AppRouter>;
-    throw err;
-  }
-  throw new Error('expected the call to fail');
-}
+import { api, appUrl, cartWith, customer, newKey, seedProduct, trpcFailure } from '../helpers';
 
 describe('bad input', () => {
   it('names the field for each malformed checkout field and writes nothing', async () => {
@@ -30,7 +18,7 @@ describe('bad input', () => {
       ['customer', { ...customer, admin: true }],
     ];
     for (const [field, bad] of cases) {
-      const err = await failure(api(newKey()).checkout.placeOrder.mutate({ cartId, customer: bad as typeof customer }));
+      const err = await trpcFailure(api(newKey()).checkout.placeOrder.mutate({ cartId, customer: bad as typeof customer }));
       expect(err.data?.httpStatus, field).toBe(400);
       expect(err.data?.field ?? err.message, field).toContain(field.split('.').pop()!);
     }
@@ -40,20 +28,20 @@ describe('bad input', () => {
   it('refuses unknown SKUs, bad quantities and unknown carts with clear codes', async () => {
     const sku = await seedProduct(5);
     const { cartId } = await api().cart.create.mutate();
-    const unknown = await failure(api().cart.addLine.mutate({ cartId, sku: 'NOPE-404', qty: 1 }));
+    const unknown = await trpcFailure(api().cart.addLine.mutate({ cartId, sku: 'NOPE-404', qty: 1 }));
     expect(unknown.data?.httpStatus).toBe(422);
     expect(unknown.data?.domainCode).toBe('UNKNOWN_SKU');
     for (const qty of [0, -1, 101, 1.5]) {
-      const err = await failure(api().cart.addLine.mutate({ cartId, sku, qty }));
+      const err = await trpcFailure(api().cart.addLine.mutate({ cartId, sku, qty }));
       expect(err.data?.httpStatus).toBe(400);
       expect(err.data?.field).toBe('qty');
     }
-    const badSku = await failure(api().cart.addLine.mutate({ cartId, sku: 'lower case!', qty: 1 }));
+    const badSku = await trpcFailure(api().cart.addLine.mutate({ cartId, sku: 'lower case!', qty: 1 }));
     expect(badSku.data?.field).toBe('sku');
-    const noCart = await failure(api().cart.get.query({ cartId: 'A'.repeat(32) }));
+    const noCart = await trpcFailure(api().cart.get.query({ cartId: 'A'.repeat(32) }));
     expect(noCart.data?.httpStatus).toBe(404);
     await api().cart.addLine.mutate({ cartId, sku, qty: 100 });
-    const over = await failure(api().cart.addLine.mutate({ cartId, sku, qty: 1 }));
+    const over = await trpcFailure(api().cart.addLine.mutate({ cartId, sku, qty: 1 }));
     expect(over.data?.domainCode).toBe('LIMIT_EXCEEDED');
     const cart = await Cart.findById(cartId).lean();
     expect(cart?.lines).toEqual([{ sku, qty: 100 }]);
@@ -61,7 +49,7 @@ describe('bad input', () => {
 
   it('refuses an empty cart at checkout', async () => {
     const { cartId } = await api().cart.create.mutate();
-    const err = await failure(api(newKey()).checkout.placeOrder.mutate({ cartId, customer }));
+    const err = await trpcFailure(api(newKey()).checkout.placeOrder.mutate({ cartId, customer }));
     expect(err.data?.domainCode).toBe('EMPTY_CART');
     expect(err.data?.httpStatus).toBe(422);
   });
@@ -69,7 +57,7 @@ describe('bad input', () => {
   it('does not reveal an order to a wrong token', async () => {
     const sku = await seedProduct(5);
     const placed = await api(newKey()).checkout.placeOrder.mutate({ cartId: await cartWith([{ sku, qty: 1 }]), customer });
-    const err = await failure(api().orders.get.query({ orderId: placed.orderId, accessToken: 'x'.repeat(32) }));
+    const err = await trpcFailure(api().orders.get.query({ orderId: placed.orderId, accessToken: 'x'.repeat(32) }));
     expect(err.data?.httpStatus).toBe(404);
   });
 

@@ -1,19 +1,7 @@
 /** placeOrder with Idempotency-Key: replay, conflict, concurrency, where the key comes from. */
-import { TRPCClientError } from '@trpc/client';
 import { describe, expect, it } from 'vitest';
 import { Order } from '../../prisma-free-models';
-import type { AppRouter } from '../../src/server/api/root';
-import { api, cartWith, customer, newKey, seedProduct, waitForState } from '../helpers';
-
-async function errorOf(p: Promise<unknown>): Promise<TRPCClientError<AppRouter>> {
-  try {
-    await p;
-  } catch (err) {
-    if (err instanceof TRPCClientError) return err as TRPCClientError<AppRouter>;
-    throw err;
-  }
-  throw new Error('expected the call to fail');
-}
+import { api, cartWith, customer, newKey, seedProduct, waitForState, trpcFailure } from '../helpers';
 
 describe('placeOrder idempotency', () => {
   it('replays the same order for the same key and request', async () => {
@@ -34,7 +22,7 @@ describe('placeOrder idempotency', () => {
     const cartId = await cartWith([{ sku, qty: 1 }]);
     const key = newKey();
     const first = await api(key).checkout.placeOrder.mutate({ cartId, customer });
-    const err = await errorOf(api(key).checkout.placeOrder.mutate({ cartId, customer: { ...customer, name: 'Someone Else' } }));
+    const err = await trpcFailure(api(key).checkout.placeOrder.mutate({ cartId, customer: { ...customer, name: 'Someone Else' } }));
     expect(err.data?.code).toBe('CONFLICT');
     expect(err.data?.httpStatus).toBe(409);
     expect(err.data?.domainCode).toBe('IDEMPOTENCY_CONFLICT');
@@ -64,7 +52,7 @@ describe('placeOrder idempotency', () => {
     const viaHeader = await api(key).checkout.placeOrder.mutate({ cartId, customer });
     expect(viaHeader.orderId).toBe(viaInput.orderId);
 
-    const mismatch = await errorOf(api(newKey()).checkout.placeOrder.mutate({ cartId, customer, idempotencyKey: newKey() }));
+    const mismatch = await trpcFailure(api(newKey()).checkout.placeOrder.mutate({ cartId, customer, idempotencyKey: newKey() }));
     expect(mismatch.data?.code).toBe('BAD_REQUEST');
     expect(mismatch.data?.field).toBe('idempotencyKey');
   });
@@ -73,10 +61,10 @@ describe('placeOrder idempotency', () => {
     const sku = await seedProduct(5);
     const cartId = await cartWith([{ sku, qty: 1 }]);
     const before = await Order.countDocuments();
-    const err = await errorOf(api().checkout.placeOrder.mutate({ cartId, customer }));
+    const err = await trpcFailure(api().checkout.placeOrder.mutate({ cartId, customer }));
     expect(err.data?.code).toBe('BAD_REQUEST');
     expect(err.data?.field).toBe('idempotencyKey');
-    const bad = await errorOf(api('short').checkout.placeOrder.mutate({ cartId, customer }));
+    const bad = await trpcFailure(api('short').checkout.placeOrder.mutate({ cartId, customer }));
     expect(bad.data?.httpStatus).toBe(400);
     expect(await Order.countDocuments()).toBe(before);
   });
