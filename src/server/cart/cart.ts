@@ -47,7 +47,10 @@ export async function addCartLine(cartId: string, sku: string, qty: number, curr
     // More of an existing line, only while the result stays within the limit.
     const bumped = await Cart.updateOne(
       { _id: cartId, lines: { $elemMatch: { sku, qty: { $lte: LIMITS.maxQty - qty } } } },
-      { $inc: { 'lines.$.qty': qty } },
+      // arrayFilters, not the positional `$`: mongo-java-server cannot combine
+      // `$` with an $elemMatch filter; both are atomic on MongoDB.
+      { $inc: { 'lines.$[line].qty': qty } },
+      { arrayFilters: [{ 'line.sku': sku }] },
     );
     if (bumped.modifiedCount === 0) {
       const cart = await loadCart(cartId);

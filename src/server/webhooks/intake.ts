@@ -30,6 +30,14 @@ function objectRefs(event: Stripe.Event): { objectId?: string; orderId?: string 
   };
 }
 
+function isEventShaped(e: unknown): e is Stripe.Event {
+  if (typeof e !== 'object' || e === null) return false;
+  const { id, type, data } = e as { id?: unknown; type?: unknown; data?: unknown };
+  if (typeof id !== 'string' || id.length === 0 || id.length > 255 || typeof type !== 'string') return false;
+  const object = (data as { object?: unknown } | null | undefined)?.object;
+  return typeof data === 'object' && data !== null && !Array.isArray(data) && typeof object === 'object' && object !== null && !Array.isArray(object);
+}
+
 export async function receiveStripeWebhook(
   rawBody: string,
   signature: string | null,
@@ -43,8 +51,15 @@ export async function receiveStripeWebhook(
   try {
     event = deps.stripe.webhooks.constructEvent(rawBody, signature, deps.webhookSecret);
   } catch (err) {
-    logger.warn({ err: (err as Error).message, outcome: 'refused' }, 'webhook signature verification failed');
-    return { status: 400, body: { received: false, error: 'Invalid signature' } };
+    const badSignature = (err as { type?: string }).type === 'StripeSignatureVerificationError';
+    logger.warn({ err: (err as Error).message, outcome: 'refused' }, 'webhook refused');
+    return { status: 400, body: { received: false, error: badSignature ? 'Invalid signature' : 'Malformed event: body is not JSON' } };
+  }
+  // Authentic but not shaped like an event (or a kind we cannot read): refuse
+  // before touching it, so nothing half-understood is stored.
+  if (!isEventShaped(event)) {
+    logger.warn({ outcome: 'refused' }, 'webhook refused: signed body is not a Stripe event');
+    return { status: 400, body: { received: false, error: 'Malformed event: expected string id, string type and object data.object' } };
   }
 
   const log = { eventId: event.id, type: event.type };

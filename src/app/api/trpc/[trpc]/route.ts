@@ -10,6 +10,8 @@ const handler = (req: Request) =>
     endpoint: '/api/trpc',
     req,
     router: appRouter,
+    // One request may not fan out into unbounded work (the client batches at most this many).
+    maxBatchSize: 20,
     createContext: () => createContext({ headers: req.headers }),
   });
 
