@@ -7,6 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Product } from '../../prisma-free-models';
 import { RetryLaterError } from '../../src/server/errors';
+import { releaseLines } from '../../src/server/inventory/stock';
 import { cancelOrder, expireOrder, settleClosedOrder } from '../../src/server/orders/close-order';
 import { finalizeOrder } from '../../src/server/orders/finalize-order';
 import { placeOrder } from '../../src/server/orders/place-order';
@@ -123,15 +124,18 @@ describe('late payment', () => {
     const sku = await seedProduct(2);
     const { orderId, order } = await pendingOrder(sku, 1, 1);
     await sim.pay(order.paymentIntentId!); // paid, webhook still in flight
-    expect(await expireOrder(orderId, m.deps)).toBe('applied'); // expiry wins the race
+    // Expiry wins the race, finds the intent paid while cancelling it, and
+    // applies the late payment itself: stock held again, order PAID.
+    expect(await expireOrder(orderId, m.deps)).toBe('applied');
     expect(await intentStatus(order.paymentIntentId!)).toBe('succeeded');
-    expect(await expectConserved(sku)).toMatchObject({ available: 2, reserved: 0 });
-
-    const event = await simEvent('payment_intent.succeeded', order.paymentIntentId!);
-    expect(await deliver(event)).toBe('applied');
     const paid = await getOrder(orderId);
     expect(paid.state).toBe('PAID');
     expect(paid.holdRef).toBe('late');
+    expect(paid.payment?.succeededEventId).toBe(`reconcile:${order.paymentIntentId}`);
+    expect(await expectConserved(sku)).toMatchObject({ available: 1, reserved: 1 });
+
+    // The webhook, when it finally comes, is one more duplicate.
+    expect(await deliver(await simEvent('payment_intent.succeeded', order.paymentIntentId!))).toBe('already-done');
     expect(await finalizeOrder(orderId)).toBe('applied');
     expect(await expectConserved(sku)).toMatchObject({ available: 1, reserved: 0, sold: 1 });
     const done = await getOrder(orderId);
@@ -159,8 +163,11 @@ describe('late payment', () => {
     const sku = await seedProduct(1);
     const { orderId, order } = await pendingOrder(sku, 1, 1);
     await sim.pay(order.paymentIntentId!);
-    await expireOrder(orderId, m.deps);
-    // Someone else buys the last unit meanwhile.
+    // Expired and its stock released (the first half of settling) before the
+    // payment is noticed; someone else buys the last unit meanwhile.
+    const { transition } = await import('../../src/server/orders/state-machine');
+    await transition(orderId, { from: 'PAYMENT_PENDING', to: 'EXPIRED', set: { pendingRelease: 'r1', pendingIntentCancel: true } });
+    await releaseLines(orderId, 'r1', order.lines);
     const rival = await pendingOrder(sku, 1);
     expect(rival.order.state).toBe('PAYMENT_PENDING');
 
@@ -179,6 +186,9 @@ describe('late payment', () => {
     expect(isLegalHistory(refunded.history, 'REFUNDED')).toBe(true);
 
     // The refund call itself, repeated and concurrent, is one refund.
+    // Settling the closed order afterwards finds the intent paid and changes nothing more.
+    await settleClosedOrder(orderId, m.deps);
+    expect((await getOrder(orderId)).state).toBe('REFUNDED');
     const again = await Promise.all([1, 2, 3].map(() => refundOrderPayment(m.deps.stripe, orderId, order.paymentIntentId!)));
     expect(new Set([...again.map((r) => r.id), (await refundOrderPayment(m.deps.stripe, orderId, order.paymentIntentId!)).id])).toEqual(
       new Set([refunded.refund!.id]),

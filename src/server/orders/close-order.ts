@@ -15,6 +15,7 @@ import { sameSecret } from '../ids';
 import { releaseLines } from '../inventory/stock';
 import { logger } from '../logger';
 import { cancelPaymentIntent } from '../payments/payment-intents';
+import { applyObservedSuccess } from '../webhooks/observed-success';
 import { toOrderView, type OrderView } from './order-view';
 import type { StepOutcome } from './reserve-order';
 import { transition } from './state-machine';
@@ -78,10 +79,10 @@ export async function expireOrder(orderId: string, deps: Pick<Deps, 'enqueuer' |
 
 /**
  * Does the work a closed order left: gives back its holds, cancels its
- * PaymentIntent. A PaymentIntent found already succeeded is a late payment;
- * its event (or the reconciler) handles it.
+ * PaymentIntent. A PaymentIntent found already succeeded is a late payment,
+ * applied here through the same path as its webhook.
  */
-export async function settleClosedOrder(orderId: string, deps: Pick<Deps, 'stripe'>): Promise<StepOutcome> {
+export async function settleClosedOrder(orderId: string, deps: Pick<Deps, 'stripe' | 'enqueuer'>): Promise<StepOutcome> {
   const order = await Order.findById(orderId).lean<OrderDoc>();
   if (!order || (!order.pendingRelease && !order.pendingIntentCancel)) return 'already-done';
   if (order.pendingRelease) {
@@ -92,9 +93,12 @@ export async function settleClosedOrder(orderId: string, deps: Pick<Deps, 'strip
     logger.info({ orderId, state: order.state, action: 'release', ref, released, outcome: 'applied' }, 'holds released');
   }
   if (order.pendingIntentCancel && order.paymentIntentId) {
-    const status = await cancelPaymentIntent(deps.stripe, order.paymentIntentId);
+    const intent = await cancelPaymentIntent(deps.stripe, order.paymentIntentId);
+    // Paid before we could cancel: a late payment. Apply it now rather than
+    // trusting its webhook to arrive; the marker is cleared only afterwards.
+    if (intent.status === 'succeeded') await applyObservedSuccess(intent, deps);
     await Order.updateOne({ _id: orderId, pendingIntentCancel: true }, { $unset: { pendingIntentCancel: 1 } });
-    logger.info({ orderId, paymentIntentId: order.paymentIntentId, status, action: 'cancel-intent' }, 'PaymentIntent closed');
+    logger.info({ orderId, paymentIntentId: order.paymentIntentId, status: intent.status, action: 'cancel-intent' }, 'PaymentIntent closed');
   }
   return 'applied';
 }

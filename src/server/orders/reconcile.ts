@@ -8,14 +8,12 @@
  * concurrently with the steps. After Redis loses all its data, one pass
  * rebuilds the queues from MongoDB alone.
  */
-import type Stripe from 'stripe';
 import { Order, type OrderDoc } from '../../../prisma-free-models/order';
 import { WebhookEvent } from '../../../prisma-free-models/webhook-event';
 import type { Deps } from '../deps';
-import { isDuplicateKeyError } from '../errors';
 import { logger } from '../logger';
 import { retrievePaymentIntent } from '../payments/payment-intents';
-import { processWebhookEvent } from '../webhooks/process-event';
+import { applyObservedSuccess } from '../webhooks/observed-success';
 import { CLOSED_UNPAID_STATES, type OrderState } from './states';
 
 export interface ReconcileOptions {
@@ -35,22 +33,6 @@ export interface ReconcileReport {
   release: number;
   events: number;
   keysPurged: number;
-}
-
-/**
- * Applies a success Stripe reports but whose webhook we never processed: it is
- * recorded as an event of our own (id `reconcile:<pi>`) and processed by the
- * same code as a webhook, so the audit trail is the same either way.
- */
-async function applyObservedSuccess(pi: Stripe.PaymentIntent, deps: Pick<Deps, 'enqueuer' | 'stripe'>): Promise<void> {
-  const id = `reconcile:${pi.id}`;
-  const payload = JSON.stringify({ id, object: 'event', type: 'payment_intent.succeeded', data: { object: pi } });
-  try {
-    await WebhookEvent.create({ _id: id, type: 'payment_intent.succeeded', objectId: pi.id, orderId: pi.metadata?.orderId, payload, receivedAt: new Date() });
-  } catch (err) {
-    if (!isDuplicateKeyError(err)) throw err;
-  }
-  await processWebhookEvent(id, deps);
 }
 
 export async function reconcile(deps: Pick<Deps, 'enqueuer' | 'stripe'>, opts: ReconcileOptions): Promise<ReconcileReport> {

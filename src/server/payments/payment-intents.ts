@@ -57,22 +57,19 @@ export const refundKey = (orderId: string): string => `order-${orderId}-refund`;
 
 /**
  * Cancels the order's PaymentIntent so it can no longer be paid. Idempotent:
- * an intent that is already canceled counts as done. Returns the intent's
- * status afterwards; 'succeeded' means the money arrived first and the caller
- * must honour or refund it.
+ * an intent that is already canceled counts as done. Returns the intent as it
+ * is afterwards; status 'succeeded' means the money arrived first and the
+ * caller must honour or refund it.
  */
-export async function cancelPaymentIntent(stripe: Stripe, paymentIntentId: string): Promise<Stripe.PaymentIntent.Status> {
+export async function cancelPaymentIntent(stripe: Stripe, paymentIntentId: string): Promise<Stripe.PaymentIntent> {
   const current = await stripe.paymentIntents.retrieve(paymentIntentId);
-  if (current.status === 'canceled' || current.status === 'succeeded') return current.status;
+  if (current.status === 'canceled' || current.status === 'succeeded') return current;
   try {
-    const canceled = await stripe.paymentIntents.cancel(paymentIntentId, undefined, {
-      idempotencyKey: `cancel-${paymentIntentId}`,
-    });
-    return canceled.status;
+    return await stripe.paymentIntents.cancel(paymentIntentId, undefined, { idempotencyKey: `cancel-${paymentIntentId}` });
   } catch (err) {
-    // Lost a race with a payment or another cancel: the intent's status decides.
+    // Lost a race with a payment or another cancel: the intent's state decides.
     if ((err as { code?: string }).code === 'payment_intent_unexpected_state') {
-      return (await stripe.paymentIntents.retrieve(paymentIntentId)).status;
+      return stripe.paymentIntents.retrieve(paymentIntentId);
     }
     throw err;
   }
