@@ -168,3 +168,12 @@ export async function trpcFailure(p: Promise<unknown>): Promise<TRPCClientError<
   }
   throw new Error('expected the call to fail');
 }
+
+/** The invariant auditor over this test's orders and SKUs (and Stripe, when given) must find nothing. */
+export async function expectNoViolations(scope: { orderIds: string[]; skus: string[]; stripe?: Deps['stripe'] }): Promise<void> {
+  const { auditInvariants } = await import('../src/server/audit/invariants');
+  const report = await auditInvariants({ stuckAfterMs: 60_000, ...scope });
+  if (report.violations.length > 0) {
+    throw new Error(`invariant violations:\n${report.violations.map((v) => `[${v.check}] ${v.subject}: ${v.message}`).join('\n')}`);
+  }
+}

@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { WebhookEvent } from '../../prisma-free-models';
 import { isLegalHistory } from '../../src/server/orders/state-machine';
-import { api, asList, cartWith, customer, getOrder, newKey, seedProduct, sim, stockOf, waitForState } from '../helpers';
+import { api, asList, cartWith, customer, expectNoViolations, getOrder, manualDeps, newKey, seedProduct, sim, stockOf, waitForState } from '../helpers';
 
 describe('happy path', () => {
   it('takes an order from placeOrder to CONFIRMED', async () => {
@@ -75,6 +75,12 @@ describe('happy path', () => {
     expect(seen.state).toBe('CONFIRMED');
     expect(seen.payment.clientSecret).toBeNull();
     expect((await getOrder(placed.orderId)).state).toBe('CONFIRMED');
+    const m = manualDeps();
+    try {
+      await expectNoViolations({ orderIds: [placed.orderId], skus: [skuA, skuB], stripe: m.deps.stripe });
+    } finally {
+      await m.close();
+    }
   });
 
   it('records a declined card on the order and keeps it payable', async () => {

@@ -13,7 +13,7 @@ import { reserveOrder } from '../../src/server/orders/reserve-order';
 import { isLegalHistory, transition } from '../../src/server/orders/state-machine';
 import { receiveStripeWebhook } from '../../src/server/webhooks/intake';
 import { processWebhookEvent } from '../../src/server/webhooks/process-event';
-import { asList, cartWith, customer, env, getOrder, manualDeps, newKey, seedProduct, sim, stockOf } from '../helpers';
+import { asList, cartWith, customer, env, expectNoViolations, getOrder, manualDeps, newKey, seedProduct, sim, stockOf } from '../helpers';
 
 let m: ReturnType<typeof manualDeps>;
 beforeAll(() => {
@@ -82,6 +82,7 @@ describe('worker steps are idempotent', () => {
     expect(done.state).toBe('CONFIRMED');
     expect(isLegalHistory(done.history, 'CONFIRMED')).toBe(true);
     expect(done.history).toHaveLength(5);
+    await expectNoViolations({ orderIds: [orderId], skus: [sku], stripe: m.deps.stripe });
   });
 
   it('reserves once when a crashed attempt already took the stock', async () => {

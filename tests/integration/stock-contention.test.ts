@@ -1,7 +1,7 @@
 /** Many buyers, few units: never oversell, conserve stock, all or nothing per order. */
 import { describe, expect, it } from 'vitest';
 import { Order } from '../../prisma-free-models';
-import { api, cartWith, customer, newKey, seedProduct, stockOf, waitFor } from '../helpers';
+import { api, cartWith, customer, expectNoViolations, newKey, seedProduct, stockOf, waitFor } from '../helpers';
 
 describe('stock under contention', () => {
   it('sells exactly 10 units to 50 concurrent buyers', async () => {
@@ -27,6 +27,7 @@ describe('stock under contention', () => {
     expect(p.reserved).toBe(10);
     expect(p.available + p.reserved + p.sold).toBe(p.initialStock);
     expect(p.holds.map((h) => h.orderId).sort()).toEqual(reserved.map((o) => o._id).sort());
+    await expectNoViolations({ orderIds: ids, skus: [sku] });
   });
 
   it('leaves stock untouched when a multi-line order cannot be filled', async () => {
@@ -52,5 +53,6 @@ describe('stock under contention', () => {
         holds: 0,
       });
     }
+    await expectNoViolations({ orderIds: [placed.orderId], skus: [plenty, scarce] });
   });
 });
