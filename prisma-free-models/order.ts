@@ -63,6 +63,8 @@ const orderSchema = new Schema(
     totalMinor: { type: Number, required: true, min: 1 },
     customer: { type: customerSchema, required: true },
     paymentIntentId: { type: String },
+    /** Set before the PaymentIntent is requested from Stripe: one may exist even if its id was never stored. */
+    paymentRequestedAt: { type: Date },
     clientSecret: { type: String },
     payment: {
       lastError: { code: String, message: String, at: Date },

@@ -6,7 +6,7 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import mongoose from 'mongoose';
-import { ROOT, startProcess, startTs, stopProcess, waitForHttp, type Managed } from './processes';
+import { assertPortFree, ROOT, startProcess, startTs, stopProcess, waitForHttp, type Managed } from './processes';
 import { APP_PORT, SIM_PORT, testEnv } from './test-env';
 
 let procs: Managed[] = [];
@@ -15,6 +15,8 @@ export default async function setup(): Promise<() => Promise<void>> {
   const env = testEnv();
   Object.assign(process.env, env); // inherited by the test workers
   const childEnv = { ...process.env, ...env };
+  await assertPortFree(SIM_PORT, 'payment simulator');
+  await assertPortFree(APP_PORT, 'web app');
 
   const sim = startTs('simulator', 'src/payment-simulator/main.ts', {
     ...childEnv,

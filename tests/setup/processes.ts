@@ -1,6 +1,7 @@
 /** Child processes for tests: start, wait until healthy, stop (or kill -9 for crash tests). */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream, mkdirSync } from 'node:fs';
+import { createServer } from 'node:net';
 import path from 'node:path';
 
 export const ROOT = path.resolve(__dirname, '../..');
@@ -50,4 +51,13 @@ export async function stopProcess(proc: Managed | undefined, signal: NodeJS.Sign
 /** Runs a TypeScript entry point with tsx, as `npm run worker` does. */
 export function startTs(name: string, entry: string, env: NodeJS.ProcessEnv): Managed {
   return startProcess(name, process.execPath, ['--import', 'tsx', entry], env);
+}
+
+/** Fails fast when a port is taken, so a stray server never answers for ours. */
+export async function assertPortFree(port: number, what: string): Promise<void> {
+  await new Promise<void>((resolve, reject) => {
+    const probe = createServer();
+    probe.once('error', () => reject(new Error(`port ${port} for the ${what} is in use; set TEST_APP_PORT / TEST_SIM_PORT`)));
+    probe.listen(port, '127.0.0.1', () => probe.close(() => resolve()));
+  });
 }

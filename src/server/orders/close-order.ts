@@ -14,7 +14,7 @@ import { DomainError, RetryLaterError } from '../errors';
 import { sameSecret } from '../ids';
 import { releaseLines } from '../inventory/stock';
 import { logger } from '../logger';
-import { cancelPaymentIntent } from '../payments/payment-intents';
+import { cancelPaymentIntent, createOrderPaymentIntent } from '../payments/payment-intents';
 import { applyObservedSuccess } from '../webhooks/observed-success';
 import { toOrderView, type OrderView } from './order-view';
 import type { StepOutcome } from './reserve-order';
@@ -25,7 +25,7 @@ function closingFields(order: OrderDoc, reason: string): Record<string, unknown>
   return {
     closeReason: reason,
     pendingRelease: order.holdRef,
-    ...(order.paymentIntentId ? { pendingIntentCancel: true } : {}),
+    ...(order.paymentIntentId || order.paymentRequestedAt ? { pendingIntentCancel: true } : {}),
   };
 }
 
@@ -77,6 +77,12 @@ export async function expireOrder(orderId: string, deps: Pick<Deps, 'enqueuer' |
   return result.outcome;
 }
 
+async function recoverPaymentIntentId(order: OrderDoc, deps: Pick<Deps, 'stripe'>): Promise<string> {
+  const intent = await createOrderPaymentIntent(deps.stripe, order);
+  await Order.updateOne({ _id: order._id, paymentIntentId: { $exists: false } }, { $set: { paymentIntentId: intent.id } });
+  return intent.id;
+}
+
 /**
  * Does the work a closed order left: gives back its holds, cancels its
  * PaymentIntent. A PaymentIntent found already succeeded is a late payment,
@@ -92,13 +98,16 @@ export async function settleClosedOrder(orderId: string, deps: Pick<Deps, 'strip
     await Order.updateOne({ _id: orderId, pendingRelease: ref }, { $unset: { pendingRelease: 1 } });
     logger.info({ orderId, state: order.state, action: 'release', ref, released, outcome: 'applied' }, 'holds released');
   }
-  if (order.pendingIntentCancel && order.paymentIntentId) {
-    const intent = await cancelPaymentIntent(deps.stripe, order.paymentIntentId);
+  if (order.pendingIntentCancel) {
+    // The id may never have been stored (the payment step died after Stripe
+    // answered): the same idempotency key gives back that very PaymentIntent.
+    const paymentIntentId = order.paymentIntentId ?? (await recoverPaymentIntentId(order, deps));
+    const intent = await cancelPaymentIntent(deps.stripe, paymentIntentId);
     // Paid before we could cancel: a late payment. Apply it now rather than
     // trusting its webhook to arrive; the marker is cleared only afterwards.
     if (intent.status === 'succeeded') await applyObservedSuccess(intent, deps);
     await Order.updateOne({ _id: orderId, pendingIntentCancel: true }, { $unset: { pendingIntentCancel: 1 } });
-    logger.info({ orderId, paymentIntentId: order.paymentIntentId, status: intent.status, action: 'cancel-intent' }, 'PaymentIntent closed');
+    logger.info({ orderId, paymentIntentId, status: intent.status, action: 'cancel-intent' }, 'PaymentIntent closed');
   }
   return 'applied';
 }

@@ -22,6 +22,10 @@ export async function requestPayment(orderId: string, deps: Pick<Deps, 'stripe' 
     logger.info({ orderId, state: order.state, action: 'request-payment', outcome: 'already-done' }, 'payment request not needed');
     return 'already-done';
   }
+  // Mark the order before calling Stripe: if we die between Stripe's answer
+  // and storing its id, closing the order still knows an intent may exist.
+  const marked = await Order.updateOne({ _id: orderId, state: 'INVENTORY_RESERVED' }, { $set: { paymentRequestedAt: new Date() } });
+  if (marked.matchedCount === 0) return 'already-done';
   const intent = await createOrderPaymentIntent(deps.stripe, order);
   crashPoint('request-payment:after-intent');
   const result = await transition(orderId, {

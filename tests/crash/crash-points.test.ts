@@ -1,0 +1,564 @@
+/**
+ * Every named crash point, for real: a dedicated worker (its own queue
+ * prefix, so the suite's worker never takes these jobs) runs with
+ * CRASH_AT=<point> and dies by SIGKILL there; the test checks what the kill
+ * left half-done, restarts the worker without CRASH_AT (or, for two kills in
+ * one order's life, crashing at the next point) and checks that the order
+ * converged: the expected final state, stock conserved, one PaymentIntent, a
+ * legal history, at most one refund, and the invariant auditor (when present)
+ * clean for the test's orders and SKUs.
+ *
+ * Webhooks: the simulator's deliveries are held (they would go to the suite's
+ * app, whose queues are not ours); the test feeds each event to the webhook
+ * intake itself, which enqueues under our prefix. Late payments: the order is
+ * paid before its 1 s hold runs out and the expiry finds the PaymentIntent
+ * paid while settling (settleClosedOrder applies it), so the late-payment
+ * steps, and their crash points, run inside the expiry job; the held webhook
+ * is delivered afterwards and must change nothing.
+ */
+import { readFileSync, rmSync } from 'node:fs';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { WebhookEvent } from '../../prisma-free-models';
+import { CRASH_POINTS, type CrashPoint } from '../../src/server/crash-points';
+import { cancelOrder, settleClosedOrder } from '../../src/server/orders/close-order';
+import { placeOrder } from '../../src/server/orders/place-order';
+import { reserveOrder } from '../../src/server/orders/reserve-order';
+import { cartWith, customer, getOrder, newKey, seedProduct, sim, simEvent, stockOf, waitFor, waitForState } from '../helpers';
+import {
+  auditIfAvailable,
+  auditorRuns,
+  deliverEvent,
+  expectLegalHistories,
+  expectNoPendingWork,
+  expectOneIntent,
+  expectStockConserved,
+  intentsOf,
+  newPrefix,
+  onceFilePath,
+  pollFor,
+  prefixedDeps,
+  refundsOf,
+  startReadyWorker,
+  stopAllWorkers,
+  withTimeout,
+  type CrashWorker,
+  type PrefixedDeps,
+} from './harness';
+
+const SHORT_HOLD_MS = 1_000; // the minimum HOLD_TIME_MS the config accepts
+
+interface CrashTest {
+  prefix: string;
+  m: PrefixedDeps;
+  /** The worker now running (or just killed). */
+  worker: CrashWorker;
+  /** Waits for the current worker's death at its crash point; asserts SIGKILL and the once-file. */
+  crashed(): Promise<void>;
+  /**
+   * Starts the worker again, same prefix and hold time: without CRASH_AT, or
+   * crashing at another point (a second kill in the same order's life).
+   */
+  restart(crashAt?: CrashPoint): Promise<CrashWorker>;
+  /** Orders of other prefixes (rivals) to close after the test. */
+  cleanup: (() => Promise<void>)[];
+  onceFiles: string[];
+}
+
+const covered = new Set<CrashPoint>();
+let current: CrashTest | undefined;
+
+async function crashTest(point: CrashPoint, opts: { holdTimeMs?: number } = {}): Promise<CrashTest> {
+  const prefix = newPrefix();
+  const m = prefixedDeps(prefix, opts.holdTimeMs);
+  let phase: { point?: CrashPoint; onceFile?: string } = {};
+  const t: CrashTest = {
+    prefix,
+    m,
+    worker: undefined as unknown as CrashWorker,
+    cleanup: [],
+    onceFiles: [],
+    crashed: async () => {
+      const { point: at, onceFile } = phase;
+      if (!at || !onceFile) throw new Error('this worker was started without CRASH_AT');
+      const exit = await withTimeout(t.worker.exit, 20_000, `the worker to be killed at ${at}`);
+      expect(exit, `worker exit at ${at}`).toEqual({ code: null, signal: 'SIGKILL' });
+      expect(readFileSync(onceFile, 'utf8'), 'CRASH_ONCE_FILE names the point that killed the worker').toBe(at);
+    },
+    restart: async (crashAt) => {
+      phase = {};
+      if (crashAt) {
+        covered.add(crashAt);
+        phase = { point: crashAt, onceFile: onceFilePath(`${prefix}-${t.onceFiles.length}`) };
+        t.onceFiles.push(phase.onceFile!);
+      }
+      t.worker = await startReadyWorker({ prefix, crashAt, onceFile: phase.onceFile, holdTimeMs: opts.holdTimeMs });
+      return t.worker;
+    },
+  };
+  current = t;
+  await t.restart(point);
+  return t;
+}
+
+beforeAll(async () => {
+  await sim.configure({ hold: true });
+});
+afterEach(async () => {
+  await stopAllWorkers();
+  const t = current;
+  current = undefined;
+  if (!t) return;
+  for (const c of t.cleanup) await c().catch(() => undefined);
+  await t.m.close();
+  for (const f of t.onceFiles) rmSync(f, { force: true });
+});
+afterAll(async () => {
+  await sim.configure({ hold: false });
+});
+
+// ---------------------------------------------------------------- driving orders
+
+async function place(t: CrashTest, lines: { sku: string; qty: number }[]) {
+  return placeOrder({ cartId: await cartWith(lines), customer, idempotencyKey: newKey() }, t.m.deps);
+}
+
+const holdsOf = async (sku: string, orderId: string) => (await stockOf(sku)).holds.filter((h) => h.orderId === orderId);
+
+/** Placed, reserved and payment requested by the worker; paid at the simulator; the success fed to our intake. */
+async function paidOrder(t: CrashTest, lines: { sku: string; qty: number }[]) {
+  const placed = await place(t, lines);
+  const pending = await waitForState(placed.orderId, ['PAYMENT_PENDING'], 20_000);
+  const pi = pending.paymentIntentId!;
+  expect((await sim.pay(pi)).status).toBe('succeeded');
+  const event = await simEvent('payment_intent.succeeded', pi);
+  await deliverEvent(t.m.deps, event);
+  return { ...placed, pi, event };
+}
+
+/**
+ * Placed and sent to payment by the worker (hold time 1 s), then paid at the
+ * simulator before the hold runs out; the success webhook stays held. Since
+ * settling a closed order applies a PaymentIntent it finds paid
+ * (settleClosedOrder, commit 91e5f0d), the expiry itself turns this into a
+ * late payment: the late-payment steps run inside the expiry job, and the
+ * held webhook, delivered later, must be a harmless duplicate.
+ */
+async function paidBeforeExpiry(t: CrashTest, lines: { sku: string; qty: number }[]) {
+  const placed = await place(t, lines);
+  const pending = await pollFor(
+    `order ${placed.orderId} to get its PaymentIntent`,
+    () => getOrder(placed.orderId),
+    (o) => Boolean(o.paymentIntentId) || (o.state !== 'CREATED' && o.state !== 'INVENTORY_RESERVED'),
+    15_000,
+  );
+  const pi = pending.paymentIntentId;
+  if (!pi || pending.state !== 'PAYMENT_PENDING') throw new Error(`setup race lost: order ${placed.orderId} is ${pending.state} before it could be paid`);
+  const paid = await sim.pay(pi).catch((err: Error) => {
+    throw new Error(`setup race lost: could not pay ${pi} before the 1 s hold ran out (${err.message})`);
+  });
+  expect(paid.status).toBe('succeeded');
+  return { ...placed, pi };
+}
+
+/** The held success webhook, delivered at last: one more duplicate, nothing changes. */
+async function expectLateWebhookIsDuplicate(t: CrashTest, orderId: string, pi: string) {
+  const before = await getOrder(orderId);
+  const event = await simEvent('payment_intent.succeeded', pi);
+  await deliverEvent(t.m.deps, event);
+  const stored = await waitFor(`event ${event.id} processed`, () => WebhookEvent.findById(event.id).lean(), (e) => Boolean(e?.processedAt), 15_000);
+  expect(stored?.outcome, 'the late webhook changes nothing').toBe('already-done');
+  const after = await getOrder(orderId);
+  expect(after.state).toBe(before.state);
+  expect(after.history).toHaveLength(before.history.length);
+}
+
+/**
+ * Another buyer takes `qty` of `sku`: reserved in-process under a prefix no
+ * worker consumes and with a long hold, so it keeps the stock for the test.
+ * Cancelled and settled after the test.
+ */
+async function rivalTakes(t: CrashTest, sku: string, qty: number): Promise<string> {
+  const parked = prefixedDeps(newPrefix('parked'), 10 * 60_000);
+  const rival = await placeOrder({ cartId: await cartWith([{ sku, qty }]), customer, idempotencyKey: newKey() }, parked.deps);
+  expect(await reserveOrder(rival.orderId, parked.deps)).toBe('applied');
+  t.cleanup.push(async () => {
+    await cancelOrder(rival.orderId, rival.accessToken, parked.deps);
+    await settleClosedOrder(rival.orderId, parked.deps);
+    await parked.close();
+  });
+  return rival.orderId;
+}
+
+/** The checks every crash test ends with. */
+async function expectConverged(orderIds: string[], skus: string[]) {
+  await expectStockConserved(skus, orderIds);
+  await expectLegalHistories(orderIds);
+  await auditIfAvailable(orderIds, skus);
+}
+
+// ---------------------------------------------------------------- the tests
+
+describe('reserve:after-holds', () => {
+  it('holds taken, state not written: the restarted worker reserves once and requests payment', async () => {
+    const t = await crashTest('reserve:after-holds');
+    const sku = await seedProduct(3);
+    const { orderId } = await place(t, [{ sku, qty: 2 }]);
+    await t.crashed();
+
+    expect((await getOrder(orderId)).state).toBe('CREATED');
+    expect(await holdsOf(sku, orderId)).toEqual([expect.objectContaining({ ref: 'r1', qty: 2 })]);
+
+    await t.restart();
+    const pending = await waitForState(orderId, ['PAYMENT_PENDING'], 20_000);
+    expect(pending.history.map((h) => h.to)).toEqual(['CREATED', 'INVENTORY_RESERVED', 'PAYMENT_PENDING']);
+    expect(await stockOf(sku)).toMatchObject({ available: 1, reserved: 2, sold: 0 });
+    await expectOneIntent(orderId, 'requires_payment_method');
+    await expectConverged([orderId], [sku]);
+  });
+
+  it('a multi-line order that cannot be filled: nothing stays held and it ends REJECTED', async () => {
+    const t = await crashTest('reserve:after-holds');
+    // Lines are held in SKU order: the first is held, the last cannot be (6 > 5), so the first is given back.
+    const [first, last] = [await seedProduct(5), await seedProduct(5)].sort() as [string, string];
+    const lines = [
+      { sku: first, qty: 2 },
+      { sku: last, qty: 6 },
+    ];
+    const { orderId } = await place(t, lines);
+    await t.crashed();
+
+    expect((await getOrder(orderId)).state).toBe('CREATED');
+    expect(await holdsOf(first, orderId)).toEqual([]);
+    expect(await holdsOf(last, orderId)).toEqual([]);
+
+    await t.restart();
+    const rejected = await waitForState(orderId, ['REJECTED'], 20_000);
+    expect(rejected.rejection).toMatchObject({ reason: 'OUT_OF_STOCK', sku: last });
+    for (const sku of [first, last]) expect(await stockOf(sku)).toMatchObject({ available: 5, reserved: 0, sold: 0, holds: [] });
+    expect(await intentsOf(orderId)).toEqual([]);
+    await expectConverged([orderId], [first, last]);
+  });
+
+  it('the customer cancels while the worker is down: the stock taken before the crash comes back', async () => {
+    const t = await crashTest('reserve:after-holds');
+    const sku = await seedProduct(2);
+    const { orderId, accessToken } = await place(t, [{ sku, qty: 2 }]);
+    await t.crashed();
+    expect(await stockOf(sku)).toMatchObject({ available: 0, reserved: 2 });
+
+    expect((await cancelOrder(orderId, accessToken, t.m.deps)).state).toBe('CANCELLED');
+    await t.restart();
+    await waitFor(`order ${orderId} settled`, () => getOrder(orderId), (o) => !o.pendingRelease, 20_000);
+    await waitFor(`${sku} stock back`, () => stockOf(sku), (p) => p.available === 2, 20_000);
+    expect((await getOrder(orderId)).state).toBe('CANCELLED');
+    expect(await intentsOf(orderId)).toEqual([]);
+    await expectConverged([orderId], [sku]);
+  });
+});
+
+describe('request-payment:after-intent', () => {
+  it('PaymentIntent created, id not stored: the retry gets the same PaymentIntent back', async () => {
+    const t = await crashTest('request-payment:after-intent');
+    const sku = await seedProduct(2);
+    const { orderId } = await place(t, [{ sku, qty: 1 }]);
+    await t.crashed();
+
+    const half = await getOrder(orderId);
+    expect(half.state).toBe('INVENTORY_RESERVED');
+    expect(half.paymentIntentId).toBeUndefined();
+    const created = await expectOneIntent(orderId, 'requires_payment_method');
+
+    await t.restart();
+    const pending = await waitForState(orderId, ['PAYMENT_PENDING'], 20_000);
+    expect(pending.paymentIntentId).toBe(created.id);
+    await expectOneIntent(orderId, 'requires_payment_method');
+    await expectConverged([orderId], [sku]);
+  });
+
+  it('the customer cancels while the worker is down: the PaymentIntent created before the crash is cancelled too', async () => {
+    const t = await crashTest('request-payment:after-intent');
+    const sku = await seedProduct(2);
+    const { orderId, accessToken } = await place(t, [{ sku, qty: 1 }]);
+    await t.crashed();
+    const created = await expectOneIntent(orderId, 'requires_payment_method');
+    expect((await getOrder(orderId)).paymentIntentId).toBeUndefined();
+
+    expect((await cancelOrder(orderId, accessToken, t.m.deps)).state).toBe('CANCELLED');
+    await t.restart();
+    await waitFor(`order ${orderId} settled`, () => getOrder(orderId), (o) => !o.pendingRelease && !o.pendingIntentCancel, 20_000);
+    expect(await stockOf(sku)).toMatchObject({ available: 2, reserved: 0 });
+    // README: "CANCELLED, holds released, PaymentIntent cancelled". The intent
+    // exists at Stripe (created before the kill) and must not stay payable.
+    const final = await pollFor(
+      `PaymentIntent ${created.id} of the cancelled order ${orderId} to be canceled (it was created before the crash; the order never recorded it)`,
+      async () => (await intentsOf(orderId)).map((i) => `${i.id}:${i.status}`),
+      (list) => list.length === 1 && list[0] === `${created.id}:canceled`,
+      10_000,
+      200,
+    );
+    expect(final).toEqual([`${created.id}:canceled`]);
+    expect((await getOrder(orderId)).paymentIntentId, 'the cancelled order records its PaymentIntent').toBe(created.id);
+    await expectConverged([orderId], [sku]);
+  });
+});
+
+describe('process-event:after-apply', () => {
+  it('order PAID but the event not marked processed: applied again harmlessly, then confirmed', async () => {
+    const t = await crashTest('process-event:after-apply');
+    const sku = await seedProduct(3);
+    const { orderId, pi, event } = await paidOrder(t, [{ sku, qty: 2 }]);
+    await t.crashed();
+
+    expect((await getOrder(orderId)).state).toBe('PAID');
+    expect((await WebhookEvent.findById(event.id).lean())?.processedAt).toBeUndefined();
+
+    await t.restart();
+    const done = await waitForState(orderId, ['CONFIRMED'], 20_000);
+    expect(done.history.map((h) => h.to)).toEqual(['CREATED', 'INVENTORY_RESERVED', 'PAYMENT_PENDING', 'PAID', 'CONFIRMED']);
+    expect(done.payment?.succeededEventId).toBe(event.id);
+    const stored = await waitFor(`event ${event.id} processed`, () => WebhookEvent.findById(event.id).lean(), (e) => Boolean(e?.processedAt), 10_000);
+    expect(stored?.outcome).toBe('already-done');
+    expect(await stockOf(sku)).toMatchObject({ available: 1, reserved: 0, sold: 2, holds: [] });
+    expect((await expectOneIntent(orderId, 'succeeded')).id).toBe(pi);
+    expect(await refundsOf(pi)).toEqual([]);
+    await expectConverged([orderId], [sku]);
+  });
+});
+
+describe('finalize', () => {
+  it('finalize:after-first-line: one line sold, the other still held; each is sold exactly once', async () => {
+    const t = await crashTest('finalize:after-first-line');
+    const a = await seedProduct(4);
+    const b = await seedProduct(4);
+    const { orderId, pi } = await paidOrder(t, [
+      { sku: a, qty: 2 },
+      { sku: b, qty: 1 },
+    ]);
+    await t.crashed();
+
+    const half = await getOrder(orderId);
+    expect(half.state).toBe('PAID');
+    const [firstLine, secondLine] = half.lines;
+    expect(await stockOf(firstLine!.sku)).toMatchObject({ reserved: 0, sold: firstLine!.qty, holds: [] });
+    expect(await stockOf(secondLine!.sku)).toMatchObject({ reserved: secondLine!.qty, sold: 0 });
+
+    await t.restart();
+    await waitForState(orderId, ['CONFIRMED'], 20_000);
+    expect(await stockOf(a)).toMatchObject({ available: 2, reserved: 0, sold: 2, holds: [] });
+    expect(await stockOf(b)).toMatchObject({ available: 3, reserved: 0, sold: 1, holds: [] });
+    expect((await expectOneIntent(orderId, 'succeeded')).id).toBe(pi);
+    await expectConverged([orderId], [a, b]);
+  });
+
+  it('finalize:after-sell: everything sold, state not written: confirmed without selling twice', async () => {
+    const t = await crashTest('finalize:after-sell');
+    const a = await seedProduct(4);
+    const b = await seedProduct(4);
+    const { orderId } = await paidOrder(t, [
+      { sku: a, qty: 1 },
+      { sku: b, qty: 3 },
+    ]);
+    await t.crashed();
+
+    expect((await getOrder(orderId)).state).toBe('PAID');
+    expect(await stockOf(a)).toMatchObject({ reserved: 0, sold: 1, holds: [] });
+    expect(await stockOf(b)).toMatchObject({ reserved: 0, sold: 3, holds: [] });
+
+    await t.restart();
+    const done = await waitForState(orderId, ['CONFIRMED'], 20_000);
+    expect(done.history.filter((h) => h.to === 'CONFIRMED')).toHaveLength(1);
+    expect(await stockOf(a)).toMatchObject({ available: 3, reserved: 0, sold: 1 });
+    expect(await stockOf(b)).toMatchObject({ available: 1, reserved: 0, sold: 3 });
+    await expectOneIntent(orderId, 'succeeded');
+    await expectConverged([orderId], [a, b]);
+  });
+});
+
+describe('expiry and release', () => {
+  it('expire:after-transition: EXPIRED with its closing work recorded but not done; done after restart', async () => {
+    const t = await crashTest('expire:after-transition', { holdTimeMs: SHORT_HOLD_MS });
+    const sku = await seedProduct(3);
+    const { orderId } = await place(t, [{ sku, qty: 2 }]);
+    await t.crashed();
+
+    const half = await getOrder(orderId);
+    expect(half.state).toBe('EXPIRED');
+    expect(half.pendingRelease).toBe('r1');
+    expect(await holdsOf(sku, orderId)).toEqual([expect.objectContaining({ ref: 'r1', qty: 2 })]);
+
+    await t.restart();
+    await waitFor(`order ${orderId} settled`, () => getOrder(orderId), (o) => !o.pendingRelease && !o.pendingIntentCancel, 20_000);
+    expect((await getOrder(orderId)).state).toBe('EXPIRED');
+    expect(await stockOf(sku)).toMatchObject({ available: 3, reserved: 0, sold: 0, holds: [] });
+    await expectOneIntent(orderId, 'canceled');
+    await expectNoPendingWork(orderId);
+    await expectConverged([orderId], [sku]);
+  });
+
+  it('expire:after-transition while paid: the webhook (queued while the worker is down) and the expiry’s own discovery of the payment race for the holds expiry left; accepted once', async () => {
+    const t = await crashTest('expire:after-transition', { holdTimeMs: SHORT_HOLD_MS });
+    const sku = await seedProduct(1);
+    const { orderId, pi } = await paidBeforeExpiry(t, [{ sku, qty: 1 }]);
+    await t.crashed();
+
+    const half = await getOrder(orderId);
+    expect(half.state).toBe('EXPIRED');
+    expect(half.pendingRelease).toBe('r1');
+    expect(await holdsOf(sku, orderId)).toEqual([expect.objectContaining({ ref: 'r1', qty: 1 })]);
+    // The success arrives while no worker runs: recorded and queued, applied after the restart,
+    // racing the expiry's unfinished release of the same (last) unit.
+    const webhook = await simEvent('payment_intent.succeeded', pi);
+    await deliverEvent(t.m.deps, webhook);
+
+    await t.restart();
+    const done = await waitForState(orderId, ['CONFIRMED'], 20_000);
+    for (const id of [webhook.id, `reconcile:${pi}`]) {
+      await waitFor(`event ${id} processed`, () => WebhookEvent.findById(id).lean(), (e) => !e || Boolean(e.processedAt), 10_000);
+    }
+    expect(done.history.map((h) => h.to)).toEqual(['CREATED', 'INVENTORY_RESERVED', 'PAYMENT_PENDING', 'EXPIRED', 'PAID', 'CONFIRMED']);
+    expect(done.holdRef).toBe('late');
+    await waitFor(`order ${orderId} settled`, () => getOrder(orderId), (o) => !o.pendingRelease && !o.pendingIntentCancel, 10_000);
+    expect(await stockOf(sku)).toMatchObject({ available: 0, reserved: 0, sold: 1, holds: [] });
+    expect((await expectOneIntent(orderId, 'succeeded')).id).toBe(pi);
+    expect(await refundsOf(pi)).toEqual([]);
+    await expectConverged([orderId], [sku]);
+  });
+
+  it('release:after-holds (expiry): holds given back, marker not cleared; the PaymentIntent is cancelled after restart', async () => {
+    const t = await crashTest('release:after-holds', { holdTimeMs: SHORT_HOLD_MS });
+    const sku = await seedProduct(3);
+    const { orderId } = await place(t, [{ sku, qty: 1 }]);
+    await t.crashed();
+
+    const half = await getOrder(orderId);
+    expect(half.state).toBe('EXPIRED');
+    expect(half.pendingRelease).toBe('r1');
+    expect(await holdsOf(sku, orderId)).toEqual([]);
+
+    await t.restart();
+    await waitFor(`order ${orderId} settled`, () => getOrder(orderId), (o) => !o.pendingRelease && !o.pendingIntentCancel, 20_000);
+    expect(await stockOf(sku)).toMatchObject({ available: 3, reserved: 0, sold: 0, holds: [] });
+    await expectOneIntent(orderId, 'canceled');
+    await expectConverged([orderId], [sku]);
+  });
+
+  it('release:after-holds (cancel): the customer’s cancel finishes after the restart', async () => {
+    const t = await crashTest('release:after-holds');
+    const sku = await seedProduct(3);
+    const { orderId, accessToken } = await place(t, [{ sku, qty: 2 }]);
+    await waitForState(orderId, ['PAYMENT_PENDING'], 20_000);
+    expect((await cancelOrder(orderId, accessToken, t.m.deps)).state).toBe('CANCELLED');
+    await t.crashed();
+
+    const half = await getOrder(orderId);
+    expect(half.pendingRelease).toBe('r1');
+    expect(half.pendingIntentCancel).toBe(true);
+    expect(await holdsOf(sku, orderId)).toEqual([]);
+
+    await t.restart();
+    await waitFor(`order ${orderId} settled`, () => getOrder(orderId), (o) => !o.pendingRelease && !o.pendingIntentCancel, 20_000);
+    expect((await getOrder(orderId)).state).toBe('CANCELLED');
+    expect(await stockOf(sku)).toMatchObject({ available: 3, reserved: 0, holds: [] });
+    await expectOneIntent(orderId, 'canceled');
+    await expectConverged([orderId], [sku]);
+  });
+});
+
+describe('late payment', () => {
+  it('late-payment:after-reserve (stock still there): expiry finds the payment, holds the stock again and dies before deciding; accepted and confirmed after restart', async () => {
+    const t = await crashTest('late-payment:after-reserve', { holdTimeMs: SHORT_HOLD_MS });
+    const sku = await seedProduct(2);
+    const { orderId, pi } = await paidBeforeExpiry(t, [{ sku, qty: 1 }]);
+    await t.crashed();
+
+    const half = await getOrder(orderId);
+    expect(half.state).toBe('EXPIRED');
+    expect(half.lateDecision).toBeUndefined();
+    expect(half.pendingIntentCancel).toBe(true);
+    expect(await holdsOf(sku, orderId)).toEqual([expect.objectContaining({ ref: 'late', qty: 1 })]);
+    expect((await WebhookEvent.findById(`reconcile:${pi}`).lean())?.processedAt).toBeUndefined();
+
+    await t.restart();
+    const done = await waitForState(orderId, ['CONFIRMED'], 20_000);
+    expect(done.history.map((h) => h.to)).toEqual(['CREATED', 'INVENTORY_RESERVED', 'PAYMENT_PENDING', 'EXPIRED', 'PAID', 'CONFIRMED']);
+    expect(done.lateDecision).toBe('accept');
+    expect(done.holdRef).toBe('late');
+    await waitFor(`order ${orderId} settled`, () => getOrder(orderId), (o) => !o.pendingRelease && !o.pendingIntentCancel, 10_000);
+    await expectLateWebhookIsDuplicate(t, orderId, pi);
+    expect(await stockOf(sku)).toMatchObject({ available: 1, reserved: 0, sold: 1, holds: [] });
+    expect((await expectOneIntent(orderId, 'succeeded')).id).toBe(pi);
+    expect(await refundsOf(pi)).toEqual([]);
+    await expectConverged([orderId], [sku]);
+  });
+
+  it('late-payment:after-reserve (stock gone): killed after expiry released the hold, a rival buys the unit, killed again before deciding; refunded once', async () => {
+    const t = await crashTest('release:after-holds', { holdTimeMs: SHORT_HOLD_MS });
+    const sku = await seedProduct(1);
+    const { orderId, pi } = await paidBeforeExpiry(t, [{ sku, qty: 1 }]);
+    await t.crashed();
+    expect(await getOrder(orderId)).toMatchObject({ state: 'EXPIRED', pendingRelease: 'r1', pendingIntentCancel: true });
+    expect(await stockOf(sku)).toMatchObject({ available: 1, reserved: 0 });
+    const rival = await rivalTakes(t, sku, 1);
+
+    await t.restart('late-payment:after-reserve');
+    await t.crashed();
+    const half = await getOrder(orderId);
+    expect(half.state).toBe('EXPIRED');
+    expect(half.lateDecision).toBeUndefined();
+    expect(half.pendingIntentCancel).toBe(true);
+    expect(await holdsOf(sku, orderId)).toEqual([]);
+    expect(await refundsOf(pi)).toEqual([]);
+
+    await t.restart();
+    const refunded = await waitForState(orderId, ['REFUNDED'], 20_000);
+    await expectRefundedOnce(orderId, pi, refunded.totalMinor);
+    await waitFor(`order ${orderId} settled`, () => getOrder(orderId), (o) => !o.pendingRelease && !o.pendingIntentCancel, 10_000);
+    await expectLateWebhookIsDuplicate(t, orderId, pi);
+    await expectRefundedOnce(orderId, pi, refunded.totalMinor);
+    await expectOneIntent(orderId, 'succeeded');
+    expect(await stockOf(sku)).toMatchObject({ available: 0, reserved: 1, sold: 0 });
+    await expectConverged([orderId, rival], [sku]);
+  });
+
+  it('late-payment:after-refund: refunded at Stripe, state not written; the retry refunds nothing more', async () => {
+    const t = await crashTest('release:after-holds', { holdTimeMs: SHORT_HOLD_MS });
+    const sku = await seedProduct(1);
+    const { orderId, pi } = await paidBeforeExpiry(t, [{ sku, qty: 1 }]);
+    await t.crashed();
+    const rival = await rivalTakes(t, sku, 1);
+
+    await t.restart('late-payment:after-refund');
+    await t.crashed();
+    const half = await getOrder(orderId);
+    expect(half.state).toBe('EXPIRED');
+    expect(half.lateDecision).toBe('refund');
+    expect(half.refund?.id).toBeUndefined();
+    expect(await refundsOf(pi)).toHaveLength(1);
+
+    await t.restart();
+    const refunded = await waitForState(orderId, ['REFUNDED'], 20_000);
+    await expectRefundedOnce(orderId, pi, refunded.totalMinor);
+    await waitFor(`order ${orderId} settled`, () => getOrder(orderId), (o) => !o.pendingRelease && !o.pendingIntentCancel, 10_000);
+    await expectLateWebhookIsDuplicate(t, orderId, pi);
+    await expectRefundedOnce(orderId, pi, refunded.totalMinor);
+    await expectOneIntent(orderId, 'succeeded');
+    await expectConverged([orderId, rival], [sku]);
+  });
+});
+
+async function expectRefundedOnce(orderId: string, pi: string, totalMinor: number) {
+  const order = await getOrder(orderId);
+  expect(order.history.map((h) => h.to)).toEqual(['CREATED', 'INVENTORY_RESERVED', 'PAYMENT_PENDING', 'EXPIRED', 'REFUNDED']);
+  expect(order.lateDecision).toBe('refund');
+  const refunds = await refundsOf(pi);
+  expect(refunds.map((r) => r.id), `exactly one refund for ${pi}`).toHaveLength(1);
+  expect(order.refund?.id).toBe(refunds[0]!.id);
+  expect(refunds[0]!.amount).toBe(totalMinor);
+}
+
+describe('coverage', () => {
+  it('has a crash test for every crash point in CRASH_POINTS', () => {
+    expect([...CRASH_POINTS].filter((p) => !covered.has(p))).toEqual([]);
+    console.info(`invariant auditor: ${auditorRuns() > 0 ? `ran after ${auditorRuns()} crash tests, no violations` : 'not present (src/server/audit/invariants.ts), skipped'}`);
+  });
+});
