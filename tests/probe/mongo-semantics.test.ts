@@ -514,7 +514,8 @@ describe.each(probeTargets())('MongoDB semantics on $label', (target: ProbeTarge
       const c = db().collection('pipeline_update');
       await c.insertOne({ key: 'p', a: 1 });
       const err = await errorOf(() => c.updateOne({ key: 'p' }, [{ $set: { b: { $add: ['$a', 1] } } }]));
-      expect(err.message).toMatch(/ArrayList cannot be cast/);
+      // The message varies (a Java ClassCastException, sometimes with a null message): it fails, that is the point.
+      expect(err).toBeInstanceOf(Error);
     });
 
     it('GAP: collation is ignored (a case-insensitive collation still matches case-sensitively)', async (ctx) => {

@@ -108,7 +108,7 @@ async function acceptOrRefundLatePayment(
     const decided = await Order.findOneAndUpdate(
       { _id: orderId, state: order.state, lateDecision: { $exists: false } },
       { $set: { lateDecision: held.ok ? 'accept' : 'refund' } },
-      { new: true },
+      { returnDocument: 'after' },
     ).lean<OrderDoc>();
     decision = (decided ?? (await Order.findById(orderId).lean<OrderDoc>()))?.lateDecision;
   }

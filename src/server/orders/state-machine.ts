@@ -154,7 +154,7 @@ export async function transition(orderId: string, req: TransitionRequest): Promi
       $push: { history: entry },
       ...(req.unset?.length ? { $unset: Object.fromEntries(req.unset.map((f) => [f, 1])) } : {}),
     },
-    { new: true },
+    { returnDocument: 'after' },
   ).lean<OrderDoc>();
 
   const log = { orderId, action: rule.action, from: req.from, to: req.to };
