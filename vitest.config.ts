@@ -6,7 +6,7 @@ export default defineConfig({
     alias: { '@': path.resolve(__dirname, 'src'), '@models': path.resolve(__dirname, 'prisma-free-models') },
   },
   test: {
-    include: ['src/**/*.test.ts', 'worker/**/*.test.ts', 'tests/**/*.test.ts'],
+    include: ['src/**/*.test.ts', 'worker/**/*.test.ts', 'tests/**/*.test.ts', 'e2e/**/*.test.ts'],
     // Real services (web app, worker, simulator) are started once for the run.
     globalSetup: ['tests/setup/global-setup.ts'],
     setupFiles: ['tests/setup/connect.ts'],

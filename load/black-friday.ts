@@ -107,6 +107,8 @@ async function main(): Promise<void> {
   }
 
   const product = await Product.findById(sku).lean();
+  // Take the benchmark's product off the storefront's catalogue again.
+  await Product.updateOne({ _id: sku }, { $set: { active: false } });
   const audit = await auditInvariants({ stuckAfterMs: 60_000, orderIds: outcomes.map((o) => o.orderId), skus: [sku] });
   const place = outcomes.map((o) => o.placeMs);
   const decide = outcomes.map((o) => o.decideMs);

@@ -10,6 +10,7 @@ cd "$(dirname "$0")/.."
 
 bash scripts/ensure-deps.sh
 bash scripts/services/services.sh up test
+bash scripts/services/services.sh install-browser   # Debian's chromium, for e2e/
 eval "$(bash scripts/services/services.sh env test)"
 bash scripts/ensure-build.sh
 

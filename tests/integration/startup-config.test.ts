@@ -4,7 +4,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ROOT } from '../setup/processes';
 
-const badEnv = { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', STRIPE_SECRET_KEY: 'not-a-key', PORT: '4599' };
+const badEnv = { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', STRIPE_SECRET_KEY: 'not-a-key', PORT: '4599' } as unknown as NodeJS.ProcessEnv;
 
 function run(args: string[]) {
   return spawnSync(process.execPath, args, { cwd: ROOT, env: badEnv, encoding: 'utf8', timeout: 60_000 });

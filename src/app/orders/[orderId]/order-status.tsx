@@ -19,7 +19,7 @@ export function OrderStatus({ orderId, accessToken }: { orderId: string; accessT
     ...trpc.orders.get.queryOptions({ orderId, accessToken }),
     refetchInterval: (q) => (q.state.data && FINAL.has(q.state.data.state) ? false : 1_000),
   });
-  if (order.error) return <p role="alert">{order.error.message}</p>;
+  if (order.error) return <p role="alert" data-testid="order-error">{order.error.message}</p>;
   if (!order.data) return <p>Loading…</p>;
   const o = order.data;
   return (
