@@ -66,8 +66,19 @@ async function main(): Promise<void> {
   }
   if (args.help) return exit(0, USAGE);
 
+  // Without any Stripe key (a development database audited by hand), audit
+  // the database alone rather than refuse to start.
+  const noStripeKey = !process.env.STRIPE_SECRET_KEY;
+  if (noStripeKey) {
+    if (args.stripe) {
+      console.error('--stripe needs STRIPE_SECRET_KEY (and STRIPE_API_* for a local stand-in)');
+      process.exit(2);
+    }
+    process.env.STRIPE_SECRET_KEY = 'sk_test_audit_without_stripe';
+    process.env.STRIPE_WEBHOOK_SECRET ??= 'whsec_audit_without_stripe';
+  }
   const config = loadConfigOrExit();
-  const useStripe = args.stripe ?? !config.STRIPE_API_HOST;
+  const useStripe = !noStripeKey && (args.stripe ?? !config.STRIPE_API_HOST);
   const scoped = args.orderIds.length > 0 || args.skus.length > 0;
 
   let report: AuditReport;
