@@ -5,7 +5,7 @@
  * refunded, amount mismatch, and events in every order.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Product } from '../../prisma-free-models';
+import { Order, Product } from '../../prisma-free-models';
 import { RetryLaterError } from '../../src/server/errors';
 import { releaseLines } from '../../src/server/inventory/stock';
 import { cancelOrder, expireOrder, settleClosedOrder } from '../../src/server/orders/close-order';
@@ -200,13 +200,10 @@ describe('payment mismatch and event order', () => {
   it('never marks paid on a wrong amount or currency, and releases the stock', async () => {
     const sku = await seedProduct(2);
     const { orderId, order } = await pendingOrder(sku);
-    const forgedAmount = {
-      id: `evt_test_mismatch_${orderId}`,
-      object: 'event',
-      type: 'payment_intent.succeeded',
-      data: { object: { id: order.paymentIntentId, object: 'payment_intent', amount: 100, amount_received: 100, currency: 'inr', status: 'succeeded', metadata: { orderId } } },
-    };
-    expect(await deliver(forgedAmount)).toBe('applied');
+    await sim.pay(order.paymentIntentId!);
+    // The order and what Stripe charged disagree (the order's total diverged).
+    await Order.updateOne({ _id: orderId }, { $set: { totalMinor: order.totalMinor + 100 } });
+    expect(await deliver(await simEvent('payment_intent.succeeded', order.paymentIntentId!))).toBe('applied');
     const flagged = await getOrder(orderId);
     expect(flagged.state).toBe('PAYMENT_MISMATCH');
     expect(flagged.history.some((h) => h.to === 'PAID')).toBe(false);

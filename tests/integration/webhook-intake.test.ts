@@ -2,7 +2,7 @@
 import Stripe from 'stripe';
 import { describe, expect, it } from 'vitest';
 import { WebhookEvent } from '../../prisma-free-models';
-import { api, appUrl, cartWith, customer, env, getOrder, newKey, seedProduct, sim, waitForState } from '../helpers';
+import { api, appUrl, cartWith, customer, env, getOrder, newKey, seedProduct, sim, waitFor, waitForState } from '../helpers';
 
 const stripe = new Stripe('sk_test_unused');
 const url = () => `${appUrl()}/api/webhooks/stripe`;
@@ -64,6 +64,9 @@ describe('webhook intake', () => {
 
   it('applies one transition when the same event is delivered three times', async () => {
     const order = await pendingOrder();
+    // Really paid at the simulator (its own webhook held back), so Stripe confirms the event.
+    await sim.configure({ hold: true });
+    await sim.pay(order.paymentIntentId!).finally(() => sim.configure({ hold: false }));
     const ev = succeededEvent(order._id, order.paymentIntentId!, order.totalMinor);
     const sign = () => stripe.webhooks.generateTestHeaderString({ payload: ev.body, secret: env('STRIPE_WEBHOOK_SECRET') });
     const answers = await Promise.all([post(ev.body, sign()), post(ev.body, sign()), post(ev.body, sign())]);
@@ -77,6 +80,16 @@ describe('webhook intake', () => {
     expect(after.history.filter((h) => h.to === 'PAID')).toHaveLength(1);
     expect(after.history).toHaveLength(confirmed.history.length);
     expect(await WebhookEvent.countDocuments({ _id: ev.id })).toBe(1);
+  });
+
+  it('does not mark paid on a signed success event that Stripe does not confirm', async () => {
+    const order = await pendingOrder(); // never paid at the simulator
+    const ev = succeededEvent(order._id, order.paymentIntentId!, order.totalMinor);
+    const res = await post(ev.body, stripe.webhooks.generateTestHeaderString({ payload: ev.body, secret: env('STRIPE_WEBHOOK_SECRET') }));
+    expect(res.status).toBe(200);
+    const processed = await waitFor('event processed', () => WebhookEvent.findById(ev.id).lean(), (e) => Boolean(e?.processedAt));
+    expect(processed?.outcome).toBe('refused');
+    expect((await getOrder(order._id)).state).toBe('PAYMENT_PENDING');
   });
 
   it('absorbs the simulator duplicating every delivery', async () => {

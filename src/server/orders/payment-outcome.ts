@@ -9,6 +9,7 @@
  *   succeeded, order PAID / CONFIRMED        -> nothing (already done)
  *   succeeded, order EXPIRED / CANCELLED     -> late payment: hold the stock again
  *                                               and accept (PAID), or refund (REFUNDED)
+ *   succeeded, but Stripe says the intent has not succeeded -> nothing (logged)
  *   succeeded, amount or currency wrong      -> PAYMENT_MISMATCH, never PAID
  *   succeeded before our PAYMENT_PENDING write landed -> retried later
  *   payment_failed, order PAYMENT_PENDING    -> failure recorded, still payable
@@ -21,7 +22,7 @@ import type { Deps } from '../deps';
 import { RetryLaterError } from '../errors';
 import { LATE_HOLD_REF, releaseLines, reserveLines } from '../inventory/stock';
 import { logger } from '../logger';
-import { refundOrderPayment } from '../payments/payment-intents';
+import { refundOrderPayment, retrievePaymentIntent } from '../payments/payment-intents';
 import type { StepOutcome } from './reserve-order';
 import { transition } from './state-machine';
 import { CLOSED_UNPAID_STATES, HOLDING_STATES } from './states';
@@ -56,13 +57,24 @@ const paymentFields = (pi: Stripe.PaymentIntent, eventId: string, received: numb
 });
 
 export async function applyPaymentSucceeded(
-  pi: Stripe.PaymentIntent,
+  claimed: Stripe.PaymentIntent,
   eventId: string,
   deps: Pick<Deps, 'enqueuer' | 'stripe'>,
 ): Promise<StepOutcome> {
-  const order = await orderForIntent(pi, 'mark-paid');
+  const order = await orderForIntent(claimed, 'mark-paid');
   if (!order) return 'skipped';
-  const received = pi.amount_received || pi.amount;
+  // The event says the money arrived; Stripe itself must agree. An event is
+  // a hint (it may be stale, replayed from a test, or signed by anyone who
+  // holds the webhook secret); the PaymentIntent is the record.
+  const pi = await retrievePaymentIntent(deps.stripe, claimed.id);
+  if (pi.status !== 'succeeded') {
+    logger.error(
+      { orderId: order._id, paymentIntentId: pi.id, eventId, status: pi.status, outcome: 'refused' },
+      'success event not confirmed by Stripe: the PaymentIntent has not succeeded; nothing marked paid',
+    );
+    return 'refused';
+  }
+  const received = pi.amount_received;
 
   if (received !== order.totalMinor || pi.currency !== order.currency) {
     return flagMismatch(order, pi, eventId, received, deps);
