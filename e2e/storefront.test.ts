@@ -33,10 +33,17 @@ describe('storefront in a browser', () => {
     const sku = `E2E-${Date.now().toString(36).toUpperCase()}`;
     await Product.create({ _id: sku, name: 'Browser test lamp', priceMinor: 259_900, currency: 'inr', initialStock: 3, available: 3 });
     const page = await browser.newPage();
+    // What the page saw, for the failure message.
+    const seen: string[] = [];
+    page.on('console', (m) => seen.push(`console.${m.type()}: ${m.text()}`));
+    page.on('response', (r) => seen.push(`${r.status()} ${r.request().method()} ${r.url().slice(0, 160)}`));
     try {
       await page.goto(appUrl());
       await page.click(`li[data-sku="${sku}"] button`);
-      await page.waitForSelector('[data-testid=cart-total]');
+      await page.waitForSelector('[data-testid=cart-total]', { timeout: 15_000 }).catch(async (err: Error) => {
+        await page.screenshot({ path: '.run/test/logs/e2e-failure.png' });
+        throw new Error(`${err.message}\n${seen.join('\n')}`);
+      });
       expect(await page.textContent('[data-testid=cart-total]')).toBe('₹2,599.00');
 
       await page.fill('input[name=name]', 'Asha Rao');

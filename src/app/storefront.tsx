@@ -3,10 +3,13 @@
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useRouter } from 'next/navigation';
 import { useEffect, useState, type FormEvent } from 'react';
+import type { inferRouterOutputs } from '@trpc/server';
+import type { AppRouter } from '../server/api/root';
 import { useTRPC } from '../trpc/react';
 import { formatMoney } from './format';
 
 const CART_KEY = 'cartId';
+type CartView = inferRouterOutputs<AppRouter>['cart']['get'];
 
 export function Storefront() {
   const trpc = useTRPC();
@@ -20,8 +23,15 @@ export function Storefront() {
   const catalog = useQuery(trpc.catalog.list.queryOptions());
   const createCart = useMutation(trpc.cart.create.mutationOptions());
   const cart = useQuery({ ...trpc.cart.get.queryOptions({ cartId: cartId ?? '' }), enabled: cartId !== null });
+  // A cart mutation answers with the whole cart: store that answer as the
+  // cart. A read still in flight (the cart's very first load races the first
+  // add) is cancelled first, or its older, empty answer would land on top.
   const onCartChange = {
-    onSuccess: () => queryClient.invalidateQueries({ queryKey: trpc.cart.get.queryKey() }),
+    onSuccess: async (view: CartView) => {
+      const queryKey = trpc.cart.get.queryKey({ cartId: view.cartId });
+      await queryClient.cancelQueries({ queryKey });
+      queryClient.setQueryData(queryKey, view);
+    },
     onError: (e: { message: string }) => setError(e.message),
   };
   const addLine = useMutation(trpc.cart.addLine.mutationOptions(onCartChange));
