@@ -16,14 +16,14 @@
  * The worker re-registers the scheduler on the same period, so a Redis that
  * lost all its data gets it back without a restart.
  */
-import { UnrecoverableError, Worker, type Processor } from 'bullmq';
+import { Worker, type Processor } from 'bullmq';
 import { Redis } from 'ioredis';
 import { connectMongo, disconnectMongo, ensureIndexes } from '../prisma-free-models';
 import { loadConfigOrExit } from '../src/server/config';
-import { isDomainError } from '../src/server/errors';
 import { logger } from '../src/server/logger';
 import { createStripeClient } from '../src/server/payments/stripe-client';
 import { createOrderQueues, QUEUE_NAMES, RECONCILE_SCHEDULER_ID, type QueueName } from '../src/server/queue/queues';
+import { permanentFailures } from './permanent-failures';
 import { expiryProcessor } from './processors/expiry';
 import { maintenanceProcessor } from './processors/maintenance';
 import { releaseProcessor } from './processors/release';
@@ -32,18 +32,6 @@ import { paymentProcessor } from './processors/payment';
 import { reservationProcessor } from './processors/reservation';
 import { webhookEventProcessor } from './processors/webhook-events';
 
-
-/** Domain errors that no retry can fix are not retried. */
-function permanentFailures<T>(processor: Processor<T, unknown>): Processor<T, unknown> {
-  return async (job, token): Promise<unknown> => {
-    try {
-      return (await processor(job, token));
-    } catch (err) {
-      if (isDomainError(err) && err.code !== 'UNAVAILABLE') throw new UnrecoverableError(`${err.code}: ${err.message}`);
-      throw err;
-    }
-  };
-}
 
 async function main(): Promise<void> {
   const config = loadConfigOrExit();

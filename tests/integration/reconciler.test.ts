@@ -68,6 +68,16 @@ describe('reconciler', () => {
     expect(await m.queues.queues.reservation.getJob(`reserve-${placed.orderId}`)).toBeTruthy();
   });
 
+  it('re-enqueues a lost reservation when the client replays placeOrder', async () => {
+    const sku = await seedProduct(2);
+    const input = { cartId: await cartWith([{ sku, qty: 1 }]), customer, idempotencyKey: newKey() };
+    const placed = await placeOrder(input, m.deps);
+    await m.queues.queues.reservation.remove(`reserve-${placed.orderId}`);
+    const replay = await placeOrder(input, m.deps);
+    expect(replay).toMatchObject({ orderId: placed.orderId, outcome: 'replayed' });
+    expect(await m.queues.queues.reservation.getJob(`reserve-${placed.orderId}`)).toBeTruthy();
+  });
+
   it('replaces a finished job of a step that still has work to do', async () => {
     const sku = await seedProduct(2);
     const placed = await placeOrder({ cartId: await cartWith([{ sku, qty: 1 }]), customer, idempotencyKey: newKey() }, m.deps);

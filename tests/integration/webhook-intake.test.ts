@@ -1,8 +1,11 @@
 /** The webhook route: signatures really verified, duplicates absorbed. */
 import Stripe from 'stripe';
 import { describe, expect, it } from 'vitest';
+import { Redis } from 'ioredis';
 import { WebhookEvent } from '../../prisma-free-models';
-import { api, appUrl, cartWith, customer, env, getOrder, newKey, seedProduct, sim, waitFor, waitForState } from '../helpers';
+import { createOrderQueues } from '../../src/server/queue/queues';
+import { receiveStripeWebhook } from '../../src/server/webhooks/intake';
+import { api, appUrl, cartWith, customer, env, getOrder, manualDeps, newKey, seedProduct, sim, waitFor, waitForState } from '../helpers';
 
 const stripe = new Stripe('sk_test_unused');
 const url = () => `${appUrl()}/api/webhooks/stripe`;
@@ -103,6 +106,28 @@ describe('webhook intake', () => {
       expect(confirmed.history.filter((h) => h.to === 'PAID')).toHaveLength(1);
     } finally {
       await sim.configure({ duplicate: 1 });
+    }
+  });
+
+  it('answers 500 when it cannot enqueue, keeps the event, and the redelivery enqueues it', async () => {
+    const order = await pendingOrder();
+    const ev = succeededEvent(order._id, order.paymentIntentId!, order.totalMinor);
+    const signature = stripe.webhooks.generateTestHeaderString({ payload: ev.body, secret: env('STRIPE_WEBHOOK_SECRET') });
+    // A queue whose Redis is unreachable (nothing listens on port 1).
+    const deadRedis = new Redis('redis://127.0.0.1:1', { maxRetriesPerRequest: 0, enableOfflineQueue: false, lazyConnect: true });
+    deadRedis.on('error', () => undefined);
+    const dead = createOrderQueues(deadRedis, 'dead', { enqueueTimeoutMs: 500 });
+    const m = manualDeps();
+    try {
+      const failed = await receiveStripeWebhook(ev.body, signature, { ...m.deps, enqueuer: dead.enqueuer, webhookSecret: env('STRIPE_WEBHOOK_SECRET') });
+      expect(failed.status).toBe(500);
+      expect(await WebhookEvent.countDocuments({ _id: ev.id })).toBe(1);
+      const redelivered = await receiveStripeWebhook(ev.body, signature, { ...m.deps, webhookSecret: env('STRIPE_WEBHOOK_SECRET') });
+      expect(redelivered).toMatchObject({ status: 200, body: { outcome: 'replayed' } });
+      expect(await m.queues.queues.webhookEvents.getJob(`event-${ev.id}`)).toBeTruthy();
+    } finally {
+      deadRedis.disconnect();
+      await m.close();
     }
   });
 

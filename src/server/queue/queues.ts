@@ -85,7 +85,28 @@ async function ensureJob<T>(queue: Queue<T>, name: string, data: T, jobId: strin
   await (queue as Queue).add(name, data, { ...opts, jobId });
 }
 
-export function createOrderQueues(connection: ConnectionOptions, prefix: string): OrderQueues {
+/** Rejects after `ms`: with Redis unreachable BullMQ waits for a connection forever. */
+async function within<T>(ms: number, what: string, work: Promise<T>): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what}: queue unavailable for ${ms} ms`)), ms);
+  });
+  try {
+    return await Promise.race([work, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+export function createOrderQueues(
+  connection: ConnectionOptions,
+  prefix: string,
+  opts: { enqueueTimeoutMs?: number } = {},
+): OrderQueues {
+  // Callers (placeOrder, the webhook route) must answer fast even when Redis
+  // is down: the order or event is already durable, and the reconciler or a
+  // redelivery enqueues it later.
+  const timeoutMs = opts.enqueueTimeoutMs ?? 5_000;
   const make = <T>(name: QueueName) => new Queue<T>(name, { connection, prefix, defaultJobOptions });
   const queues = {
     reservation: make<OrderJob>(QUEUE_NAMES.reservation),
@@ -96,14 +117,16 @@ export function createOrderQueues(connection: ConnectionOptions, prefix: string)
     release: make<OrderJob>(QUEUE_NAMES.release),
     maintenance: make<Record<string, never>>(QUEUE_NAMES.maintenance),
   };
+  const ensure = <T>(queue: Queue<T>, name: string, data: T, jobId: string, jobOpts?: JobsOptions) =>
+    within(timeoutMs, `enqueue ${jobId}`, ensureJob(queue, name, data, jobId, jobOpts));
   const enqueuer: Enqueuer = {
-    reserve: (orderId) => ensureJob(queues.reservation, 'reserve', { orderId }, jobIds.reserve(orderId)),
-    requestPayment: (orderId) => ensureJob(queues.payment, 'request-payment', { orderId }, jobIds.requestPayment(orderId)),
-    finalize: (orderId) => ensureJob(queues.finalization, 'finalize', { orderId }, jobIds.finalize(orderId)),
-    processEvent: (eventId) => ensureJob(queues.webhookEvents, 'process-event', { eventId }, jobIds.processEvent(eventId)),
+    reserve: (orderId) => ensure(queues.reservation, 'reserve', { orderId }, jobIds.reserve(orderId)),
+    requestPayment: (orderId) => ensure(queues.payment, 'request-payment', { orderId }, jobIds.requestPayment(orderId)),
+    finalize: (orderId) => ensure(queues.finalization, 'finalize', { orderId }, jobIds.finalize(orderId)),
+    processEvent: (eventId) => ensure(queues.webhookEvents, 'process-event', { eventId }, jobIds.processEvent(eventId)),
     expireAt: (orderId, at) =>
-      ensureJob(queues.expiry, 'expire', { orderId }, jobIds.expire(orderId), { delay: Math.max(0, at.getTime() - Date.now()) }),
-    release: (orderId) => ensureJob(queues.release, 'release', { orderId }, jobIds.release(orderId)),
+      ensure(queues.expiry, 'expire', { orderId }, jobIds.expire(orderId), { delay: Math.max(0, at.getTime() - Date.now()) }),
+    release: (orderId) => ensure(queues.release, 'release', { orderId }, jobIds.release(orderId)),
   };
   return {
     enqueuer,
