@@ -1,5 +1,6 @@
 /** A server-side cart, addressed by an unguessable id (the id is the capability). */
 import mongoose, { Schema, type InferSchemaType, type Model } from 'mongoose';
+import { operationGatePlugin } from './operation-gate';
 
 const cartLineSchema = new Schema(
   {
@@ -16,6 +17,8 @@ const cartSchema = new Schema(
   },
   { timestamps: true, versionKey: false },
 );
+
+cartSchema.plugin(operationGatePlugin);
 
 export type CartDoc = InferSchemaType<typeof cartSchema>;
 

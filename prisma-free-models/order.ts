@@ -4,6 +4,7 @@
  * and every change appends to `history`.
  */
 import mongoose, { Schema, type InferSchemaType, type Model } from 'mongoose';
+import { operationGatePlugin } from './operation-gate';
 import { ORDER_STATES } from '../src/server/orders/states';
 
 const orderLineSchema = new Schema(
@@ -108,6 +109,8 @@ orderSchema.index({ paymentIntentId: 1 }, { unique: true, sparse: true });
 orderSchema.index({ state: 1, stateChangedAt: 1 });
 orderSchema.index({ pendingRelease: 1 }, { sparse: true });
 orderSchema.index({ pendingIntentCancel: 1 }, { sparse: true });
+
+orderSchema.plugin(operationGatePlugin);
 
 export type OrderDoc = InferSchemaType<typeof orderSchema>;
 

@@ -7,6 +7,7 @@
  * reserving, releasing and selling idempotent without transactions.
  */
 import mongoose, { Schema, type InferSchemaType, type Model } from 'mongoose';
+import { operationGatePlugin } from './operation-gate';
 
 const holdSchema = new Schema(
   {
@@ -36,6 +37,8 @@ const productSchema = new Schema(
   },
   { timestamps: true, versionKey: false },
 );
+
+productSchema.plugin(operationGatePlugin);
 
 export type ProductDoc = InferSchemaType<typeof productSchema>;
 

@@ -4,6 +4,7 @@
  * same event collides on _id and changes nothing.
  */
 import mongoose, { Schema, type InferSchemaType, type Model } from 'mongoose';
+import { operationGatePlugin } from './operation-gate';
 
 const webhookEventSchema = new Schema(
   {
@@ -19,6 +20,8 @@ const webhookEventSchema = new Schema(
   },
   { versionKey: false },
 );
+
+webhookEventSchema.plugin(operationGatePlugin);
 
 export type WebhookEventDoc = InferSchemaType<typeof webhookEventSchema>;
 

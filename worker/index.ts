@@ -24,14 +24,7 @@ import { logger } from '../src/server/logger';
 import { createStripeClient } from '../src/server/payments/stripe-client';
 import { createOrderQueues, QUEUE_NAMES, RECONCILE_SCHEDULER_ID, type QueueName } from '../src/server/queue/queues';
 import { permanentFailures } from './permanent-failures';
-import { expiryProcessor } from './processors/expiry';
-import { maintenanceProcessor } from './processors/maintenance';
-import { releaseProcessor } from './processors/release';
-import { finalizationProcessor } from './processors/finalization';
-import { paymentProcessor } from './processors/payment';
-import { reservationProcessor } from './processors/reservation';
-import { webhookEventProcessor } from './processors/webhook-events';
-
+import { processorsByQueue } from './processors';
 
 async function main(): Promise<void> {
   const config = loadConfigOrExit();
@@ -65,15 +58,7 @@ async function main(): Promise<void> {
     return worker;
   };
 
-  const workers = [
-    start(QUEUE_NAMES.reservation, reservationProcessor(deps)),
-    start(QUEUE_NAMES.payment, paymentProcessor(deps)),
-    start(QUEUE_NAMES.webhookEvents, webhookEventProcessor(deps)),
-    start(QUEUE_NAMES.finalization, finalizationProcessor()),
-    start(QUEUE_NAMES.expiry, expiryProcessor(deps)),
-    start(QUEUE_NAMES.release, releaseProcessor(deps)),
-    start(QUEUE_NAMES.maintenance, maintenanceProcessor(deps, config)),
-  ];
+  const workers = Object.entries(processorsByQueue(deps, config)).map(([name, processor]) => start(name as QueueName, processor));
 
   const scheduleReconciler = () =>
     queues.queues.maintenance

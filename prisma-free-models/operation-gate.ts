@@ -1,0 +1,64 @@
+/**
+ * One seam over every database operation of the models: a hook that runs
+ * before each query, insert, aggregate and bulk write, on every schema.
+ *
+ * It is inert unless a gate is installed, and only the tests' deterministic
+ * scheduler (tests/scheduler/) installs one: it makes each operation of a
+ * step wait for the scheduler's permission, so the order in which concurrent
+ * steps touch the database is chosen, recorded and replayable instead of
+ * left to timing. Production code never installs a gate; the cost there is
+ * one `undefined` check per operation.
+ */
+import type { MongooseDefaultQueryMiddleware, Query, Schema } from 'mongoose';
+
+/** What the gate learns about an operation: enough to print a readable trace. */
+export interface Operation {
+  model: string;
+  op: string;
+  filter?: unknown;
+  update?: unknown;
+}
+
+export type OperationGate = (operation: Operation) => Promise<void> | void;
+
+let gate: OperationGate | undefined;
+
+/** Installs (or, with undefined, removes) the gate every model operation passes. */
+export function setOperationGate(next: OperationGate | undefined): void {
+  gate = next;
+}
+
+const QUERY_OPERATIONS: MongooseDefaultQueryMiddleware[] = [
+  'countDocuments',
+  'deleteMany',
+  'deleteOne',
+  'distinct',
+  'estimatedDocumentCount',
+  'find',
+  'findOne',
+  'findOneAndDelete',
+  'findOneAndReplace',
+  'findOneAndUpdate',
+  'replaceOne',
+  'updateMany',
+  'updateOne',
+];
+
+/** The mongoose plugin each model schema applies before it is compiled. */
+export function operationGatePlugin(schema: Schema): void {
+  schema.pre(QUERY_OPERATIONS, async function (this: Query<unknown, unknown> & { op?: string }) {
+    if (gate) await gate({ model: this.model.modelName, op: this.op ?? 'query', filter: this.getFilter(), update: this.getUpdate() ?? undefined });
+  });
+  schema.pre('save', async function () {
+    if (gate) await gate({ model: (this.constructor as { modelName?: string }).modelName ?? '?', op: 'insert', filter: { _id: this._id } });
+  });
+  schema.pre('insertMany', async function (this: { modelName: string }) {
+    if (gate) await gate({ model: this.modelName, op: 'insertMany' });
+  });
+  schema.pre('bulkWrite', async function (this: { modelName: string }) {
+    if (gate) await gate({ model: this.modelName, op: 'bulkWrite' });
+  });
+  schema.pre('aggregate', async function (this: { model(): { modelName: string } }) {
+    if (gate) await gate({ model: this.model().modelName, op: 'aggregate' });
+  });
+}
