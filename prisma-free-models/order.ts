@@ -88,8 +88,25 @@ const orderSchema = new Schema(
     /** The PaymentIntent is still to be cancelled at Stripe. */
     pendingIntentCancel: { type: Boolean },
     refund: { id: String, amount: Number, at: Date },
+    /**
+     * What was sold to this order, line by line: copied from the product's sale
+     * record, which the same update that sold the stock wrote. Finalization
+     * confirms an order only when every line is here.
+     */
+    sold: {
+      type: [{ sku: { type: String, required: true }, qty: { type: Number, required: true }, at: { type: Date, required: true }, _id: false }],
+      default: undefined,
+    },
     /** For a payment that arrived after closing: accepted or refunded, decided once. */
     lateDecision: { type: String, enum: ['accept', 'refund'] },
+    /**
+     * Problems no automatic step can resolve, for a human (the admin console's
+     * attention list): e.g. a PaymentIntent Stripe does not know, a refund that failed.
+     */
+    attention: {
+      type: [{ reason: { type: String, required: true }, detail: String, at: { type: Date, required: true }, _id: false }],
+      default: undefined,
+    },
     /** Last time the reconciler looked at this order. */
     reconciledAt: { type: Date },
     history: { type: [historySchema], default: [] },

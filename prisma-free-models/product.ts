@@ -3,6 +3,8 @@
  * every stock movement is one atomic single-document update:
  *   initialStock = available + reserved + sold   (always)
  *   reserved     = sum(holds[].qty)             (always)
+ *   sold         = sum of the sales recorded on orders (`sold`) and still
+ *                  waiting here (`sales`), each order counted once
  * A hold is keyed by orderId inside the same document, which is what makes
  * reserving, releasing and selling idempotent without transactions.
  */
@@ -14,6 +16,22 @@ const holdSchema = new Schema(
     orderId: { type: String, required: true },
     // Which reservation of the order this hold belongs to ('r1' first, 'late' for a
     // late payment), so a delayed release of an old reservation never frees a new one.
+    ref: { type: String, required: true },
+    qty: { type: Number, required: true, min: 1 },
+    at: { type: Date, required: true },
+  },
+  { _id: false },
+);
+
+/**
+ * A sale: written in the same update that turns an order's hold into sold
+ * stock, so which order each sold unit went to is never in doubt. It waits
+ * here until the order has copied it into its own `sold` record, then it is
+ * removed (an outbox), so the product document stays small however much is sold.
+ */
+const saleSchema = new Schema(
+  {
+    orderId: { type: String, required: true },
     ref: { type: String, required: true },
     qty: { type: Number, required: true, min: 1 },
     at: { type: Date, required: true },
@@ -33,6 +51,7 @@ const productSchema = new Schema(
     reserved: { type: Number, required: true, min: 0, default: 0 },
     sold: { type: Number, required: true, min: 0, default: 0 },
     holds: { type: [holdSchema], default: [] },
+    sales: { type: [saleSchema], default: [] },
     active: { type: Boolean, default: true },
   },
   { timestamps: true, versionKey: false },

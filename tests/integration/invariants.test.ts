@@ -144,6 +144,7 @@ interface Corruption {
 }
 
 let saved: unknown; // what a corruption took away, for its undo
+const lineA = () => confirmed.lines.find((l) => l.sku === skus.a)!;
 const corruptions: Corruption[] = [
   {
     name: 'stock conservation broken (available bumped)',
@@ -206,6 +207,30 @@ const corruptions: Corruption[] = [
     corrupt: () =>
       Product.updateOne({ _id: skus.b }, { $inc: { available: -1, reserved: 1 }, $push: { holds: { orderId: `ord_${'0'.repeat(24)}`, ref: 'r1', qty: 1, at: new Date() } } }),
     undo: () => Product.updateOne({ _id: skus.b }, { $inc: { available: 1, reserved: -1 }, $pull: { holds: { orderId: `ord_${'0'.repeat(24)}` } } }),
+  },
+  {
+    // Confirmed without its line sold: the unit went back on sale, the counters still add up.
+    name: 'a CONFIRMED order whose line was never sold',
+    check: 'sales.unsold',
+    subject: () => `order:${confirmed._id}`,
+    message: () => `CONFIRMED order: expected ${lineA().qty} × ${skus.a} sold to it, found no sale record`,
+    corrupt: async () => {
+      saved = (await Order.findById(confirmed._id).lean())!.sold;
+      await Order.updateOne({ _id: confirmed._id }, { $pull: { sold: { sku: skus.a } } });
+      return Product.updateOne({ _id: skus.a }, { $inc: { available: lineA().qty, sold: -lineA().qty } });
+    },
+    undo: async () => {
+      await Order.updateOne({ _id: confirmed._id }, { $set: { sold: saved } });
+      return Product.updateOne({ _id: skus.a }, { $inc: { available: -lineA().qty, sold: lineA().qty } });
+    },
+  },
+  {
+    name: 'a unit counted as sold that no order bought',
+    check: 'stock.sold-sum',
+    subject: () => `sku:${skus.b}`,
+    message: () => /^expected sold \d+ = the sales recorded for it, found sales totalling \d+ \(1 on orders, 0 awaiting their order\)$/,
+    corrupt: () => Product.updateOne({ _id: skus.b }, { $inc: { initialStock: 1, sold: 1 } }),
+    undo: () => Product.updateOne({ _id: skus.b }, { $inc: { initialStock: -1, sold: -1 } }),
   },
   {
     name: 'a wrong payment.amountReceived on a CONFIRMED order',
@@ -393,7 +418,7 @@ describe('invariant auditor on a late payment nobody applied', () => {
       expect((await auditInvariants(scope)).violations).toEqual([]);
       const atStripe = await auditInvariants({ ...scope, stripe: m.deps.stripe });
       expect(found(atStripe)).toEqual([['payment.unsettled', `order:${order._id}`]]);
-      expect(atStripe.violations[0]!.message).toContain(`PaymentIntent ${order.paymentIntentId} succeeded at Stripe (${order.totalMinor} inr)`);
+      expect(atStripe.violations[0]!.message).toContain(`PaymentIntent ${order.paymentIntentId} succeeded at Stripe (${order.totalMinor} inr`);
 
       // The event arrives, recorded but not yet applied: now the database shows it too.
       const event = await simEvent('payment_intent.succeeded', order.paymentIntentId!);

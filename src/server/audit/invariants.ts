@@ -20,12 +20,14 @@ import {
   checkAtStripe,
   checkChargedOnce,
   checkLatePaymentSettled,
+  checkNotPaidAfterCancel,
   checkPaymentRecord,
   checkRefundRecord,
   parseEventIntent,
   SUCCEEDED,
   type EventIntent,
 } from './payment-checks';
+import { checkOrderSold, checkSoldSum } from './sale-checks';
 import { checkHold, checkOrderHolds, checkProductStock } from './stock-checks';
 import type { AuditContext, AuditEvent, AuditOptions, AuditOrder, AuditProduct, AuditReport, HoldOwner, Violation } from './types';
 
@@ -57,6 +59,14 @@ async function* pages<T extends { _id: string }>(scope: Scope, load: (filter: Re
   }
 }
 
+/** For each SKU, each order's recorded sale quantity (the orders' `sold`). A scan: the auditor is not on the hot path. */
+async function salesRecordedOnOrders(skus: string[]): Promise<Map<string, Map<string, number>>> {
+  const bySku = new Map<string, Map<string, number>>(skus.map((sku) => [sku, new Map()]));
+  const orders = await Order.find({ 'sold.sku': { $in: skus } }, { sold: 1 }).lean<Pick<AuditOrder, '_id' | 'sold'>[]>();
+  for (const o of orders) for (const s of o.sold ?? []) bySku.get(s.sku)?.set(o._id, (bySku.get(s.sku)?.get(o._id) ?? 0) + s.qty);
+  return bySku;
+}
+
 const HOLD_OWNER_FIELDS = { _id: 1, state: 1, stateChangedAt: 1, holdRef: 1, pendingRelease: 1 };
 
 async function auditProducts(skus: Scope, orderIds: Scope, ctx: AuditContext, out: Violation[]): Promise<number> {
@@ -64,10 +74,13 @@ async function auditProducts(skus: Scope, orderIds: Scope, ctx: AuditContext, ou
   const holds: { sku: string; hold: AuditProduct['holds'][number] }[] = [];
   const seen = new Set<string>();
   for await (const page of pages(skus, (f) => Product.find(f).sort({ _id: 1 }).limit(PAGE).lean<AuditProduct[]>())) {
+    const recorded = await salesRecordedOnOrders(page.map((p) => p._id));
     for (const p of page) {
       count++;
       seen.add(p._id);
       out.push(...checkProductStock(p));
+      const sum = checkSoldSum(p, recorded.get(p._id) ?? new Map());
+      if (sum) out.push(sum);
       for (const hold of p.holds) holds.push({ sku: p._id, hold });
     }
   }
@@ -112,7 +125,7 @@ async function auditOrderPage(orders: AuditOrder[], ctx: AuditContext, stripe: A
   const skus = [...new Set(orders.flatMap((o) => o.lines.map((l) => l.sku)))];
 
   const [products, recorded, succeeded] = await Promise.all([
-    Product.find({ _id: { $in: skus } }, { holds: 1 }).lean<Pick<AuditProduct, '_id' | 'holds'>[]>(),
+    Product.find({ _id: { $in: skus } }, { holds: 1, sales: 1 }).lean<Pick<AuditProduct, '_id' | 'holds' | 'sales'>[]>(),
     WebhookEvent.find({ _id: { $in: eventIds } }).lean<AuditEvent[]>(),
     WebhookEvent.find({ type: SUCCEEDED, $or: [{ orderId: { $in: ids } }, { objectId: { $in: intentIds } }] }).lean<AuditEvent[]>(),
   ]);
@@ -126,9 +139,11 @@ async function auditOrderPage(orders: AuditOrder[], ctx: AuditContext, stripe: A
   }
 
   for (const order of orders) {
-    out.push(...checkHistory(order), ...checkStuckOrder(order, ctx), ...checkOrderHolds(order, productsBySku, ctx));
+    out.push(...checkHistory(order), ...checkStuckOrder(order, ctx), ...checkOrderHolds(order, productsBySku, ctx), ...checkOrderSold(order, productsBySku));
     const intents = intentsByOrder.get(order._id) ?? [];
-    for (const v of [checkChargedOnce(order, intents), checkLatePaymentSettled(order, intents, ctx), checkRefundRecord(order)]) if (v) out.push(v);
+    for (const v of [checkChargedOnce(order, intents), checkLatePaymentSettled(order, intents, ctx), checkRefundRecord(order), checkNotPaidAfterCancel(order)]) {
+      if (v) out.push(v);
+    }
     out.push(...checkPaymentRecord(order, eventsById));
   }
   if (stripe) {

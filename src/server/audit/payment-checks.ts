@@ -125,6 +125,17 @@ export function checkLatePaymentSettled(
   };
 }
 
+/** A customer who cancelled did not want the goods: a payment after the cancel is refunded, never kept. */
+export function checkNotPaidAfterCancel(order: Pick<AuditOrder, '_id' | 'state' | 'history'>): Violation | null {
+  if (order.state !== 'PAID' && order.state !== 'CONFIRMED') return null;
+  if (!order.history.some((h) => h.action === 'cancel')) return null;
+  return {
+    check: 'payment.after-cancel',
+    subject: orderSubject(order._id),
+    message: `expected an order its customer cancelled to end REFUNDED, found ${order.state} (history: ${order.history.map((h) => h.action).join(' → ')})`,
+  };
+}
+
 export function checkRefundRecord(order: Pick<AuditOrder, '_id' | 'state' | 'refund'>): Violation | null {
   if (order.state !== 'REFUNDED' || order.refund?.id) return null;
   return { check: 'refund.record', subject: orderSubject(order._id), message: 'REFUNDED order: expected refund.id, found none' };
@@ -135,18 +146,22 @@ const isMissing = (err: unknown) => (err as { statusCode?: number }).statusCode 
 /** Asks Stripe about a CONFIRMED / PAID order's PaymentIntent or a REFUNDED order's refund. Other errors are thrown: the audit could not be done. */
 export async function checkAtStripe(order: AuditOrder, stripe: Stripe, ctx: AuditContext): Promise<Violation[]> {
   const subject = orderSubject(order._id);
-  if (CLOSED_UNPAID_STATES.has(order.state) && order.paymentIntentId && !isYoung(order.stateChangedAt, ctx)) {
+  if ((CLOSED_UNPAID_STATES.has(order.state) || order.state === 'PAYMENT_PENDING') && order.paymentIntentId && !isYoung(order.stateChangedAt, ctx)) {
     // Closing cancels the PaymentIntent; one that succeeded first is a late payment to accept or refund.
-    const pi = await stripe.paymentIntents.retrieve(order.paymentIntentId).catch((err: unknown) => {
+    // A PAYMENT_PENDING order's succeeded payment must have been applied (webhook, or the reconciler).
+    const pi = await stripe.paymentIntents.retrieve(order.paymentIntentId, { expand: ['latest_charge'] }).catch((err: unknown) => {
       if (isMissing(err)) return null;
       throw err;
     });
     if (pi?.status !== 'succeeded') return [];
+    const charge = typeof pi.latest_charge === 'object' ? pi.latest_charge : null;
+    const paidAt = charge ? new Date(charge.created * 1000) : order.stateChangedAt;
+    if (isYoung(paidAt, ctx)) return [];
     return [
       {
         check: 'payment.unsettled',
         subject,
-        message: `${order.state} order: PaymentIntent ${pi.id} succeeded at Stripe (${pi.amount_received} ${pi.currency}); expected the payment accepted (PAID) or refunded (REFUNDED), found the order still ${order.state} since ${age(order.stateChangedAt, ctx)}`,
+        message: `${order.state} order: PaymentIntent ${pi.id} succeeded at Stripe (${pi.amount_received} ${pi.currency}, ${age(paidAt, ctx)}); expected the payment applied (PAID / CONFIRMED) or refunded (REFUNDED), found the order still ${order.state}`,
       },
     ];
   }

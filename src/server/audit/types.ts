@@ -15,12 +15,15 @@ export const CHECKS = {
   'holds.unknown-order': 'every hold belongs to an existing order',
   'holds.stray': 'a hold belongs to an order that may hold stock (live reservation, pending release, reservation in flight)',
   'holds.missing': 'an order in INVENTORY_RESERVED / PAYMENT_PENDING / PAID holds every line',
+  'sales.unsold': 'every line of a CONFIRMED order was sold to it (a sale record, written with the stock movement)',
+  'stock.sold-sum': 'sold = sum of the sales recorded for the product, so no unit was sold without a buyer or twice',
   'payment.charged-twice': 'at most one PaymentIntent succeeded per order',
   'payment.foreign-intent': 'the PaymentIntent that succeeded is the one recorded on the order',
   'payment.record': 'a CONFIRMED / PAID order records its PaymentIntent, event, amount and currency',
   'payment.event': 'the recorded succeeded event exists and matches the order',
   'payment.stripe': 'Stripe agrees the order’s PaymentIntent succeeded for the order’s amount and currency',
-  'payment.unsettled': 'a payment that succeeded for a CANCELLED / EXPIRED order is accepted or refunded within stuckAfterMs',
+  'payment.unsettled': 'a payment that succeeded is applied within stuckAfterMs: the order ends PAID / CONFIRMED, REFUNDED or PAYMENT_MISMATCH, never stranded',
+  'payment.after-cancel': 'an order its customer cancelled is never PAID or CONFIRMED (its payment is refunded)',
   'refund.record': 'a REFUNDED order records its refund',
   'refund.stripe': 'Stripe agrees the refund succeeded for the order’s PaymentIntent',
   'history.illegal': 'the history is a legal path through the state table ending in the current state',
@@ -94,6 +97,13 @@ export interface AuditProduct {
   reserved: number;
   sold: number;
   holds: AuditHold[];
+  /** Sales not yet copied onto their order. */
+  sales?: AuditSale[] | null;
+}
+
+export interface AuditSale {
+  orderId: string;
+  qty: number;
 }
 
 export interface AuditHistoryEntry {
@@ -117,6 +127,7 @@ export interface AuditOrder {
   pendingRelease?: string | null;
   pendingIntentCancel?: boolean | null;
   refund?: { id?: string | null; amount?: number | null } | null;
+  sold?: { sku: string; qty: number }[] | null;
   history: AuditHistoryEntry[];
 }
 

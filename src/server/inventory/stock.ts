@@ -8,6 +8,8 @@
  *   - a release of reservation `r1` that runs late (a retried expiry) cannot
  *     free the holds of a later reservation `late` of the same order: a hold
  *     taken over by the later reservation carries the new ref.
+ *   - selling records the sale (order and quantity) in the same update, so
+ *     what was sold to whom is a fact, not an inference.
  * This is the step-with-its-undo pattern: `reserveLines` gives back what it
  * took when a later line fails, so a multi-line order gets all lines or none.
  */
@@ -72,13 +74,36 @@ async function releaseLine(orderId: string, ref: string, line: StockLine): Promi
   return res.modifiedCount === 1;
 }
 
-/** Turns one order's hold on one SKU into sold stock. Returns whether anything moved. */
+/**
+ * Turns one order's hold on one SKU into sold stock, and records the sale
+ * (which order, how many) in the same update. Returns whether anything moved.
+ */
 async function sellLine(orderId: string, ref: string, line: StockLine): Promise<boolean> {
   const res = await Product.updateOne(
     { _id: line.sku, holds: { $elemMatch: { orderId, ref, qty: line.qty } } },
-    { $inc: { reserved: -line.qty, sold: line.qty }, $pull: { holds: { orderId, ref } } },
+    {
+      $inc: { reserved: -line.qty, sold: line.qty },
+      $pull: { holds: { orderId, ref } },
+      $push: { sales: { orderId, ref, qty: line.qty, at: new Date() } },
+    },
   );
   return res.modifiedCount === 1;
+}
+
+export interface Sale {
+  qty: number;
+  at: Date;
+}
+
+/** The sale of `sku` to the order still waiting on the product (see the product model's `sales`), if any. */
+export async function pendingSale(orderId: string, sku: string): Promise<Sale | null> {
+  const product = await Product.findById(sku, { sales: 1 }).lean<Pick<ProductDoc, 'sales'>>();
+  return product?.sales.find((s) => s.orderId === orderId) ?? null;
+}
+
+/** Drops a sale record from the product once the order has its own copy; safe to repeat. */
+export async function dropPendingSale(orderId: string, sku: string): Promise<void> {
+  await Product.updateOne({ _id: sku, 'sales.orderId': orderId }, { $pull: { sales: { orderId } } });
 }
 
 export type ReserveResult =
