@@ -1,0 +1,38 @@
+/** Every scenario the scheduler runs, in the order `npm test` runs them. */
+import {
+  cancelTwins,
+  expireTwins,
+  latePaymentTwins,
+  latePaymentVsReconcile,
+  lateRefundTwins,
+  reconcileMissingIntent,
+  reconcileTwins,
+  settleWhilePaid,
+} from './closing';
+import { finalizeTwins, finalizeVsReconcile, markPaidTwins, markPaidVsCancel, markPaidVsExpire, requestPaymentTwins, requestPaymentVsCancel } from './payment';
+import { lastUnit, reserveTwins, reserveTwinsMultiLine, reserveVsCancel, reserveVsExpire } from './reservation';
+
+export const SCENARIOS = [
+  // Each step against a twin of itself (a stalled job run again, a retry, a double click).
+  reserveTwins,
+  reserveTwinsMultiLine,
+  requestPaymentTwins,
+  markPaidTwins,
+  finalizeTwins,
+  expireTwins,
+  cancelTwins,
+  latePaymentTwins,
+  lateRefundTwins,
+  reconcileTwins,
+  // Pairs that meet in production.
+  reserveVsCancel,
+  reserveVsExpire,
+  markPaidVsCancel,
+  markPaidVsExpire,
+  latePaymentVsReconcile,
+  settleWhilePaid,
+  finalizeVsReconcile,
+  requestPaymentVsCancel,
+  lastUnit,
+  reconcileMissingIntent,
+];

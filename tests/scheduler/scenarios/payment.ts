@@ -1,0 +1,146 @@
+/**
+ * The payment half: creating the PaymentIntent, applying its success, and
+ * finalizing, each against a twin of itself and against the customer's
+ * cancel, the expiry and the reconciler.
+ */
+import { cancelOrder } from '../../../src/server/orders/close-order';
+import { reconcile } from '../../../src/server/orders/reconcile';
+import { job, type Fixture, type Scenario, type StepTask } from '../explore';
+import { processWebhookEvent } from '../../../src/server/webhooks/process-event';
+import { order, paidPendingOrder, pay, pendingOrder, product, reservedOrder, successEvent } from '../fixtures';
+import type { World } from '../world';
+
+const KEY_TTL_MS = 24 * 3600_000;
+
+export const reconcileTask = (world: World, name = 'reconcile'): StepTask => ({
+  name,
+  run: () => reconcile(world.deps, { stuckAfterMs: 0, idempotencyKeyTtlMs: KEY_TTL_MS }),
+});
+
+/** The order's PaymentIntents at Stripe (the simulator), by status. */
+export function intentStatuses(world: World, orderId: string): Promise<string[]> {
+  return Promise.resolve(world.sim.paymentIntents({ metadata: { orderId } }).map((pi) => pi.status));
+}
+
+type PaymentFixture = Fixture & { token: string };
+
+export const requestPaymentTwins: Scenario = {
+  name: 'request-payment twins',
+  async setup(world) {
+    const sku = await product(2);
+    return { orderIds: [await reservedOrder(world, [sku])], skus: [sku] };
+  },
+  tasks: ({ orderIds: [id] }, world) => [
+    job(world, 'payment', { orderId: id as string }, 'request-payment A'),
+    job(world, 'payment', { orderId: id as string }, 'request-payment B'),
+  ],
+  async check({ orderIds: [id] }, world) {
+    const statuses = await intentStatuses(world, id as string);
+    return statuses.length === 1 ? [] : [`expected one PaymentIntent for the order, found ${statuses.length} (${statuses.join(', ')})`];
+  },
+};
+
+export const requestPaymentVsCancel: Scenario<PaymentFixture> = {
+  name: 'request-payment × cancel',
+  async setup(world) {
+    const sku = await product(2);
+    const id = await reservedOrder(world, [sku]);
+    return { orderIds: [id], skus: [sku], token: (await order(id)).accessToken };
+  },
+  tasks: ({ orderIds: [id], token }, world) => [
+    job(world, 'payment', { orderId: id as string }, 'request-payment'),
+    { name: 'cancel', run: () => cancelOrder(id as string, token, world.deps) },
+    job(world, 'release', { orderId: id as string }, 'release'),
+  ],
+  async check({ orderIds: [id] }, world) {
+    const o = await order(id as string);
+    const payable = (await intentStatuses(world, id as string)).filter((s) => s !== 'canceled');
+    return [
+      ...(o.state === 'CANCELLED' ? [] : [`expected CANCELLED, found ${o.state}`]),
+      ...(payable.length === 0 ? [] : [`expected no payable PaymentIntent after the cancel, found ${payable.join(', ')}`]),
+    ];
+  },
+};
+
+export const markPaidTwins: Scenario<Fixture & { eventId: string }> = {
+  name: 'mark-paid twins',
+  async setup(world) {
+    const sku = await product(2);
+    const { id, eventId } = await paidPendingOrder(world, [sku]);
+    return { orderIds: [id], skus: [sku], eventId };
+  },
+  tasks: ({ eventId }, world) => [
+    job(world, 'webhook-events', { eventId }, 'process event A'),
+    job(world, 'webhook-events', { eventId }, 'process event B'),
+  ],
+  check: async ({ orderIds: [id] }) => expectState(id as string, ['CONFIRMED']),
+};
+
+/** Race 5: the customer cancels while the payment that succeeded is being applied. */
+export const markPaidVsCancel: Scenario<PaymentFixture & { eventId: string }> = {
+  name: 'mark-paid × cancel',
+  async setup(world) {
+    const sku = await product(1);
+    const { id, eventId } = await paidPendingOrder(world, [sku]);
+    return { orderIds: [id], skus: [sku], eventId, token: (await order(id)).accessToken };
+  },
+  tasks: ({ orderIds: [id], eventId, token }, world) => [
+    job(world, 'webhook-events', { eventId }, 'process event'),
+    { name: 'cancel', run: () => cancelOrder(id as string, token, world.deps) },
+    job(world, 'release', { orderId: id as string }, 'release'),
+  ],
+  async check({ orderIds: [id] }) {
+    const o = await order(id as string);
+    const cancelled = o.history.some((h) => h.action === 'cancel');
+    // A customer who cancelled did not want the goods: the payment is refunded.
+    if (cancelled) return o.state === 'REFUNDED' ? [] : [`the customer cancelled, expected REFUNDED, found ${o.state}`];
+    return o.state === 'CONFIRMED' ? [] : [`the payment won, expected CONFIRMED, found ${o.state}`];
+  },
+};
+
+/** The payment succeeded as the hold ran out: it is honoured either way, the unit was still held. */
+export const markPaidVsExpire: Scenario<Fixture & { eventId: string }> = {
+  name: 'mark-paid × expire',
+  async setup(world) {
+    const sku = await product(1);
+    const { id, eventId } = await paidPendingOrder(world, [sku], { expiring: true });
+    return { orderIds: [id], skus: [sku], eventId };
+  },
+  tasks: ({ orderIds: [id], eventId }, world) => [
+    job(world, 'webhook-events', { eventId }, 'process event'),
+    job(world, 'expiry', { orderId: id as string }, 'expire'),
+    job(world, 'release', { orderId: id as string }, 'release'),
+  ],
+  check: async ({ orderIds: [id] }) => expectState(id as string, ['CONFIRMED']),
+};
+
+async function paidOrder(world: World, stock: number): Promise<Fixture> {
+  const sku = await product(stock);
+  const { id, pi } = await pendingOrder(world, [sku]);
+  // Its success event processed; the finalization job it enqueued waits (and runs after the schedule).
+  await processWebhookEvent(await successEvent(world, await pay(world, pi)), world.deps);
+  if ((await order(id)).state !== 'PAID') throw new Error('fixture: expected PAID');
+  return { orderIds: [id], skus: [sku] };
+}
+
+export const finalizeTwins: Scenario = {
+  name: 'finalize twins',
+  setup: (world) => paidOrder(world, 2),
+  tasks: ({ orderIds: [id] }, world) => [
+    job(world, 'finalization', { orderId: id as string }, 'finalize A'),
+    job(world, 'finalization', { orderId: id as string }, 'finalize B'),
+  ],
+  check: async ({ orderIds: [id] }) => expectState(id as string, ['CONFIRMED']),
+};
+
+export const finalizeVsReconcile: Scenario = {
+  name: 'finalize × reconcile',
+  setup: (world) => paidOrder(world, 1),
+  tasks: ({ orderIds: [id] }, world) => [job(world, 'finalization', { orderId: id as string }, 'finalize'), reconcileTask(world)],
+  check: async ({ orderIds: [id] }) => expectState(id as string, ['CONFIRMED']),
+};
+
+export async function expectState(id: string, states: string[]): Promise<string[]> {
+  const o = await order(id);
+  return states.includes(o.state) ? [] : [`expected ${states.join(' or ')}, found ${o.state} (history: ${o.history.map((h) => h.action).join(' → ')})`];
+}

@@ -1,0 +1,117 @@
+/**
+ * Reservation meets itself, a cancel, an expiry, and other buyers for the
+ * last unit. The stock churn (another order cancelled and its hold given
+ * back mid-schedule) is what frees a unit at an arbitrary point.
+ */
+import { cancelOrder, settleClosedOrder } from '../../../src/server/orders/close-order';
+import { reserveOrder } from '../../../src/server/orders/reserve-order';
+import { job, type Scenario, type StepTask } from '../explore';
+import { createdOrder, order, product, reservedOrder } from '../fixtures';
+import type { World } from '../world';
+
+/** Another buyer's order that gives its unit back during the schedule: the customer cancels, the release job runs. */
+export function churn(world: World, orderId: string, token: string): StepTask[] {
+  return [
+    { name: 'churn cancel', run: () => cancelOrder(orderId, token, world.deps) },
+    job(world, 'release', { orderId }, 'churn release'),
+  ];
+}
+
+/** The same churn as one task: fewer tasks, so deeper orderings are likelier under PCT. */
+export function churnInOne(world: World, orderId: string, token: string): StepTask {
+  return {
+    name: 'churn cancel+release',
+    run: async () => {
+      await cancelOrder(orderId, token, world.deps);
+      return settleClosedOrder(orderId, world.deps);
+    },
+  };
+}
+
+async function churnOrder(world: World, sku: string): Promise<{ id: string; token: string }> {
+  const id = await reservedOrder(world, [sku]);
+  return { id, token: (await order(id)).accessToken };
+}
+
+/** Race 1: two runs of one reservation (a stalled job run again) while the last unit frees up. */
+export const reserveTwins: Scenario<{ orderIds: string[]; skus: string[]; churn: { id: string; token: string } }> = {
+  name: 'reserve twins while the last unit frees up',
+  async setup(world) {
+    const sku = await product(1);
+    const other = await churnOrder(world, sku);
+    const id = await createdOrder([sku]);
+    return { orderIds: [id, other.id], skus: [sku], churn: other };
+  },
+  tasks: ({ orderIds: [id], churn: c }, world) => [
+    job(world, 'reservation', { orderId: id as string }, 'reserve A'),
+    job(world, 'reservation', { orderId: id as string }, 'reserve B'),
+    ...churn(world, c.id, c.token),
+  ],
+};
+
+/** Two lines, two runs, stock for one of the lines contended by the churn: all lines or none, once. */
+export const reserveTwinsMultiLine: Scenario<{ orderIds: string[]; skus: string[]; churn: { id: string; token: string } }> = {
+  name: 'reserve twins of a two-line order',
+  async setup(world) {
+    const a = await product(1);
+    const b = await product(2);
+    const other = await churnOrder(world, a);
+    const id = await createdOrder([a, b]);
+    return { orderIds: [id, other.id], skus: [a, b], churn: other };
+  },
+  tasks: ({ orderIds: [id], churn: c }, world) => [
+    job(world, 'reservation', { orderId: id as string }, 'reserve A'),
+    job(world, 'reservation', { orderId: id as string }, 'reserve B'),
+    ...churn(world, c.id, c.token),
+  ],
+};
+
+export const reserveVsCancel: Scenario<{ orderIds: string[]; skus: string[]; token: string }> = {
+  name: 'reserve × cancel',
+  async setup() {
+    const sku = await product(1);
+    const id = await createdOrder([sku]);
+    return { orderIds: [id], skus: [sku], token: (await order(id)).accessToken };
+  },
+  tasks: ({ orderIds: [id], token }, world) => [
+    job(world, 'reservation', { orderId: id as string }, 'reserve'),
+    { name: 'cancel', run: () => cancelOrder(id as string, token, world.deps) },
+    job(world, 'release', { orderId: id as string }, 'release'),
+  ],
+};
+
+/** Reservation with a hold time of zero: its expiry is due the moment it is reserved. */
+export const reserveVsExpire: Scenario = {
+  name: 'reserve × expire',
+  async setup() {
+    const sku = await product(1);
+    return { orderIds: [await createdOrder([sku])], skus: [sku] };
+  },
+  tasks: ({ orderIds: [id] }, world) => [
+    { name: 'reserve', job: { queue: 'reservation', data: { orderId: id as string } }, run: () => reserveOrder(id as string, world.expiringDeps) },
+    { name: 'reserve again', job: { queue: 'reservation', data: { orderId: id as string } }, run: () => reserveOrder(id as string, world.expiringDeps) },
+    job(world, 'expiry', { orderId: id as string }, 'expire'),
+  ],
+};
+
+/** Two new orders want the last unit while a third order gives it back. */
+export const lastUnit: Scenario<{ orderIds: string[]; skus: string[]; churn: { id: string; token: string } }> = {
+  name: 'two orders contend for the last unit while a third releases it',
+  async setup(world) {
+    const sku = await product(1);
+    const other = await churnOrder(world, sku);
+    const a = await createdOrder([sku]);
+    const b = await createdOrder([sku]);
+    return { orderIds: [a, b, other.id], skus: [sku], churn: other };
+  },
+  tasks: ({ orderIds: [a, b], churn: c }, world) => [
+    job(world, 'reservation', { orderId: a as string }, 'reserve A'),
+    job(world, 'reservation', { orderId: b as string }, 'reserve B'),
+    ...churn(world, c.id, c.token),
+  ],
+  async check({ orderIds: [a, b] }) {
+    const states = [(await order(a as string)).state, (await order(b as string)).state];
+    const holding = states.filter((s) => s !== 'REJECTED').length;
+    return holding <= 1 ? [] : [`expected at most one of the two new orders to get the one unit, found ${states.join(' and ')}`];
+  },
+};
