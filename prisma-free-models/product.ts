@@ -25,9 +25,11 @@ const holdSchema = new Schema(
 
 /**
  * A sale: written in the same update that turns an order's hold into sold
- * stock, so which order each sold unit went to is never in doubt. It waits
- * here until the order has copied it into its own `sold` record, then it is
- * removed (an outbox), so the product document stays small however much is sold.
+ * stock, so which order each sold unit went to is never in doubt. While it is
+ * here, no run of any step can hold or sell that line for that order again
+ * (both updates are conditional on its absence). The order copies it into its
+ * own `sold`; the reconciler drops it from the product some time after that
+ * (SALE_RECORD_TTL_MS), so the product document stays small however much is sold.
  */
 const saleSchema = new Schema(
   {

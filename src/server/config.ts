@@ -44,6 +44,8 @@ const schema = z
     STUCK_AFTER_MS: z.coerce.number().int().min(500).max(24 * 3600_000).default(60_000),
     /** How long placeOrder idempotency keys are kept (at least Stripe's 24 hours). */
     IDEMPOTENCY_KEY_TTL_MS: z.coerce.number().int().min(24 * 3600_000).default(24 * 3600_000),
+    /** How long a product keeps a sale record after the order copied it: the window in which no stale step can sell that line again. */
+    SALE_RECORD_TTL_MS: z.coerce.number().int().min(60_000).max(7 * 24 * 3600_000).default(30 * 60_000),
     /** BullMQ job lock and stalled-job check; see worker/index.ts. */
     WORKER_LOCK_MS: z.coerce.number().int().min(1_000).max(600_000).default(30_000),
     WORKER_STALLED_INTERVAL_MS: z.coerce.number().int().min(500).max(600_000).default(15_000),

@@ -215,20 +215,21 @@ const corruptions: Corruption[] = [
     subject: () => `order:${confirmed._id}`,
     message: () => `CONFIRMED order: expected ${lineA().qty} × ${skus.a} sold to it, found no sale record`,
     corrupt: async () => {
-      saved = (await Order.findById(confirmed._id).lean())!.sold;
+      saved = { sold: (await Order.findById(confirmed._id).lean())!.sold, sales: (await Product.findById(skus.a).lean())!.sales };
       await Order.updateOne({ _id: confirmed._id }, { $pull: { sold: { sku: skus.a } } });
-      return Product.updateOne({ _id: skus.a }, { $inc: { available: lineA().qty, sold: -lineA().qty } });
+      return Product.updateOne({ _id: skus.a }, { $inc: { available: lineA().qty, sold: -lineA().qty }, $pull: { sales: { orderId: confirmed._id } } });
     },
     undo: async () => {
-      await Order.updateOne({ _id: confirmed._id }, { $set: { sold: saved } });
-      return Product.updateOne({ _id: skus.a }, { $inc: { available: -lineA().qty, sold: lineA().qty } });
+      const { sold, sales } = saved as { sold: unknown; sales: unknown };
+      await Order.updateOne({ _id: confirmed._id }, { $set: { sold } });
+      return Product.updateOne({ _id: skus.a }, { $inc: { available: -lineA().qty, sold: lineA().qty }, $set: { sales } });
     },
   },
   {
     name: 'a unit counted as sold that no order bought',
     check: 'stock.sold-sum',
     subject: () => `sku:${skus.b}`,
-    message: () => /^expected sold \d+ = the sales recorded for it, found sales totalling \d+ \(1 on orders, 0 awaiting their order\)$/,
+    message: () => /^expected sold \d+ = the sales recorded for it, found sales totalling \d+ \(1 on orders, 1 awaiting their order\)$/,
     corrupt: () => Product.updateOne({ _id: skus.b }, { $inc: { initialStock: 1, sold: 1 } }),
     undo: () => Product.updateOne({ _id: skus.b }, { $inc: { initialStock: -1, sold: -1 } }),
   },

@@ -37,6 +37,12 @@ const REGRESSIONS: { race: string; scenario: string; schedule: string }[] = [
     schedule: 'pct2:1000034.12',
   },
   {
+    race: '1b: a reservation run that read the order long ago took new stock for a line finalization had just sold',
+    scenario: 'reserve twin resuming after the order was paid and finalized',
+    // Written from reading the code: B reads CREATED, A reserves, the order is paid and its line sold, then B holds.
+    schedule: 'seq:1x1,0x*,2x16,1x*',
+  },
+  {
     race: '2: a late payment accepted, then its holds freed by its twin and the units sold to another buyer',
     scenario: 'late payment twins',
     // Written from reading the code: the webhook's run fails on B, the churn frees B, the reconciler's run

@@ -78,7 +78,7 @@ export async function openWorld(): Promise<World> {
     lost: [],
     expiringDeps: { ...deps, holdTimeMs: 0 },
     queues,
-    processors: processorsByQueue(deps, { STUCK_AFTER_MS: 0, IDEMPOTENCY_KEY_TTL_MS: KEY_TTL_MS }),
+    processors: processorsByQueue(deps, { STUCK_AFTER_MS: 0, IDEMPOTENCY_KEY_TTL_MS: KEY_TTL_MS, SALE_RECORD_TTL_MS: 30 * 60_000 }),
     sim,
     stripe,
     async close() {

@@ -3,12 +3,11 @@
  * to processor, used by the worker process and by the tests' own job runner.
  */
 import type { Processor } from 'bullmq';
-import type { Config } from '../../src/server/config';
 import type { Deps } from '../../src/server/deps';
 import { QUEUE_NAMES, type QueueName } from '../../src/server/queue/queues';
 import { expiryProcessor } from './expiry';
 import { finalizationProcessor } from './finalization';
-import { maintenanceProcessor } from './maintenance';
+import { maintenanceProcessor, type MaintenanceConfig } from './maintenance';
 import { paymentProcessor } from './payment';
 import { releaseProcessor } from './release';
 import { reservationProcessor } from './reservation';
@@ -16,7 +15,7 @@ import { webhookEventProcessor } from './webhook-events';
 
 export function processorsByQueue(
   deps: Deps,
-  config: Pick<Config, 'STUCK_AFTER_MS' | 'IDEMPOTENCY_KEY_TTL_MS'>,
+  config: MaintenanceConfig,
 ): Record<QueueName, Processor<never, unknown>> {
   return {
     [QUEUE_NAMES.reservation]: reservationProcessor(deps),

@@ -10,8 +10,9 @@
  *     taken over by the later reservation carries the new ref.
  *   - selling records the sale (order and quantity) in the same update, so
  *     what was sold to whom is a fact, not an inference.
- * This is the step-with-its-undo pattern: `reserveLines` gives back what it
- * took when a later line fails, so a multi-line order gets all lines or none.
+ * This is the step-with-its-undo pattern: a reservation that cannot hold every
+ * line is undone with `releaseLines`, once the order records that it failed,
+ * so a multi-line order gets all lines or none.
  */
 import { Product, type ProductDoc } from '../../../prisma-free-models/product';
 import { logger } from '../logger';
@@ -26,7 +27,7 @@ export const FIRST_HOLD_REF = 'r1';
 /** The ref of the reservation taken again for a payment that arrived after the order closed. */
 export const LATE_HOLD_REF = 'late';
 
-export type HoldResult = 'held' | 'already-held' | 'adopted' | 'insufficient' | 'unknown-sku';
+export type HoldResult = 'held' | 'already-held' | 'adopted' | 'already-sold' | 'insufficient' | 'unknown-sku';
 
 async function holdLine(orderId: string, ref: string, line: StockLine, adoptRef?: string): Promise<HoldResult> {
   // Two rounds at most: an adoption can lose a race to the release of the old
@@ -44,8 +45,11 @@ async function holdLine(orderId: string, ref: string, line: StockLine, adoptRef?
       );
       if (adopted.modifiedCount === 1) return 'adopted';
     }
+    // Never a second hold for the order, and never a hold for a line already
+    // sold to it: a run that read the order long ago (a stalled job) must not
+    // take stock for a line that finalization has sold meanwhile.
     const res = await Product.updateOne(
-      { _id: line.sku, active: true, available: { $gte: line.qty }, 'holds.orderId': { $ne: orderId } },
+      { _id: line.sku, active: true, available: { $gte: line.qty }, 'holds.orderId': { $ne: orderId }, 'sales.orderId': { $ne: orderId } },
       {
         $inc: { available: -line.qty, reserved: line.qty },
         $push: { holds: { orderId, ref, qty: line.qty, at: new Date() } },
@@ -53,10 +57,10 @@ async function holdLine(orderId: string, ref: string, line: StockLine, adoptRef?
     );
     if (res.modifiedCount === 1) return 'held';
     // Nothing changed: find out why, without guessing.
-    const product = await Product.findById(line.sku, { holds: 1, active: 1 }).lean<Pick<ProductDoc, 'holds' | 'active'>>();
+    const product = await Product.findById(line.sku, { holds: 1, active: 1, sales: 1 }).lean<Pick<ProductDoc, 'holds' | 'active' | 'sales'>>();
     if (!product?.active) return 'unknown-sku';
     const mine = product.holds.find((h) => h.orderId === orderId);
-    if (!mine) return 'insufficient';
+    if (!mine) return product.sales.some((s) => s.orderId === orderId) ? 'already-sold' : 'insufficient';
     if (mine.ref === ref) return 'already-held';
     if (mine.ref !== adoptRef) {
       throw new Error(`order ${orderId} holds ${line.sku} under ${mine.ref}, not ${ref}${adoptRef ? ` or ${adoptRef}` : ''}`);
@@ -79,8 +83,11 @@ async function releaseLine(orderId: string, ref: string, line: StockLine): Promi
  * (which order, how many) in the same update. Returns whether anything moved.
  */
 async function sellLine(orderId: string, ref: string, line: StockLine): Promise<boolean> {
+  // At most one sale per order and product: the sale record stays until long
+  // after the order is confirmed (see pruneRecordedSales), so no run, however
+  // stale, sells the line twice.
   const res = await Product.updateOne(
-    { _id: line.sku, holds: { $elemMatch: { orderId, ref, qty: line.qty } } },
+    { _id: line.sku, holds: { $elemMatch: { orderId, ref, qty: line.qty } }, 'sales.orderId': { $ne: orderId } },
     {
       $inc: { reserved: -line.qty, sold: line.qty },
       $pull: { holds: { orderId, ref } },
@@ -95,14 +102,20 @@ export interface Sale {
   at: Date;
 }
 
-/** The sale of `sku` to the order still waiting on the product (see the product model's `sales`), if any. */
-export async function pendingSale(orderId: string, sku: string): Promise<Sale | null> {
+/** The record on the product of the sale of `sku` to the order, while the product keeps it. */
+export async function saleOf(orderId: string, sku: string): Promise<Sale | null> {
   const product = await Product.findById(sku, { sales: 1 }).lean<Pick<ProductDoc, 'sales'>>();
   return product?.sales.find((s) => s.orderId === orderId) ?? null;
 }
 
-/** Drops a sale record from the product once the order has its own copy; safe to repeat. */
-export async function dropPendingSale(orderId: string, sku: string): Promise<void> {
+/** Sales older than `before` still on their products, oldest products first (a bounded scan of the catalogue). */
+export async function oldSales(before: Date, limit: number): Promise<{ sku: string; orderId: string }[]> {
+  const products = await Product.find({ 'sales.at': { $lt: before } }, { sales: 1 }).limit(limit).lean<Pick<ProductDoc, '_id' | 'sales'>[]>();
+  return products.flatMap((p) => p.sales.filter((s) => s.at < before).map((s) => ({ sku: p._id, orderId: s.orderId })));
+}
+
+/** Drops a sale record from its product once its order has its own copy; safe to repeat. */
+export async function dropSale(orderId: string, sku: string): Promise<void> {
   await Product.updateOne({ _id: sku, 'sales.orderId': orderId }, { $pull: { sales: { orderId } } });
 }
 
@@ -111,10 +124,17 @@ export type ReserveResult =
   | { ok: false; reason: 'OUT_OF_STOCK' | 'UNKNOWN_SKU'; sku: string };
 
 /**
- * Holds every line for the order under `ref`, or none. Lines are taken in SKU
- * order so two multi-line orders contend in the same order, which keeps the
- * give-back rare. With `adoptRef`, holds still left from that earlier
- * reservation are taken over rather than held twice.
+ * Holds every line for the order under `ref`, or reports the first line that
+ * cannot be held. Lines are taken in SKU order so two multi-line orders
+ * contend in the same order, which keeps failures rare. With `adoptRef`,
+ * holds still left from that earlier reservation are taken over rather than
+ * held twice.
+ *
+ * A failure gives nothing back here: the holds are keyed by order, not by
+ * run, so a twin run of the same step (a stalled job run again) may be
+ * holding the same lines for a reservation that succeeded. The caller first
+ * records the failure on the order (a conditional transition that a
+ * succeeded twin refuses), and only then gives back (`releaseLines`).
  */
 export async function reserveLines(
   orderId: string,
@@ -127,11 +147,9 @@ export async function reserveLines(
   for (const line of sorted) {
     const result = await holdLine(orderId, ref, line, opts.adoptRef);
     if (result === 'held' || result === 'adopted') newlyHeld++;
-    if (result === 'held' || result === 'adopted' || result === 'already-held') continue;
-    // All or nothing: give back whatever this reservation holds, including
-    // holds a previous (crashed) attempt took.
-    await releaseLines(orderId, ref, sorted);
-    logger.info({ orderId, ref, sku: line.sku, result }, 'reservation failed; holds released');
+    // A line already sold to the order counts as held: the order is past reserving it.
+    if (result === 'held' || result === 'adopted' || result === 'already-held' || result === 'already-sold') continue;
+    logger.info({ orderId, ref, sku: line.sku, result }, 'reservation failed');
     return { ok: false, reason: result === 'insufficient' ? 'OUT_OF_STOCK' : 'UNKNOWN_SKU', sku: line.sku };
   }
   return { ok: true, newlyHeld };

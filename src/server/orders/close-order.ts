@@ -84,6 +84,21 @@ async function recoverPaymentIntentId(order: OrderDoc, deps: Pick<Deps, 'stripe'
 }
 
 /**
+ * Gives back the holds a closed (or rejected) order recorded as pending
+ * release, then clears the marker; safe to repeat. The marker names the
+ * reservation ref, so a release that runs late never frees a newer reservation.
+ */
+export async function releasePendingHolds(orderId: string, known?: OrderDoc): Promise<void> {
+  const order = known ?? (await Order.findById(orderId).lean<OrderDoc>());
+  const ref = order?.pendingRelease;
+  if (!order || !ref) return;
+  const released = await releaseLines(orderId, ref, order.lines);
+  crashPoint('release:after-holds');
+  await Order.updateOne({ _id: orderId, pendingRelease: ref }, { $unset: { pendingRelease: 1 } });
+  logger.info({ orderId, state: order.state, action: 'release', ref, released, outcome: 'applied' }, 'holds released');
+}
+
+/**
  * Does the work a closed order left: gives back its holds, cancels its
  * PaymentIntent. A PaymentIntent found already succeeded is a late payment,
  * applied here through the same path as its webhook.
@@ -91,13 +106,7 @@ async function recoverPaymentIntentId(order: OrderDoc, deps: Pick<Deps, 'stripe'
 export async function settleClosedOrder(orderId: string, deps: Pick<Deps, 'stripe' | 'enqueuer'>): Promise<StepOutcome> {
   const order = await Order.findById(orderId).lean<OrderDoc>();
   if (!order || (!order.pendingRelease && !order.pendingIntentCancel)) return 'already-done';
-  if (order.pendingRelease) {
-    const ref = order.pendingRelease;
-    const released = await releaseLines(orderId, ref, order.lines);
-    crashPoint('release:after-holds');
-    await Order.updateOne({ _id: orderId, pendingRelease: ref }, { $unset: { pendingRelease: 1 } });
-    logger.info({ orderId, state: order.state, action: 'release', ref, released, outcome: 'applied' }, 'holds released');
-  }
+  if (order.pendingRelease) await releasePendingHolds(orderId, order);
   if (order.pendingIntentCancel) {
     // The id may never have been stored (the payment step died after Stripe
     // answered): the same idempotency key gives back that very PaymentIntent.

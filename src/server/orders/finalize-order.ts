@@ -8,17 +8,17 @@
  */
 import { Order, type OrderDoc } from '../../../prisma-free-models/order';
 import { crashPoint } from '../crash-points';
-import { dropPendingSale, pendingSale, sellLines, type StockLine } from '../inventory/stock';
+import { reserveLines, saleOf, sellLines, type StockLine } from '../inventory/stock';
+import { flagForAttention } from './attention';
 import { logger } from '../logger';
 import type { StepOutcome } from './reserve-order';
 import { transition } from './state-machine';
 
 /** Copies the product's record of this line's sale onto the order. Returns whether the line is recorded as sold to it. */
 async function recordSale(orderId: string, line: StockLine): Promise<boolean> {
-  const sale = await pendingSale(orderId, line.sku);
+  const sale = await saleOf(orderId, line.sku);
   if (sale) {
     await Order.updateOne({ _id: orderId, 'sold.sku': { $ne: line.sku } }, { $push: { sold: { sku: line.sku, qty: sale.qty, at: sale.at } } });
-    await dropPendingSale(orderId, line.sku);
     return true;
   }
   return (await Order.exists({ _id: orderId, 'sold.sku': line.sku })) !== null;
@@ -35,11 +35,34 @@ export async function finalizeOrder(orderId: string): Promise<StepOutcome> {
     logger.info({ orderId, state: order.state, action: 'finalize', outcome }, 'finalization not applicable');
     return outcome;
   }
+  const unsold: string[] = [];
   for (const [i, line] of order.lines.entries()) {
-    await sellLines(orderId, order.holdRef, [line]);
-    await recordSale(orderId, line);
+    if (!(await sellLine(order, line))) unsold.push(line.sku);
     if (i === 0) crashPoint('finalize:after-first-line');
   }
   crashPoint('finalize:after-sell');
+  if (unsold.length > 0) {
+    // Never confirm what was not sold. A PAID order whose hold vanished (and
+    // whose stock is gone) needs a human: refund or restock.
+    logger.error({ orderId, state: order.state, action: 'finalize', unsold, outcome: 'refused' }, 'paid order has lines that could not be sold to it');
+    await flagForAttention(orderId, 'unsold-lines', `no stock for ${unsold.join(', ')}`);
+    return 'refused';
+  }
   return (await transition(orderId, { from: 'PAID', to: 'CONFIRMED' })).outcome;
+}
+
+/**
+ * Sells one line to the order and records the sale on it; true once the line
+ * is recorded as sold (now or by an earlier run). A line with no hold and no
+ * sale (its hold vanished) is held again from free stock if there is any: the
+ * customer paid for it.
+ */
+async function sellLine(order: OrderDoc, line: StockLine): Promise<boolean> {
+  await sellLines(order._id, order.holdRef, [line]);
+  if (await recordSale(order._id, line)) return true;
+  const again = await reserveLines(order._id, order.holdRef, [line]);
+  if (!again.ok) return false;
+  logger.warn({ orderId: order._id, sku: line.sku, action: 'finalize' }, 'paid order had lost its hold; held again from free stock');
+  await sellLines(order._id, order.holdRef, [line]);
+  return recordSale(order._id, line);
 }

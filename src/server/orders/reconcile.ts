@@ -11,14 +11,19 @@
 import { Order, type OrderDoc } from '../../../prisma-free-models/order';
 import { WebhookEvent } from '../../../prisma-free-models/webhook-event';
 import type { Deps } from '../deps';
+import { dropSale, oldSales } from '../inventory/stock';
 import { logger } from '../logger';
 import { retrievePaymentIntent } from '../payments/payment-intents';
 import { applyObservedSuccess } from '../webhooks/observed-success';
 import { CLOSED_UNPAID_STATES, type OrderState } from './states';
 
+export const DEFAULT_SALE_RECORD_TTL_MS = 30 * 60_000;
+
 export interface ReconcileOptions {
   stuckAfterMs: number;
   idempotencyKeyTtlMs: number;
+  /** How long a product keeps a sale record after its order copied it (default 30 minutes). */
+  saleRecordTtlMs?: number;
   batchSize?: number;
   now?: Date;
 }
@@ -33,6 +38,7 @@ export interface ReconcileReport {
   release: number;
   events: number;
   keysPurged: number;
+  salesPruned: number;
 }
 
 export async function reconcile(deps: Pick<Deps, 'enqueuer' | 'stripe'>, opts: ReconcileOptions): Promise<ReconcileReport> {
@@ -49,6 +55,7 @@ export async function reconcile(deps: Pick<Deps, 'enqueuer' | 'stripe'>, opts: R
     release: 0,
     events: 0,
     keysPurged: 0,
+    salesPruned: 0,
   };
   const stuck = (state: OrderState) =>
     Order.find({ state, stateChangedAt: { $lt: stuckBefore } }, { lines: 0, history: 0 }).limit(limit).lean<OrderDoc[]>();
@@ -116,6 +123,13 @@ export async function reconcile(deps: Pick<Deps, 'enqueuer' | 'stripe'>, opts: R
     { $unset: { idempotencyKey: 1 } },
   );
   report.keysPurged = purged.modifiedCount;
+  // Sale records move onto their orders; once copied and old enough, the product lets them go.
+  const saleCutoff = new Date(now.getTime() - (opts.saleRecordTtlMs ?? DEFAULT_SALE_RECORD_TTL_MS));
+  for (const { sku, orderId } of await oldSales(saleCutoff, limit)) {
+    if (!(await Order.exists({ _id: orderId, 'sold.sku': sku }))) continue; // finalization copies it first
+    await dropSale(orderId, sku);
+    report.salesPruned++;
+  }
 
   const touched = (Object.values(report) as number[]).reduce((a, b) => a + b, 0);
   if (touched > 0) logger.info({ action: 'reconcile', ...report }, 'reconciler re-drove stuck work');

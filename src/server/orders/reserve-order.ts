@@ -2,15 +2,19 @@
  * Reservation step: CREATED -> INVENTORY_RESERVED, or CREATED -> REJECTED
  * when any line cannot be held (all lines or none).
  *
- * Safe to run any number of times and to be killed anywhere: holds are keyed
- * by order and reservation, so a retry after a crash between "stock held" and
- * "state written" finds its holds and only writes the state; a retry that
- * finds the order closed meanwhile gives back what it took.
+ * Safe to run any number of times, concurrently with itself, and to be killed
+ * anywhere: holds are keyed by order and reservation, so a retry after a crash
+ * between "stock held" and "state written" finds its holds and only writes
+ * the state. Stock is given back only after the order says so: a run that
+ * fails writes REJECTED (with the give-back recorded as pending work) before
+ * releasing anything, so a twin run that reserved meanwhile keeps its holds;
+ * a run that finds the order closed meanwhile gives back what it took.
  */
 import { Order, type OrderDoc } from '../../../prisma-free-models/order';
 import { crashPoint } from '../crash-points';
 import type { Deps } from '../deps';
 import { FIRST_HOLD_REF, releaseLines, reserveLines } from '../inventory/stock';
+import { releasePendingHolds } from './close-order';
 import { logger } from '../logger';
 import { transition } from './state-machine';
 import { HOLDING_STATES } from './states';
@@ -39,28 +43,27 @@ export async function reserveOrder(orderId: string, deps: Pick<Deps, 'enqueuer' 
 
   const result = await reserveLines(orderId, FIRST_HOLD_REF, order.lines);
   crashPoint('reserve:after-holds');
-  if (!result.ok) {
-    const rejected = await transition(orderId, {
-      from: 'CREATED',
-      to: 'REJECTED',
-      set: { rejection: { reason: result.reason, sku: result.sku } },
-      detail: `${result.reason} ${result.sku}`,
-    });
-    return rejected.outcome;
+  // Decide first, give back after. A failed run records the rejection (and
+  // the give-back as pending work) before releasing anything, so a twin run
+  // that reserved meanwhile keeps its holds: they are the order's, not a run's.
+  const moved = result.ok
+    ? await transition(orderId, { from: 'CREATED', to: 'INVENTORY_RESERVED', set: { holdExpiresAt: new Date(Date.now() + deps.holdTimeMs) } })
+    : await transition(orderId, {
+        from: 'CREATED',
+        to: 'REJECTED',
+        set: { rejection: { reason: result.reason, sku: result.sku }, pendingRelease: FIRST_HOLD_REF },
+        detail: `${result.reason} ${result.sku}`,
+      });
+  if (moved.outcome === 'applied') {
+    if (result.ok) await scheduleAfterReservation(moved.order, deps);
+    else await releasePendingHolds(orderId);
+    return 'applied';
   }
-
-  const reserved = await transition(orderId, {
-    from: 'CREATED',
-    to: 'INVENTORY_RESERVED',
-    set: { holdExpiresAt: new Date(Date.now() + deps.holdTimeMs) },
-  });
-  const now = reserved.order;
-  if (!now || !HOLDING_STATES.has(now.state)) {
-    // The order was closed meanwhile (cancelled): the holds we just took
-    // belong to no live reservation, give them back.
-    await releaseLines(orderId, FIRST_HOLD_REF, order.lines);
-    return 'refused';
-  }
-  if (now.state === 'INVENTORY_RESERVED') await scheduleAfterReservation(now, deps);
-  return reserved.outcome;
+  // Another run decided first (a twin, the customer's cancel). The order's
+  // state says whether it may hold what this run took: a closed or rejected
+  // order must not (it may have released its holds before this run took them).
+  const now = moved.order;
+  if (!now || !HOLDING_STATES.has(now.state)) await releaseLines(orderId, FIRST_HOLD_REF, order.lines);
+  else if (now.state === 'INVENTORY_RESERVED') await scheduleAfterReservation(now, deps);
+  return moved.outcome;
 }

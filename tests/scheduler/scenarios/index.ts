@@ -10,12 +10,13 @@ import {
   settleWhilePaid,
 } from './closing';
 import { finalizeTwins, finalizeVsReconcile, markPaidTwins, markPaidVsCancel, markPaidVsExpire, requestPaymentTwins, requestPaymentVsCancel } from './payment';
-import { lastUnit, reserveTwins, reserveTwinsMultiLine, reserveVsCancel, reserveVsExpire } from './reservation';
+import { lastUnit, reserveTwins, reserveTwinsMultiLine, reserveVsCancel, reserveVsExpire, staleReserveTwin } from './reservation';
 
 export const SCENARIOS = [
   // Each step against a twin of itself (a stalled job run again, a retry, a double click).
   reserveTwins,
   reserveTwinsMultiLine,
+  staleReserveTwin,
   requestPaymentTwins,
   markPaidTwins,
   finalizeTwins,

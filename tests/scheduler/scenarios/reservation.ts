@@ -4,9 +4,12 @@
  * back mid-schedule) is what frees a unit at an arbitrary point.
  */
 import { cancelOrder, settleClosedOrder } from '../../../src/server/orders/close-order';
+import { finalizeOrder } from '../../../src/server/orders/finalize-order';
+import { requestPayment } from '../../../src/server/orders/request-payment';
 import { reserveOrder } from '../../../src/server/orders/reserve-order';
+import { processWebhookEvent } from '../../../src/server/webhooks/process-event';
 import { job, type Scenario, type StepTask } from '../explore';
-import { createdOrder, order, product, reservedOrder } from '../fixtures';
+import { createdOrder, order, pay, product, reservedOrder, successEvent } from '../fixtures';
 import type { World } from '../world';
 
 /** Another buyer's order that gives its unit back during the schedule: the customer cancels, the release job runs. */
@@ -91,6 +94,32 @@ export const reserveVsExpire: Scenario = {
     { name: 'reserve', job: { queue: 'reservation', data: { orderId: id as string } }, run: () => reserveOrder(id as string, world.expiringDeps) },
     { name: 'reserve again', job: { queue: 'reservation', data: { orderId: id as string } }, run: () => reserveOrder(id as string, world.expiringDeps) },
     job(world, 'expiry', { orderId: id as string }, 'expire'),
+  ],
+};
+
+/**
+ * A reservation twin that read the order while it was new, and resumes after
+ * the order was reserved, paid and finalized (a stalled job's first run, long
+ * paused): it must not take stock for lines already sold.
+ */
+export const staleReserveTwin: Scenario = {
+  name: 'reserve twin resuming after the order was paid and finalized',
+  async setup() {
+    const sku = await product(2);
+    return { orderIds: [await createdOrder([sku])], skus: [sku] };
+  },
+  tasks: ({ orderIds: [id] }, world) => [
+    job(world, 'reservation', { orderId: id as string }, 'reserve A'),
+    job(world, 'reservation', { orderId: id as string }, 'reserve B'),
+    {
+      name: 'pay and finalize',
+      run: async () => {
+        if ((await requestPayment(id as string, world.deps)) === 'already-done') return 'not reserved yet';
+        const pi = (await order(id as string)).paymentIntentId as string;
+        await processWebhookEvent(await successEvent(world, await pay(world, pi)), world.deps);
+        return finalizeOrder(id as string);
+      },
+    },
   ],
 };
 
