@@ -75,4 +75,70 @@ describe('bad input', () => {
     const missing = await fetch(`${appUrl()}/api/trpc/nope.nothing`);
     expect(missing.status).toBe(404);
   });
+
+  describe('input that is not JSON, at every procedure', () => {
+    const mutations = ['cart.create', 'cart.addLine', 'cart.updateLine', 'cart.removeLine', 'checkout.placeOrder', 'orders.cancel'];
+    const queries = ['catalog.list', 'cart.get', 'orders.get'];
+    const notJson = ['{not json', '{"cartId":', ' ', "{'cartId':'x'}", '\u0000'];
+    const counts = async () => ({ carts: await Cart.countDocuments(), orders: await Order.countDocuments() });
+    const post = (path: string, body: BodyInit | undefined, contentType = 'application/json') =>
+      fetch(`${appUrl()}/api/trpc/${path}`, { method: 'POST', headers: { 'content-type': contentType, 'idempotency-key': newKey() }, body });
+    interface TrpcError {
+      error?: { message?: string; data?: { httpStatus?: number } };
+    }
+
+    it('answers a body that is not valid JSON with 400 naming the problem, and creates nothing', async () => {
+      const before = await counts();
+      for (const path of mutations) {
+        for (const body of notJson) {
+          const label = `${path} ${JSON.stringify(body)}`;
+          const res = await post(path, body);
+          const json = (await res.json()) as TrpcError;
+          expect(res.status, label).toBe(400);
+          expect(json.error?.message, label).toMatch(/^Request body is not valid JSON: /);
+          expect(json.error?.data?.httpStatus, label).toBe(400);
+        }
+      }
+      // A batch is refused call by call, with the same answer.
+      const batch = await post('cart.create,cart.create?batch=1', '{not json');
+      expect(batch.status).toBe(400);
+      const answers = (await batch.json()) as TrpcError[];
+      expect(answers.map((a) => a.error?.message?.startsWith('Request body is not valid JSON'))).toEqual([true, true]);
+      expect(await counts()).toEqual(before);
+    });
+
+    it('answers a GET whose input parameter is not valid JSON with 400', async () => {
+      for (const path of queries) {
+        for (const input of notJson) {
+          for (const batch of [false, true]) {
+            const label = `${path} ${JSON.stringify(input)} batch=${batch}`;
+            const res = await fetch(`${appUrl()}/api/trpc/${path}?${batch ? 'batch=1&' : ''}input=${encodeURIComponent(input)}`);
+            expect(res.status, label).toBe(400);
+            const json = (await res.json()) as TrpcError | TrpcError[];
+            const first = Array.isArray(json) ? json[0] : json;
+            expect(first?.error?.message, label).toMatch(/^The "input" query parameter is not valid JSON: /);
+          }
+        }
+      }
+    });
+
+    it('still takes no body, an empty input and valid JSON where a procedure needs no input', async () => {
+      const before = await counts();
+      expect((await post('cart.create', undefined)).status).toBe(200);
+      expect((await post('cart.create', '{}')).status).toBe(200);
+      expect((await fetch(`${appUrl()}/api/trpc/catalog.list?input=`)).status).toBe(200);
+      expect((await fetch(`${appUrl()}/api/trpc/catalog.list?input=${encodeURIComponent('{}')}`)).status).toBe(200);
+      expect((await counts()).carts).toBe(before.carts + 2);
+    });
+
+    it('refuses a form or octet-stream body, which no procedure takes, with 415', async () => {
+      const before = await counts();
+      const form = new FormData();
+      form.set('cartId', 'x');
+      const formRes = await fetch(`${appUrl()}/api/trpc/cart.create`, { method: 'POST', body: form });
+      expect(formRes.status).toBe(415);
+      expect((await post('cart.create', 'x', 'application/octet-stream')).status).toBe(415);
+      expect(await counts()).toEqual(before);
+    });
+  });
 });

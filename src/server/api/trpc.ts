@@ -1,11 +1,14 @@
 /**
  * tRPC glue, in the order a request meets it:
- *   1. context: the request headers and the process runtime;
+ *   1. context: the request headers and the process runtime; over HTTP, a
+ *      request whose input cannot be parsed is refused here, before any
+ *      procedure runs;
  *   2. error formatter: the field and the domain code a client needs;
  *   3. procedures: the one builder the routers use, which turns domain errors
  *      into tRPC errors in this single place.
  */
 import { initTRPC, TRPCError } from '@trpc/server';
+import type { FetchCreateContextFnOptions } from '@trpc/server/adapters/fetch';
 import { z, ZodError } from 'zod';
 import { isDomainError, type DomainErrorCode } from '../errors';
 import { logger } from '../logger';
@@ -19,6 +22,48 @@ export interface Context {
 
 export function createContext(opts: { headers: Headers; runtime?: () => Promise<Runtime> }): Context {
   return { headers: opts.headers, runtime: opts.runtime ?? getRuntime };
+}
+
+/**
+ * The context of an HTTP request. tRPC parses a call's input lazily, only when
+ * its procedure reads one, so a body it cannot parse sent to a procedure that
+ * takes no input (cart.create) went unnoticed and the procedure ran. Checking
+ * here refuses such a request whatever procedure it names, before any runs.
+ */
+export async function createHttpContext({ req }: FetchCreateContextFnOptions): Promise<Context> {
+  await refuseUnparseableInput(req);
+  return createContext({ headers: req.headers });
+}
+
+async function refuseUnparseableInput(req: Request): Promise<void> {
+  if (req.method === 'GET') {
+    // Empty `input=` means no input, as tRPC reads it.
+    const input = new URL(req.url).searchParams.get('input');
+    const problem = input ? jsonProblem(input) : null;
+    if (problem) throw new TRPCError({ code: 'BAD_REQUEST', message: `The "input" query parameter is not valid JSON: ${problem}` });
+    return;
+  }
+  // A clone, so tRPC can still read the body itself. No body is how the client
+  // calls a procedure without input.
+  const body = await req.clone().text();
+  if (body === '') return;
+  // tRPC answers 415 for most other media types before the context is built;
+  // form data and octet streams would reach procedures, none of which takes them.
+  if (req.headers.get('content-type')?.split(';', 1)[0]?.trim().toLowerCase() !== 'application/json') {
+    throw new TRPCError({ code: 'UNSUPPORTED_MEDIA_TYPE', message: 'Request body must be application/json' });
+  }
+  const problem = jsonProblem(body);
+  if (problem) throw new TRPCError({ code: 'BAD_REQUEST', message: `Request body is not valid JSON: ${problem}` });
+}
+
+/** Why `text` does not parse as JSON, or null when it does. */
+function jsonProblem(text: string): string | null {
+  try {
+    JSON.parse(text);
+    return null;
+  } catch (err) {
+    return err instanceof Error ? err.message : 'unparseable';
+  }
 }
 
 // 2. Errors ------------------------------------------------------------------

@@ -1,6 +1,6 @@
 import { fetchRequestHandler } from '@trpc/server/adapters/fetch';
 import { appRouter } from '@/server/api/root';
-import { createContext } from '@/server/api/trpc';
+import { createHttpContext } from '@/server/api/trpc';
 
 export const runtime = 'nodejs';
 export const dynamic = 'force-dynamic';
@@ -12,7 +12,7 @@ const handler = (req: Request) =>
     router: appRouter,
     // One request may not fan out into unbounded work (the client batches at most this many).
     maxBatchSize: 20,
-    createContext: () => createContext({ headers: req.headers }),
+    createContext: createHttpContext,
   });
 
 export { handler as GET, handler as POST };

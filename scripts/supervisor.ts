@@ -1,0 +1,72 @@
+/**
+ * Runs the system's processes under the supervisor (scripts/supervisor/):
+ *
+ *   node --import tsx scripts/supervisor.ts [simulator] web[=N] worker[=N]
+ *
+ * scripts/dev.sh calls it after starting Redis and MongoDB and exporting the
+ * environment; each process reads its settings from that environment.
+ *   simulator  the local payment simulator on STRIPE_API_PORT (default 12200),
+ *              sending webhooks to the web app on PORT
+ *   web        `next start`; copy i listens on PORT + i - 1 (a balancer in front
+ *              of several copies is not part of this)
+ *   worker     the BullMQ worker; any number of copies share the queues
+ *
+ * Run with `node --import tsx`, not the `tsx` command, so that signals reach
+ * this process directly rather than through a wrapper.
+ */
+import path from 'node:path';
+import { runSupervisor } from './supervisor/run';
+import type { ChildSpec } from './supervisor/supervisor';
+
+const ROOT = path.resolve(__dirname, '..');
+const node = process.execPath;
+const port = Number(process.env.PORT ?? 4000);
+
+interface Preset extends Omit<ChildSpec, 'name' | 'count'> {
+  /** The app talks to one simulator: a second copy would only take its port. */
+  single?: boolean;
+}
+
+const presets: Record<string, Preset> = {
+  simulator: {
+    single: true,
+    command: node,
+    args: ['--import', 'tsx', 'src/payment-simulator/main.ts'],
+    env: {
+      SIM_PORT: process.env.STRIPE_API_PORT ?? '12200',
+      SIM_WEBHOOK_URL: `http://127.0.0.1:${port}/api/webhooks/stripe`,
+      SERVICE_NAME: 'simulator',
+    },
+  },
+  web: {
+    command: node,
+    args: ['node_modules/next/dist/bin/next', 'start'],
+    env: (instance) => ({ PORT: String(port + instance - 1), SERVICE_NAME: 'app' }),
+  },
+  worker: {
+    command: node,
+    args: ['--import', 'tsx', 'worker/index.ts'],
+    env: { SERVICE_NAME: 'worker' },
+  },
+};
+
+function parseArgs(args: string[]): ChildSpec[] {
+  if (args.length === 0) usage('no process named');
+  return args.map((arg) => {
+    const match = /^([a-z]+)(?:=(\d+))?$/.exec(arg);
+    const preset = match?.[1] === undefined ? undefined : presets[match[1]];
+    if (!match?.[1] || !preset) usage(`unknown process "${arg}"`);
+    const count = match[2] === undefined ? 1 : Number(match[2]);
+    if (count < 1) usage(`${arg}: the count must be at least 1`);
+    const { single, ...spec } = preset;
+    if (single && count > 1) usage(`${arg}: only one ${match[1]} can run`);
+    return { name: match[1], count, ...spec };
+  });
+}
+
+function usage(problem: string): never {
+  process.stderr.write(`[supervisor] ${problem}; usage: supervisor.ts [simulator] web[=N] worker[=N]\n`);
+  process.exit(2);
+}
+
+runSupervisor(parseArgs(process.argv.slice(2)), { cwd: ROOT, stopGraceMs: 15_000 });
