@@ -7,6 +7,7 @@
  * Every attempt is signed afresh with the time it is sent, as Stripe does, so
  * a slow retry schedule never trips the receiver's timestamp tolerance.
  */
+import { setMaxListeners } from 'node:events';
 import http from 'node:http';
 import https from 'node:https';
 import { newId } from './ids';
@@ -35,6 +36,16 @@ interface Held extends Entry {
 
 const RESPONSE_SNIPPET = 500;
 
+/**
+ * Every delivery in flight listens on one signal (its wait and its request),
+ * and a burst of events easily means more than Node's default of 10.
+ */
+function deliverySignal(): AbortController {
+  const controller = new AbortController();
+  setMaxListeners(0, controller.signal);
+  return controller;
+}
+
 /** setTimeout as a promise that rejects when the simulator is reset or closed. */
 function sleep(ms: number, signal: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {
@@ -56,7 +67,7 @@ export class WebhookDispatcher {
   private byId = new Map<string, Entry>();
   private held: Held[] = [];
   private readonly inFlight = new Set<Promise<void>>();
-  private abort = new AbortController();
+  private abort = deliverySignal();
 
   constructor(private readonly deps: DispatcherDeps) {}
 
@@ -157,7 +168,7 @@ export class WebhookDispatcher {
   /** Cancels all pending work and forgets every event. */
   reset(): void {
     this.abort.abort();
-    this.abort = new AbortController();
+    this.abort = deliverySignal();
     for (const item of this.held) item.delivery.status = 'canceled';
     this.held = [];
     this.records = [];
