@@ -1,6 +1,7 @@
 /**
  * The Stripe v1 surface: authentication, routing, Request-Id, and
- * Idempotency-Key handling around the PaymentIntent and Refund services.
+ * Idempotency-Key handling around the PaymentIntent, Refund and Dispute
+ * services.
  *
  * Idempotency follows Stripe's documentation: a POST with a key stores
  * (fingerprint of method + path + parameters, status, body) for 24 hours once
@@ -11,6 +12,7 @@
  * stored, so they can be retried under the same key.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { DisputeService } from './disputes';
 import { StripeApiError } from './errors';
 import { FormParseError, parseForm, requestFingerprint, type FormObject } from './form';
 import { header, sendJson } from './http-util';
@@ -34,6 +36,7 @@ export interface Counters {
 export interface ApiDeps {
   intents: IntentService;
   refunds: RefundService;
+  disputes: DisputeService;
   idempotency: IdempotencyStore;
   counters: Counters;
   /** Consumes one unit of the `dropNextResponses` switch. */
@@ -51,7 +54,7 @@ interface Route {
 }
 
 function routes(deps: ApiDeps): Route[] {
-  const { intents, refunds } = deps;
+  const { intents, refunds, disputes } = deps;
   const r = (method: Route['method'], template: string, run: Route['run']): Route => ({
     method,
     template: `${method} ${template}`,
@@ -66,6 +69,7 @@ function routes(deps: ApiDeps): Route[] {
     r('POST', '/v1/refunds', (_id, p, ctx) => refunds.create(p, ctx)),
     r('GET', '/v1/refunds/:id', (id, p) => refunds.retrieve(id, p)),
     r('GET', '/v1/charges/:id', (id, p) => refunds.retrieveCharge(id, p)),
+    r('GET', '/v1/disputes/:id', (id, p) => disputes.retrieve(id, p)),
     r('GET', '/v1/events/:id', (id) => {
       const event = deps.event(id);
       if (!event) {

@@ -11,12 +11,23 @@
  * duplicate, delay, drop, hold and reorder deliveries (types.ts:
  * SimulatorConfig). Tests drive the switches through the methods below, other
  * processes through the `/_sim` control API (control.ts).
+ *
+ * Events sent (data.object in brackets):
+ *   payment_intent.succeeded / .payment_failed / .canceled  [PaymentIntent]
+ *   charge.refunded   [Charge, with amount_refunded, refunded and `refunds` listed]
+ *   refund.created    [Refund]                          (refunds.ts)
+ *   refund.updated, refund.failed  [Refund, status failed] pm_card_refundFail
+ *   charge.dispute.created  [Dispute]                     pm_card_createDispute
+ * and with `extraEvents` also payment_intent.created, charge.succeeded,
+ * charge.failed, charge.refund.updated and charge.dispute.funds_withdrawn.
+ * The two test cards act `asyncDelayMs` after the call (scheduled.ts).
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createApiHandler, DEFAULT_API_VERSION } from './api';
 import { applyPatch, cloneConfig, defaultConfig, isHttpUrl, validatePatch } from './config';
 import { createControlHandler } from './control';
+import { DisputeService } from './disputes';
 import { StripeApiError } from './errors';
 import { emptyForm } from './form';
 import { BodyTooLargeError, readBody, sendJson } from './http-util';
@@ -24,6 +35,7 @@ import { IdempotencyStore } from './idempotency';
 import { newId, nowSeconds } from './ids';
 import { IntentService } from './intents';
 import { RefundService } from './refunds';
+import { Scheduler, type ScheduledChange } from './scheduled';
 import { SimStore } from './store';
 import type {
   DeliveryRecord,
@@ -66,7 +78,10 @@ export interface PaymentSimulatorControls {
   /** Confirms as the customer would (same code path as POST /v1/payment_intents/:id/confirm). */
   pay(paymentIntentId: string, paymentMethod?: string): PayResult;
   requestCounts(): RequestCounts;
-  /** Waits until no webhook delivery is running or waiting to retry; false on timeout. */
+  /**
+   * Waits until no scheduled change (asyncDelayMs) is due and no webhook
+   * delivery is running or waiting to retry; false on timeout.
+   */
   settle(timeoutMs?: number): Promise<boolean>;
   /** Back to the initial configuration with no objects, events, idempotency keys or counts. */
   reset(): void;
@@ -99,13 +114,13 @@ export function createPaymentSimulator(opts: PaymentSimulatorOptions): PaymentSi
     log,
   });
 
-  const emit = (type: string, object: SimObject, ctx: RequestContext): void => {
+  const emit = (type: string, object: SimObject, ctx: RequestContext, previous?: Record<string, unknown>): void => {
     const event: SimEvent = {
       id: newId.event(),
       object: 'event',
       api_version: ctx.apiVersion,
       created: nowSeconds(),
-      data: { object },
+      data: previous ? { object, previous_attributes: previous } : { object },
       livemode: false,
       pending_webhooks: 1,
       request: { id: ctx.requestId, idempotency_key: ctx.idempotencyKey },
@@ -115,14 +130,34 @@ export function createPaymentSimulator(opts: PaymentSimulatorOptions): PaymentSi
     dispatcher.publish(event);
   };
 
-  const store = new SimStore(emit, () => config.extraEvents);
+  const scheduler = new Scheduler({
+    delayMs: () => config.asyncDelayMs,
+    apply: (change) => applyScheduled(change),
+    changed: () => undefined,
+    log,
+  });
+  const store = new SimStore({
+    emit,
+    extraEvents: () => config.extraEvents,
+    schedule: (change) => scheduler.schedule(change),
+    changed: () => undefined,
+  });
   const intents = new IntentService(store);
   const refunds = new RefundService(store);
+  const disputes = new DisputeService(store);
   const idempotency = new IdempotencyStore();
+
+  function applyScheduled(change: ScheduledChange): void {
+    // A later change has no request of its own; its events say so, as Stripe's do.
+    const ctx: RequestContext = { requestId: null, idempotencyKey: null, apiVersion: change.apiVersion };
+    if (change.kind === 'refund.fail') refunds.fail(change.refundId, ctx);
+    else disputes.open(change.chargeId, ctx);
+  }
 
   const handleApi = createApiHandler({
     intents,
     refunds,
+    disputes,
     idempotency,
     counters: {
       count: (route) => {
@@ -178,8 +213,14 @@ export function createPaymentSimulator(opts: PaymentSimulatorOptions): PaymentSi
       }
     },
     requestCounts: () => structuredClone(counts),
-    settle: (timeoutMs) => dispatcher.settle(timeoutMs),
+    async settle(timeoutMs = 30_000) {
+      // Scheduled changes first: the events they send are deliveries to wait for too.
+      const deadline = Date.now() + timeoutMs;
+      if (!(await scheduler.settle(timeoutMs))) return false;
+      return dispatcher.settle(Math.max(0, deadline - Date.now()));
+    },
     reset() {
+      scheduler.reset();
       dispatcher.reset();
       store.clear();
       idempotency.clear();
@@ -225,6 +266,7 @@ export function createPaymentSimulator(opts: PaymentSimulatorOptions): PaymentSi
         server.listen(port, host, () => {
           server.off('error', onError);
           listening = true;
+          scheduler.start();
           const address = server.address() as AddressInfo;
           const shownHost = address.family === 'IPv6' ? `[${address.address}]` : address.address;
           const url = `http://${shownHost}:${address.port}`;
@@ -234,6 +276,7 @@ export function createPaymentSimulator(opts: PaymentSimulatorOptions): PaymentSi
       });
     },
     async close() {
+      scheduler.stop();
       await dispatcher.close();
       if (!listening) return;
       listening = false;
