@@ -42,6 +42,8 @@ export interface ApiDeps {
   /** Consumes one unit of the `dropNextResponses` switch. */
   takeResponseDrop: () => boolean;
   event: (id: string) => SimEvent | undefined;
+  /** Saves what the request changed; runs before the answer is sent (throws if it cannot be saved). */
+  commit: () => void;
   log: Logger;
 }
 
@@ -252,6 +254,13 @@ export function createApiHandler(deps: ApiDeps) {
         body: text,
         requestId,
       });
+    }
+    try {
+      // Saved before anyone hears of it: an answered call survives a crash right after.
+      deps.commit();
+    } catch (err) {
+      deps.log('state not saved: answering 500', { requestId, error: String(err) });
+      return reply(500, { error: { type: 'api_error', message: 'The payment simulator could not save its state.' } }, {}, 'not_saved');
     }
     if (method === 'POST' && deps.takeResponseDrop()) {
       // The work is done and stored; the client just never hears about it.

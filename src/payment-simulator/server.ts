@@ -5,7 +5,9 @@
  * The official `stripe` SDK talks to it unchanged:
  *   new Stripe('sk_test_anything', { host: '127.0.0.1', port, protocol: 'http' })
  *
- * State lives in memory. Idempotency-Key is honoured as Stripe documents it
+ * State lives in memory and, given `stateFile`, in a file written before each
+ * answer, so that a restart (kill -9 included) loses nothing (state-file.ts).
+ * Idempotency-Key is honoured as Stripe documents it
  * (api.ts). Every state change becomes an Event delivered, really signed, to
  * `webhookUrl` after the API call returns (webhooks.ts), with switches to
  * duplicate, delay, drop, hold and reorder deliveries (types.ts:
@@ -36,6 +38,7 @@ import { newId, nowSeconds } from './ids';
 import { IntentService } from './intents';
 import { RefundService } from './refunds';
 import { Scheduler, type ScheduledChange } from './scheduled';
+import { openStateFile, type StateFile } from './state-file';
 import { SimStore } from './store';
 import type {
   DeliveryRecord,
@@ -59,6 +62,14 @@ export interface PaymentSimulatorOptions {
   /** Initial (and after reset()) delivery target; omit to record events without delivering them. */
   webhookUrl?: string;
   logger?: (msg: string, extra?: object) => void;
+  /**
+   * Where to keep the state so that a restart loses nothing (state-file.ts);
+   * omit to keep it in memory only. A damaged or locked file makes
+   * createPaymentSimulator throw a StateFileError naming the file.
+   */
+  stateFile?: string;
+  /** Compact the state file once this many bytes were appended after the last compaction (tests make it small). */
+  compactAfterBytes?: number;
 }
 
 /** Everything but the server lifecycle: what the control API exposes over HTTP. */
@@ -83,7 +94,7 @@ export interface PaymentSimulatorControls {
    * delivery is running or waiting to retry; false on timeout.
    */
   settle(timeoutMs?: number): Promise<boolean>;
-  /** Back to the initial configuration with no objects, events, idempotency keys or counts. */
+  /** Back to the initial configuration with no objects, events, idempotency keys or counts (the state file too). */
   reset(): void;
 }
 
@@ -102,6 +113,8 @@ export function createPaymentSimulator(opts: PaymentSimulatorOptions): PaymentSi
   const initialConfig = () => defaultConfig(opts.webhookUrl ?? null);
   let config = initialConfig();
   let counts: RequestCounts = emptyCounts();
+  // Set once the saved state is restored; until then changes have nowhere to go (and need none).
+  let stateFile: StateFile | null = null;
 
   const dispatcher = new WebhookDispatcher({
     secret: opts.webhookSecret,
@@ -111,6 +124,7 @@ export function createPaymentSimulator(opts: PaymentSimulatorOptions): PaymentSi
       config = { ...config, dropNext: config.dropNext - 1 };
       return true;
     },
+    changed: (record, delivery) => (delivery ? stateFile?.delivery(record, delivery) : stateFile?.event(record)),
     log,
   });
 
@@ -133,19 +147,19 @@ export function createPaymentSimulator(opts: PaymentSimulatorOptions): PaymentSi
   const scheduler = new Scheduler({
     delayMs: () => config.asyncDelayMs,
     apply: (change) => applyScheduled(change),
-    changed: () => undefined,
+    changed: (change, done) => stateFile?.scheduled(change, done),
     log,
   });
   const store = new SimStore({
     emit,
     extraEvents: () => config.extraEvents,
     schedule: (change) => scheduler.schedule(change),
-    changed: () => undefined,
+    changed: (object) => stateFile?.object(object),
   });
   const intents = new IntentService(store);
   const refunds = new RefundService(store);
   const disputes = new DisputeService(store);
-  const idempotency = new IdempotencyStore();
+  const idempotency = new IdempotencyStore({ stored: (key, value) => stateFile?.idempotency(key, value) });
 
   function applyScheduled(change: ScheduledChange): void {
     // A later change has no request of its own; its events say so, as Stripe's do.
@@ -177,6 +191,7 @@ export function createPaymentSimulator(opts: PaymentSimulatorOptions): PaymentSi
       return true;
     },
     event: (id) => dispatcher.event(id)?.event,
+    commit: () => stateFile?.commit(),
     log,
   });
 
@@ -226,11 +241,16 @@ export function createPaymentSimulator(opts: PaymentSimulatorOptions): PaymentSi
       idempotency.clear();
       counts = emptyCounts();
       config = initialConfig();
+      stateFile?.reset();
       log('simulator reset');
     },
   };
 
-  const handleControl = createControlHandler(controls);
+  const handleControl = createControlHandler(controls, { beforeReply: () => stateFile?.commit() });
+
+  if (opts.stateFile !== undefined) {
+    stateFile = openStateFile(opts.stateFile, { store, idempotency, dispatcher, scheduler }, { log, compactAfterBytes: opts.compactAfterBytes });
+  }
 
   const server = http.createServer((req, res) => {
     void (async () => {
@@ -266,7 +286,10 @@ export function createPaymentSimulator(opts: PaymentSimulatorOptions): PaymentSi
         server.listen(port, host, () => {
           server.off('error', onError);
           listening = true;
+          // Restored work carries on once the app can call back (a receiver may retrieve the object).
           scheduler.start();
+          const resumed = dispatcher.resume();
+          if (resumed > 0) log('webhook deliveries resumed', { count: resumed });
           const address = server.address() as AddressInfo;
           const shownHost = address.family === 'IPv6' ? `[${address.address}]` : address.address;
           const url = `http://${shownHost}:${address.port}`;
@@ -277,14 +300,21 @@ export function createPaymentSimulator(opts: PaymentSimulatorOptions): PaymentSi
     },
     async close() {
       scheduler.stop();
-      await dispatcher.close();
-      if (!listening) return;
-      listening = false;
-      await new Promise<void>((resolve, reject) => {
-        server.close((err) => (err ? reject(err) : resolve()));
-        // The stripe SDK keeps connections alive; without this close() would wait for them to idle out.
-        server.closeAllConnections();
-      });
+      // No more answers first, then the last write: nothing is answered that is not saved.
+      if (listening) {
+        listening = false;
+        await new Promise<void>((resolve, reject) => {
+          server.close((err) => (err ? reject(err) : resolve()));
+          // The stripe SDK keeps connections alive; without this close() would wait for them to idle out.
+          server.closeAllConnections();
+        });
+      }
+      try {
+        // Deliveries cut short below stay pending in the file, to carry on at the next start.
+        stateFile?.close();
+      } finally {
+        await dispatcher.close();
+      }
       log('payment simulator closed');
     },
   };

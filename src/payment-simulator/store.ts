@@ -51,21 +51,13 @@ export class SimStore {
    * emit, which saves): it is what makes the change survive a restart.
    */
   save(object: SimObject): void {
-    switch (object.object) {
-      case 'payment_intent':
-        this.intents.set(object.id, object);
-        break;
-      case 'charge':
-        this.charges.set(object.id, object);
-        break;
-      case 'refund':
-        this.refunds.set(object.id, object);
-        break;
-      case 'dispute':
-        this.disputes.set(object.id, object);
-        break;
-    }
+    this.mapFor(object).set(object.id, object);
     this.deps.changed(object);
+  }
+
+  /** Everything, for the state file: intents, charges, refunds, disputes, each oldest first. */
+  all(): SimObject[] {
+    return [...this.intents.values(), ...this.charges.values(), ...this.refunds.values(), ...this.disputes.values()];
   }
 
   /** Saves `object` and sends an event about it. */
@@ -76,6 +68,20 @@ export class SimStore {
 
   schedule(change: ScheduledChangeInput): void {
     this.deps.schedule(change);
+  }
+
+  /** The map that holds this kind of object (only ever given objects of that kind). */
+  private mapFor(object: SimObject): Map<string, SimObject> {
+    switch (object.object) {
+      case 'payment_intent':
+        return this.intents;
+      case 'charge':
+        return this.charges;
+      case 'refund':
+        return this.refunds;
+      case 'dispute':
+        return this.disputes;
+    }
   }
 
   /** A response copy of an intent, with `latest_charge` inlined if asked for. */
@@ -112,6 +118,11 @@ export class SimStore {
       if (intent) copy.payment_intent = structuredClone(intent);
     }
     return copy;
+  }
+
+  /** Puts back objects read from the state file (no change to report: they are already saved). */
+  restore(objects: Iterable<SimObject>): void {
+    for (const object of objects) this.mapFor(object).set(object.id, object);
   }
 
   clear(): void {
