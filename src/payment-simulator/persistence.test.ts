@@ -245,8 +245,12 @@ describe('the simulator process killed with SIGKILL', () => {
     await control(proc, 'POST', '/config', { retry: { attempts: 10, baseDelayMs: 60_000 }, asyncDelayMs: 5000 });
 
     const paid = await proc.stripe.paymentIntents.create({ ...orderParams('order-paid'), payment_method: 'pm_card_visa', confirm: true }, { idempotencyKey: 'create-paid' });
-    await waitFor(() => receiver.deliveries.length === 1, 'the first, failing, delivery');
-    await waitFor(async () => (await control<EventRecord[]>(proc!, 'GET', '/events'))[0]?.deliveries[0]?.attempts.length === 1, 'the failed attempt to be recorded');
+    await waitFor(() => receiver.deliveries.length === 1, 'the first, failing, delivery', 10_000);
+    await waitFor(
+      async () => (await control<EventRecord[]>(proc!, 'GET', '/events'))[0]?.deliveries[0]?.attempts.length === 1,
+      'the failed attempt to be recorded',
+      10_000,
+    );
 
     await control(proc, 'POST', '/config', { hold: true });
     const canceled = await proc.stripe.paymentIntents.create(orderParams('order-canceled'));
@@ -282,7 +286,11 @@ describe('the simulator process killed with SIGKILL', () => {
     );
     const records = await control<EventRecord[]>(proc, 'GET', '/events');
     const paidRecord = records.find((r) => r.id === resumed.id);
-    await waitFor(async () => (await control<EventRecord>(proc!, 'GET', `/events/${resumed.id}`)).deliveries[0]?.status === 'succeeded', 'the delivery to be recorded as succeeded');
+    await waitFor(
+      async () => (await control<EventRecord>(proc!, 'GET', `/events/${resumed.id}`)).deliveries[0]?.status === 'succeeded',
+      'the delivery to be recorded as succeeded',
+      10_000,
+    );
     expect((await control<EventRecord>(proc, 'GET', `/events/${resumed.id}`)).deliveries[0]?.attempts.map((a) => a.statusCode)).toEqual([503, 200]);
     expect(paidRecord?.type).toBe('payment_intent.succeeded');
 
