@@ -1,6 +1,7 @@
 /**
  * The Stripe v1 surface: authentication, routing, Request-Id, and
- * Idempotency-Key handling around the PaymentIntent and Refund services.
+ * Idempotency-Key handling around the PaymentIntent, Refund and Dispute
+ * services.
  *
  * Idempotency follows Stripe's documentation: a POST with a key stores
  * (fingerprint of method + path + parameters, status, body) for 24 hours once
@@ -11,6 +12,7 @@
  * stored, so they can be retried under the same key.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { DisputeService } from './disputes';
 import { StripeApiError } from './errors';
 import { FormParseError, parseForm, requestFingerprint, type FormObject } from './form';
 import { header, sendJson } from './http-util';
@@ -34,11 +36,14 @@ export interface Counters {
 export interface ApiDeps {
   intents: IntentService;
   refunds: RefundService;
+  disputes: DisputeService;
   idempotency: IdempotencyStore;
   counters: Counters;
   /** Consumes one unit of the `dropNextResponses` switch. */
   takeResponseDrop: () => boolean;
   event: (id: string) => SimEvent | undefined;
+  /** Saves what the request changed; runs before the answer is sent (throws if it cannot be saved). */
+  commit: () => void;
   log: Logger;
 }
 
@@ -51,7 +56,7 @@ interface Route {
 }
 
 function routes(deps: ApiDeps): Route[] {
-  const { intents, refunds } = deps;
+  const { intents, refunds, disputes } = deps;
   const r = (method: Route['method'], template: string, run: Route['run']): Route => ({
     method,
     template: `${method} ${template}`,
@@ -66,6 +71,7 @@ function routes(deps: ApiDeps): Route[] {
     r('POST', '/v1/refunds', (_id, p, ctx) => refunds.create(p, ctx)),
     r('GET', '/v1/refunds/:id', (id, p) => refunds.retrieve(id, p)),
     r('GET', '/v1/charges/:id', (id, p) => refunds.retrieveCharge(id, p)),
+    r('GET', '/v1/disputes/:id', (id, p) => disputes.retrieve(id, p)),
     r('GET', '/v1/events/:id', (id) => {
       const event = deps.event(id);
       if (!event) {
@@ -248,6 +254,13 @@ export function createApiHandler(deps: ApiDeps) {
         body: text,
         requestId,
       });
+    }
+    try {
+      // Saved before anyone hears of it: an answered call survives a crash right after.
+      deps.commit();
+    } catch (err) {
+      deps.log('state not saved: answering 500', { requestId, error: String(err) });
+      return reply(500, { error: { type: 'api_error', message: 'The payment simulator could not save its state.' } }, {}, 'not_saved');
     }
     if (method === 'POST' && deps.takeResponseDrop()) {
       // The work is done and stored; the client just never hears about it.

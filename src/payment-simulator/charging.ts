@@ -10,7 +10,7 @@ import type { Charge, PaymentIntent, PaymentMethodSnapshot, RequestContext } fro
 
 /**
  * Charges the card now. Success: the intent is `succeeded` with a succeeded
- * charge. Decline: a failed charge, the intent back to
+ * charge (and, for pm_card_createDispute, a dispute scheduled). Decline: a failed charge, the intent back to
  * `requires_payment_method` (so the customer can try another card), and a
  * thrown 402 card_error carrying the intent, as Stripe answers.
  */
@@ -64,7 +64,7 @@ export function chargeIntent(
     shipping: intent.shipping ? structuredClone(intent.shipping) : null,
     status: decline ? 'failed' : 'succeeded',
   };
-  store.charges.set(charge.id, charge);
+  store.save(charge);
   intent.latest_charge = charge.id;
 
   if (!decline) {
@@ -74,6 +74,7 @@ export function chargeIntent(
     intent.last_payment_error = null;
     if (store.extraEvents()) store.emit('charge.succeeded', charge, ctx);
     store.emit('payment_intent.succeeded', intent, ctx);
+    if (testCard.disputed) store.schedule({ kind: 'dispute.open', chargeId: charge.id, apiVersion: ctx.apiVersion });
     return;
   }
 

@@ -11,6 +11,9 @@ export class ConfigPatchError extends Error {
   override name = 'ConfigPatchError';
 }
 
+/** Long enough that a test sees the first state, short enough that it need not wait long for the second. */
+export const DEFAULT_ASYNC_DELAY_MS = 200;
+
 export const DEFAULT_RETRY: RetryPolicy = { attempts: 6, baseDelayMs: 250, timeoutMs: 10_000 };
 
 export function defaultConfig(webhookUrl: string | null): SimulatorConfig {
@@ -26,6 +29,7 @@ export function defaultConfig(webhookUrl: string | null): SimulatorConfig {
     signatureTimestampOffsetSec: 0,
     dropNextResponses: 0,
     extraEvents: false,
+    asyncDelayMs: DEFAULT_ASYNC_DELAY_MS,
   };
 }
 
@@ -72,6 +76,7 @@ const TOP_LEVEL: Record<Exclude<keyof SimulatorConfig, 'retry'>, Check> = {
   signatureTimestampOffsetSec: int(-31_536_000, 31_536_000),
   dropNextResponses: int(0, 1_000_000),
   extraEvents: bool,
+  asyncDelayMs: int(0, 600_000),
 };
 
 const RETRY: Record<keyof RetryPolicy, Check> = {

@@ -28,11 +28,19 @@ function metadataFilter(search: string): Record<string, string> | undefined {
   return out;
 }
 
-export function createControlHandler(sim: PaymentSimulatorControls) {
+export interface ControlOptions {
+  /** Saves what the request changed (a payment, a reset); runs before the answer is sent. */
+  beforeReply?: () => void;
+}
+
+export function createControlHandler(sim: PaymentSimulatorControls, opts: ControlOptions = {}) {
   return async function handleControl(req: IncomingMessage, res: ServerResponse, url: URL, rawBody: string): Promise<void> {
     const method = req.method ?? 'GET';
     const path = url.pathname;
-    const send = (status: number, body: unknown) => sendJson(res, status, body);
+    const send = (status: number, body: unknown) => {
+      opts.beforeReply?.();
+      sendJson(res, status, body);
+    };
     const fail = (status: number, message: string) => send(status, { error: { message } });
     let m: RegExpExecArray | null;
 

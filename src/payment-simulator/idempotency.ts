@@ -22,14 +22,23 @@ export interface StoredResponse {
   storedAt: number;
 }
 
+export interface IdempotencyStoreOptions {
+  ttlMs?: number;
+  now?: () => number;
+  /** Called with every stored response; the state file writes it out. */
+  stored?: (key: string, value: StoredResponse) => void;
+}
+
 export class IdempotencyStore {
   private readonly entries = new Map<string, StoredResponse>();
   private lastSweep = 0;
+  private readonly ttlMs: number;
+  private readonly now: () => number;
 
-  constructor(
-    private readonly ttlMs: number = IDEMPOTENCY_TTL_MS,
-    private readonly now: () => number = Date.now,
-  ) {}
+  constructor(private readonly opts: IdempotencyStoreOptions = {}) {
+    this.ttlMs = opts.ttlMs ?? IDEMPOTENCY_TTL_MS;
+    this.now = opts.now ?? Date.now;
+  }
 
   get(key: string): StoredResponse | undefined {
     const entry = this.entries.get(key);
@@ -43,8 +52,24 @@ export class IdempotencyStore {
   }
 
   set(key: string, value: Omit<StoredResponse, 'storedAt'>): void {
-    this.entries.set(key, { ...value, storedAt: this.now() });
+    const entry = { ...value, storedAt: this.now() };
+    this.entries.set(key, entry);
+    this.opts.stored?.(key, entry);
     this.sweep();
+  }
+
+  /** Puts back keys read from the state file, keeping their original time: a restart does not extend the 24 hours. */
+  restore(entries: Iterable<[string, StoredResponse]>): void {
+    const now = this.now();
+    for (const [key, entry] of entries) {
+      if (now - entry.storedAt < this.ttlMs) this.entries.set(key, entry);
+    }
+  }
+
+  /** The live keys, for the state file. */
+  list(): Array<[string, StoredResponse]> {
+    const now = this.now();
+    return [...this.entries.entries()].filter(([, entry]) => now - entry.storedAt < this.ttlMs);
   }
 
   clear(): void {

@@ -201,7 +201,7 @@ export class IntentService {
     // An unknown token is refused before anything exists, so nothing half-made is left behind.
     const card = paymentMethod !== undefined && confirm ? findTestCard(paymentMethod) : undefined;
 
-    this.store.intents.set(id, intent);
+    this.store.save(intent);
     if (this.store.extraEvents()) this.store.emit('payment_intent.created', intent, ctx);
     if (card && paymentMethod) chargeIntent(this.store, intent, paymentMethod, card, ctx);
     return { status: 200, body: this.store.presentIntent(intent, expand) };

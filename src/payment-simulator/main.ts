@@ -5,12 +5,24 @@
  *   SIM_HOST               default 127.0.0.1
  *   STRIPE_WEBHOOK_SECRET  required, whsec_...; the same value the app verifies with
  *   SIM_WEBHOOK_URL        default http://127.0.0.1:4000/api/webhooks/stripe
+ *   SIM_STATE_FILE         where the state is kept so that a restart loses
+ *                          nothing (state-file.ts); default
+ *                          .data/payment-simulator/state.json in the
+ *                          repository, `off` to keep it in memory only.
+ *                          With APP_ENV=test the default is `off`: the test
+ *                          suite's simulator starts empty on every run, like
+ *                          its in-memory MongoDB.
  *
- * Logs one JSON object per line on stdout. A bad variable stops the process
- * with exit code 1 and one message naming it, before anything listens.
+ * Logs one JSON object per line on stdout. A bad variable, or a state file
+ * that is damaged or in use by another simulator, stops the process with exit
+ * code 1 and one message naming it, before anything listens.
  */
+import path from 'node:path';
 import { isHttpUrl } from './config';
 import { createPaymentSimulator } from './server';
+import { StateFileError } from './state-file';
+
+const DEFAULT_STATE_FILE = path.resolve(__dirname, '../../.data/payment-simulator/state.json');
 
 const SERVICE = 'payment-simulator';
 
@@ -36,16 +48,30 @@ function readEnv(env: NodeJS.ProcessEnv) {
   const webhookUrl = env.SIM_WEBHOOK_URL || 'http://127.0.0.1:4000/api/webhooks/stripe';
   if (!isHttpUrl(webhookUrl)) fail(`SIM_WEBHOOK_URL must be an http(s) URL, got "${webhookUrl}"`);
 
-  return { secret, port, host, webhookUrl };
+  const stateSetting = env.SIM_STATE_FILE ?? (env.APP_ENV === 'test' ? 'off' : DEFAULT_STATE_FILE);
+  if (stateSetting.trim() === '') fail('SIM_STATE_FILE must be a file path or "off", got an empty value');
+  const stateFile = stateSetting === 'off' ? undefined : path.resolve(stateSetting);
+
+  return { secret, port, host, webhookUrl, stateFile };
 }
 
 async function main(): Promise<void> {
   const env = readEnv(process.env);
-  const sim = createPaymentSimulator({
-    webhookSecret: env.secret,
-    webhookUrl: env.webhookUrl,
-    logger: (msg, extra) => logLine('info', msg, extra),
-  });
+  let sim: ReturnType<typeof createPaymentSimulator>;
+  try {
+    sim = createPaymentSimulator({
+      webhookSecret: env.secret,
+      webhookUrl: env.webhookUrl,
+      logger: (msg, extra) => logLine('info', msg, extra),
+      ...(env.stateFile ? { stateFile: env.stateFile } : {}),
+    });
+  } catch (err) {
+    if (err instanceof StateFileError) fail(err.message);
+    throw err;
+  }
+  if (!env.stateFile) {
+    logLine('info', 'state kept in memory only', { because: process.env.SIM_STATE_FILE === undefined ? 'APP_ENV=test' : 'SIM_STATE_FILE=off' });
+  }
 
   try {
     await sim.listen(env.port, env.host);

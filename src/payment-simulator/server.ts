@@ -5,18 +5,31 @@
  * The official `stripe` SDK talks to it unchanged:
  *   new Stripe('sk_test_anything', { host: '127.0.0.1', port, protocol: 'http' })
  *
- * State lives in memory. Idempotency-Key is honoured as Stripe documents it
+ * State lives in memory and, given `stateFile`, in a file written before each
+ * answer, so that a restart (kill -9 included) loses nothing (state-file.ts).
+ * Idempotency-Key is honoured as Stripe documents it
  * (api.ts). Every state change becomes an Event delivered, really signed, to
  * `webhookUrl` after the API call returns (webhooks.ts), with switches to
  * duplicate, delay, drop, hold and reorder deliveries (types.ts:
  * SimulatorConfig). Tests drive the switches through the methods below, other
  * processes through the `/_sim` control API (control.ts).
+ *
+ * Events sent (data.object in brackets):
+ *   payment_intent.succeeded / .payment_failed / .canceled  [PaymentIntent]
+ *   charge.refunded   [Charge, with amount_refunded, refunded and `refunds` listed]
+ *   refund.created    [Refund]                          (refunds.ts)
+ *   refund.updated, refund.failed  [Refund, status failed] pm_card_refundFail
+ *   charge.dispute.created  [Dispute]                     pm_card_createDispute
+ * and with `extraEvents` also payment_intent.created, charge.succeeded,
+ * charge.failed, charge.refund.updated and charge.dispute.funds_withdrawn.
+ * The two test cards act `asyncDelayMs` after the call (scheduled.ts).
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createApiHandler, DEFAULT_API_VERSION } from './api';
 import { applyPatch, cloneConfig, defaultConfig, isHttpUrl, validatePatch } from './config';
 import { createControlHandler } from './control';
+import { DisputeService } from './disputes';
 import { StripeApiError } from './errors';
 import { emptyForm } from './form';
 import { BodyTooLargeError, readBody, sendJson } from './http-util';
@@ -24,6 +37,8 @@ import { IdempotencyStore } from './idempotency';
 import { newId, nowSeconds } from './ids';
 import { IntentService } from './intents';
 import { RefundService } from './refunds';
+import { Scheduler, type ScheduledChange } from './scheduled';
+import { openStateFile, type StateFile } from './state-file';
 import { SimStore } from './store';
 import type {
   DeliveryRecord,
@@ -47,6 +62,14 @@ export interface PaymentSimulatorOptions {
   /** Initial (and after reset()) delivery target; omit to record events without delivering them. */
   webhookUrl?: string;
   logger?: (msg: string, extra?: object) => void;
+  /**
+   * Where to keep the state so that a restart loses nothing (state-file.ts);
+   * omit to keep it in memory only. A damaged or locked file makes
+   * createPaymentSimulator throw a StateFileError naming the file.
+   */
+  stateFile?: string;
+  /** Compact the state file once this many bytes were appended after the last compaction (tests make it small). */
+  compactAfterBytes?: number;
 }
 
 /** Everything but the server lifecycle: what the control API exposes over HTTP. */
@@ -66,9 +89,12 @@ export interface PaymentSimulatorControls {
   /** Confirms as the customer would (same code path as POST /v1/payment_intents/:id/confirm). */
   pay(paymentIntentId: string, paymentMethod?: string): PayResult;
   requestCounts(): RequestCounts;
-  /** Waits until no webhook delivery is running or waiting to retry; false on timeout. */
+  /**
+   * Waits until no scheduled change (asyncDelayMs) is due and no webhook
+   * delivery is running or waiting to retry; false on timeout.
+   */
   settle(timeoutMs?: number): Promise<boolean>;
-  /** Back to the initial configuration with no objects, events, idempotency keys or counts. */
+  /** Back to the initial configuration with no objects, events, idempotency keys or counts (the state file too). */
   reset(): void;
 }
 
@@ -87,6 +113,8 @@ export function createPaymentSimulator(opts: PaymentSimulatorOptions): PaymentSi
   const initialConfig = () => defaultConfig(opts.webhookUrl ?? null);
   let config = initialConfig();
   let counts: RequestCounts = emptyCounts();
+  // Set once the saved state is restored; until then changes have nowhere to go (and need none).
+  let stateFile: StateFile | null = null;
 
   const dispatcher = new WebhookDispatcher({
     secret: opts.webhookSecret,
@@ -96,16 +124,17 @@ export function createPaymentSimulator(opts: PaymentSimulatorOptions): PaymentSi
       config = { ...config, dropNext: config.dropNext - 1 };
       return true;
     },
+    changed: (record, delivery) => (delivery ? stateFile?.delivery(record, delivery) : stateFile?.event(record)),
     log,
   });
 
-  const emit = (type: string, object: SimObject, ctx: RequestContext): void => {
+  const emit = (type: string, object: SimObject, ctx: RequestContext, previous?: Record<string, unknown>): void => {
     const event: SimEvent = {
       id: newId.event(),
       object: 'event',
       api_version: ctx.apiVersion,
       created: nowSeconds(),
-      data: { object },
+      data: previous ? { object, previous_attributes: previous } : { object },
       livemode: false,
       pending_webhooks: 1,
       request: { id: ctx.requestId, idempotency_key: ctx.idempotencyKey },
@@ -115,14 +144,34 @@ export function createPaymentSimulator(opts: PaymentSimulatorOptions): PaymentSi
     dispatcher.publish(event);
   };
 
-  const store = new SimStore(emit, () => config.extraEvents);
+  const scheduler = new Scheduler({
+    delayMs: () => config.asyncDelayMs,
+    apply: (change) => applyScheduled(change),
+    changed: (change, done) => stateFile?.scheduled(change, done),
+    log,
+  });
+  const store = new SimStore({
+    emit,
+    extraEvents: () => config.extraEvents,
+    schedule: (change) => scheduler.schedule(change),
+    changed: (object) => stateFile?.object(object),
+  });
   const intents = new IntentService(store);
   const refunds = new RefundService(store);
-  const idempotency = new IdempotencyStore();
+  const disputes = new DisputeService(store);
+  const idempotency = new IdempotencyStore({ stored: (key, value) => stateFile?.idempotency(key, value) });
+
+  function applyScheduled(change: ScheduledChange): void {
+    // A later change has no request of its own; its events say so, as Stripe's do.
+    const ctx: RequestContext = { requestId: null, idempotencyKey: null, apiVersion: change.apiVersion };
+    if (change.kind === 'refund.fail') refunds.fail(change.refundId, ctx);
+    else disputes.open(change.chargeId, ctx);
+  }
 
   const handleApi = createApiHandler({
     intents,
     refunds,
+    disputes,
     idempotency,
     counters: {
       count: (route) => {
@@ -142,6 +191,7 @@ export function createPaymentSimulator(opts: PaymentSimulatorOptions): PaymentSi
       return true;
     },
     event: (id) => dispatcher.event(id)?.event,
+    commit: () => stateFile?.commit(),
     log,
   });
 
@@ -178,18 +228,29 @@ export function createPaymentSimulator(opts: PaymentSimulatorOptions): PaymentSi
       }
     },
     requestCounts: () => structuredClone(counts),
-    settle: (timeoutMs) => dispatcher.settle(timeoutMs),
+    async settle(timeoutMs = 30_000) {
+      // Scheduled changes first: the events they send are deliveries to wait for too.
+      const deadline = Date.now() + timeoutMs;
+      if (!(await scheduler.settle(timeoutMs))) return false;
+      return dispatcher.settle(Math.max(0, deadline - Date.now()));
+    },
     reset() {
+      scheduler.reset();
       dispatcher.reset();
       store.clear();
       idempotency.clear();
       counts = emptyCounts();
       config = initialConfig();
+      stateFile?.reset();
       log('simulator reset');
     },
   };
 
-  const handleControl = createControlHandler(controls);
+  const handleControl = createControlHandler(controls, { beforeReply: () => stateFile?.commit() });
+
+  if (opts.stateFile !== undefined) {
+    stateFile = openStateFile(opts.stateFile, { store, idempotency, dispatcher, scheduler }, { log, compactAfterBytes: opts.compactAfterBytes });
+  }
 
   const server = http.createServer((req, res) => {
     void (async () => {
@@ -225,6 +286,10 @@ export function createPaymentSimulator(opts: PaymentSimulatorOptions): PaymentSi
         server.listen(port, host, () => {
           server.off('error', onError);
           listening = true;
+          // Restored work carries on once the app can call back (a receiver may retrieve the object).
+          scheduler.start();
+          const resumed = dispatcher.resume();
+          if (resumed > 0) log('webhook deliveries resumed', { count: resumed });
           const address = server.address() as AddressInfo;
           const shownHost = address.family === 'IPv6' ? `[${address.address}]` : address.address;
           const url = `http://${shownHost}:${address.port}`;
@@ -234,14 +299,22 @@ export function createPaymentSimulator(opts: PaymentSimulatorOptions): PaymentSi
       });
     },
     async close() {
-      await dispatcher.close();
-      if (!listening) return;
-      listening = false;
-      await new Promise<void>((resolve, reject) => {
-        server.close((err) => (err ? reject(err) : resolve()));
-        // The stripe SDK keeps connections alive; without this close() would wait for them to idle out.
-        server.closeAllConnections();
-      });
+      scheduler.stop();
+      // No more answers first, then the last write: nothing is answered that is not saved.
+      if (listening) {
+        listening = false;
+        await new Promise<void>((resolve, reject) => {
+          server.close((err) => (err ? reject(err) : resolve()));
+          // The stripe SDK keeps connections alive; without this close() would wait for them to idle out.
+          server.closeAllConnections();
+        });
+      }
+      try {
+        // Deliveries cut short below stay pending in the file, to carry on at the next start.
+        stateFile?.close();
+      } finally {
+        await dispatcher.close();
+      }
       log('payment simulator closed');
     },
   };

@@ -1,14 +1,33 @@
 /**
- * In-memory state of the simulated Stripe account, plus the one way state
- * changes leave it: `emit`, which turns a change into an Event.
+ * State of the simulated Stripe account, plus the ways state changes leave
+ * it: `save`, which tells the state file an object changed; `emit`, which
+ * turns a change into an Event; and `schedule`, for a change that is due
+ * some time later (scheduled.ts).
  *
  * Objects handed out (API responses, event payloads, control API listings)
  * are always deep copies, so later changes never rewrite something already
  * sent — an event is a snapshot of the object at the moment it happened.
  */
-import type { Charge, PaymentIntent, Refund, RequestContext, SimObject } from './types';
+import type { ScheduledChangeInput } from './scheduled';
+import type { Charge, Dispute, PaymentIntent, Refund, RequestContext, SimObject } from './types';
 
-export type Emit = (type: string, object: SimObject, ctx: RequestContext) => void;
+export interface EmitOptions {
+  /** What the event carries when it is not the saved object itself (a charge with its refunds listed). */
+  payload?: SimObject;
+  /** For `*.updated` events: the changed fields' values before the change. */
+  previous?: Record<string, unknown>;
+}
+
+export type Emit = (type: string, object: SimObject, ctx: RequestContext, previous?: Record<string, unknown>) => void;
+
+export interface StoreDeps {
+  emit: Emit;
+  /** Read on every change so `extraEvents` can be switched at any time. */
+  extraEvents: () => boolean;
+  schedule: (change: ScheduledChangeInput) => void;
+  /** Called with every saved object; the state file writes it out (persistence.ts). */
+  changed: (object: SimObject) => void;
+}
 
 export interface ApiResult {
   status: number;
@@ -19,15 +38,50 @@ export class SimStore {
   readonly intents = new Map<string, PaymentIntent>();
   readonly charges = new Map<string, Charge>();
   readonly refunds = new Map<string, Refund>();
+  readonly disputes = new Map<string, Dispute>();
 
-  constructor(
-    private readonly emitEvent: Emit,
-    /** Read on every change so `extraEvents` can be switched at any time. */
-    readonly extraEvents: () => boolean,
-  ) {}
+  constructor(private readonly deps: StoreDeps) {}
 
-  emit(type: string, object: SimObject, ctx: RequestContext): void {
-    this.emitEvent(type, structuredClone(object), ctx);
+  extraEvents(): boolean {
+    return this.deps.extraEvents();
+  }
+
+  /**
+   * Records a new or changed object. Every mutation must end in a save (or an
+   * emit, which saves): it is what makes the change survive a restart.
+   */
+  save(object: SimObject): void {
+    this.mapFor(object).set(object.id, object);
+    this.deps.changed(object);
+  }
+
+  /** Everything, for the state file: intents, charges, refunds, disputes, each oldest first. */
+  all(): SimObject[] {
+    return [...this.intents.values(), ...this.charges.values(), ...this.refunds.values(), ...this.disputes.values()];
+  }
+
+  /** Saves `object` and sends an event about it. */
+  emit(type: string, object: SimObject, ctx: RequestContext, opts: EmitOptions = {}): void {
+    this.save(object);
+    this.deps.emit(type, structuredClone(opts.payload ?? object), ctx, opts.previous);
+  }
+
+  schedule(change: ScheduledChangeInput): void {
+    this.deps.schedule(change);
+  }
+
+  /** The map that holds this kind of object (only ever given objects of that kind). */
+  private mapFor(object: SimObject): Map<string, SimObject> {
+    switch (object.object) {
+      case 'payment_intent':
+        return this.intents;
+      case 'charge':
+        return this.charges;
+      case 'refund':
+        return this.refunds;
+      case 'dispute':
+        return this.disputes;
+    }
   }
 
   /** A response copy of an intent, with `latest_charge` inlined if asked for. */
@@ -35,7 +89,20 @@ export class SimStore {
     const copy = structuredClone(intent);
     if (expand.has('latest_charge') && typeof intent.latest_charge === 'string') {
       const charge = this.charges.get(intent.latest_charge);
-      if (charge) copy.latest_charge = structuredClone(charge);
+      if (charge) copy.latest_charge = this.presentCharge(charge, new Set());
+    }
+    return copy;
+  }
+
+  /** A response copy of a charge, with its refunds listed (newest first, like every Stripe list) if asked for. */
+  presentCharge(charge: Charge, expand: ReadonlySet<string>): Charge {
+    const copy = structuredClone(charge);
+    if (expand.has('refunds')) {
+      const data = [...this.refunds.values()]
+        .filter((r) => r.charge === charge.id)
+        .reverse()
+        .map((r) => structuredClone(r));
+      copy.refunds = { object: 'list', data, has_more: false, url: `/v1/charges/${charge.id}/refunds` };
     }
     return copy;
   }
@@ -44,7 +111,7 @@ export class SimStore {
     const copy = structuredClone(refund);
     if (expand.has('charge') && typeof refund.charge === 'string') {
       const charge = this.charges.get(refund.charge);
-      if (charge) copy.charge = structuredClone(charge);
+      if (charge) copy.charge = this.presentCharge(charge, new Set());
     }
     if (expand.has('payment_intent') && typeof refund.payment_intent === 'string') {
       const intent = this.intents.get(refund.payment_intent);
@@ -53,9 +120,15 @@ export class SimStore {
     return copy;
   }
 
+  /** Puts back objects read from the state file (no change to report: they are already saved). */
+  restore(objects: Iterable<SimObject>): void {
+    for (const object of objects) this.mapFor(object).set(object.id, object);
+  }
+
   clear(): void {
     this.intents.clear();
     this.charges.clear();
     this.refunds.clear();
+    this.disputes.clear();
   }
 }

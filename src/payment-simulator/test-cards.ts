@@ -2,6 +2,12 @@
  * Stripe's test PaymentMethod tokens the simulator understands, with the
  * outcome Stripe documents for each. Anything else is "No such PaymentMethod".
  *
+ * Two succeed now and go wrong later (`asyncDelayMs` later, see scheduled.ts):
+ *   pm_card_refundFail     (4000 0000 0000 5126) a refund starts `succeeded`
+ *                          and then fails with `expired_or_canceled_card`
+ *   pm_card_createDispute  (4000 0000 0000 0259) the payment is disputed as
+ *                          `fraudulent` (a chargeback)
+ *
  * Unlike Stripe, the token is kept as the PaymentIntent's `payment_method`
  * (Stripe would mint a fresh pm_… id): it makes logs and assertions readable.
  */
@@ -16,6 +22,10 @@ export interface Decline {
 export interface TestCard {
   card: CardDetails;
   decline: Decline | null;
+  /** Refunds of this card's charges fail some time after they were created. */
+  refundsFail?: true;
+  /** The cardholder's bank disputes the payment some time after it succeeded. */
+  disputed?: true;
 }
 
 const visa = (last4: string, funding: CardDetails['funding'] = 'credit'): CardDetails => ({
@@ -38,6 +48,8 @@ export const TEST_CARDS: ReadonlyMap<string, TestCard> = new Map<string, TestCar
   ['pm_card_visa_debit', { card: visa('5556', 'debit'), decline: null }],
   ['pm_card_mastercard', { card: { ...visa('4444'), brand: 'mastercard' }, decline: null }],
   ['pm_card_amex', { card: { ...visa('8431'), brand: 'amex' }, decline: null }],
+  ['pm_card_refundFail', { card: visa('5126'), decline: null, refundsFail: true }],
+  ['pm_card_createDispute', { card: visa('0259'), decline: null, disputed: true }],
   [
     'pm_card_chargeDeclined',
     { card: visa('0002'), decline: declined('card_declined', 'generic_decline', 'Your card was declined.') },

@@ -108,7 +108,8 @@ export interface Charge {
   currency: string;
   customer: string | null;
   description: string | null;
-  disputed: false;
+  /** True once a dispute (chargeback) was opened on this charge. */
+  disputed: boolean;
   failure_code: string | null;
   failure_message: string | null;
   livemode: false;
@@ -126,8 +127,20 @@ export interface Charge {
   payment_method_details: { type: 'card'; card: CardDetails };
   receipt_email: string | null;
   refunded: boolean;
+  /**
+   * Since API version 2022-11-15 Stripe leaves this out of charges unless
+   * asked for (`expand[]=refunds`); it is in the `charge.refunded` event.
+   */
+  refunds?: RefundList;
   shipping: Shipping | null;
   status: 'succeeded' | 'failed';
+}
+
+export interface RefundList {
+  object: 'list';
+  data: Refund[];
+  has_more: false;
+  url: string;
 }
 
 export interface Refund {
@@ -138,32 +151,80 @@ export interface Refund {
   charge: string | Charge;
   created: number;
   currency: string;
+  /** Only on a failed refund: why the card network sent the money back. */
+  failure_reason?: string;
   metadata: Metadata;
   payment_intent: string | PaymentIntent;
   reason: string | null;
   receipt_number: null;
   source_transfer_reversal: null;
-  status: 'succeeded';
+  /**
+   * Card refunds start `succeeded`; Stripe's refundFail test card turns one
+   * `failed` some time later, exactly as a real card refund can.
+   */
+  status: 'succeeded' | 'failed';
   transfer_reversal: null;
 }
 
-export type SimObject = PaymentIntent | Charge | Refund;
+/** Evidence fields are all null (and enhanced_evidence empty) until the merchant responds, which the simulator never does. */
+export type DisputeEvidence = Record<string, string | null | Record<string, never>>;
+
+export interface Dispute {
+  id: string;
+  object: 'dispute';
+  amount: number;
+  balance_transactions: [];
+  charge: string;
+  created: number;
+  currency: string;
+  enhanced_eligibility_types: string[];
+  evidence: DisputeEvidence;
+  evidence_details: {
+    due_by: number | null;
+    enhanced_eligibility: Record<string, never>;
+    has_evidence: boolean;
+    past_due: boolean;
+    submission_count: number;
+    submission_method: string;
+  };
+  intended_submission_method: null;
+  is_charge_refundable: boolean;
+  livemode: false;
+  metadata: Metadata;
+  network_reason_code: string | null;
+  payment_intent: string | null;
+  payment_method_details: {
+    type: 'card';
+    card: { brand: string; case_type: 'chargeback' | 'inquiry'; network: string; network_reason_code: string | null };
+  };
+  reason: string;
+  status: 'needs_response' | 'under_review' | 'won' | 'lost' | 'warning_needs_response';
+}
+
+export type SimObject = PaymentIntent | Charge | Refund | Dispute;
 
 export interface SimEvent {
   id: string;
   object: 'event';
   api_version: string;
   created: number;
-  data: { object: SimObject };
+  /** `previous_attributes`: on `*.updated` events, the changed fields' values before the change. */
+  data: { object: SimObject; previous_attributes?: Record<string, unknown> };
   livemode: false;
   pending_webhooks: number;
   request: { id: string | null; idempotency_key: string | null };
   type: string;
 }
 
-/** Who caused a state change: copied into the resulting events' `request` and `api_version`. */
+/**
+ * Who caused a state change: copied into the resulting events' `request` and
+ * `api_version`. Changes that happen later on their own (a refund failing, a
+ * dispute opening) have no request: `requestId` and `idempotencyKey` are null,
+ * as in Stripe's events, and the API version is the one of the request that
+ * set them in motion.
+ */
 export interface RequestContext {
-  requestId: string;
+  requestId: string | null;
   idempotencyKey: string | null;
   apiVersion: string;
 }
@@ -211,6 +272,12 @@ export interface SimulatorConfig {
    * stay easy to assert on.
    */
   extraEvents: boolean;
+  /**
+   * How long "some time later" is for the test cards whose outcome arrives
+   * after the API call: pm_card_refundFail's refund failing and
+   * pm_card_createDispute's dispute opening. Stripe takes seconds to days.
+   */
+  asyncDelayMs: number;
 }
 
 export type SimulatorConfigPatch = Partial<Omit<SimulatorConfig, 'retry'>> & {

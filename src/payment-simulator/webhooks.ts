@@ -6,7 +6,13 @@
  *
  * Every attempt is signed afresh with the time it is sent, as Stripe does, so
  * a slow retry schedule never trips the receiver's timestamp tolerance.
+ *
+ * Records and deliveries are reported to `changed` as they change, for the
+ * state file; restore() puts them back after a restart, held deliveries
+ * held, and resume() carries on with the pending ones, counting the attempts
+ * already made.
  */
+import { setMaxListeners } from 'node:events';
 import http from 'node:http';
 import https from 'node:https';
 import { newId } from './ids';
@@ -20,6 +26,8 @@ export interface DispatcherDeps {
   config: () => SimulatorConfig;
   /** Consumes one unit of the `dropNext` switch; true = swallow this event. */
   takeDrop: () => boolean;
+  /** An event was recorded (no delivery given) or one of its deliveries changed. */
+  changed?: (record: EventRecord, delivery?: DeliveryRecord) => void;
   log: Logger;
 }
 
@@ -34,6 +42,16 @@ interface Held extends Entry {
 }
 
 const RESPONSE_SNIPPET = 500;
+
+/**
+ * Every delivery in flight listens on one signal (its wait and its request),
+ * and a burst of events easily means more than Node's default of 10.
+ */
+function deliverySignal(): AbortController {
+  const controller = new AbortController();
+  setMaxListeners(0, controller.signal);
+  return controller;
+}
 
 /** setTimeout as a promise that rejects when the simulator is reset or closed. */
 function sleep(ms: number, signal: AbortSignal): Promise<void> {
@@ -55,8 +73,10 @@ export class WebhookDispatcher {
   private records: EventRecord[] = [];
   private byId = new Map<string, Entry>();
   private held: Held[] = [];
+  /** Deliveries restored as pending, waiting for resume(). */
+  private resumable: Held[] = [];
   private readonly inFlight = new Set<Promise<void>>();
-  private abort = new AbortController();
+  private abort = deliverySignal();
 
   constructor(private readonly deps: DispatcherDeps) {}
 
@@ -73,6 +93,8 @@ export class WebhookDispatcher {
     };
     this.records.push(record);
     this.byId.set(event.id, { record, payload });
+    // Reported before its deliveries, so the state file has the event first.
+    this.saved(record);
     if (this.deps.takeDrop()) {
       record.dropped = true;
       this.deps.log('webhook dropped (dropNext)', { eventId: event.id, type: event.type });
@@ -88,6 +110,32 @@ export class WebhookDispatcher {
         this.track(this.run({ record, payload }, delivery, cfg.delayMs).done);
       }
     }
+  }
+
+  /** Puts back events read from the state file. Nothing is sent before resume(). */
+  restore(records: EventRecord[]): void {
+    for (const record of records) {
+      const entry = { record, payload: JSON.stringify(record.event, null, 2) };
+      this.records.push(record);
+      this.byId.set(record.id, entry);
+      for (const delivery of record.deliveries) {
+        if (delivery.status === 'held') this.held.push({ ...entry, delivery });
+        if (delivery.status === 'pending') this.resumable.push({ ...entry, delivery });
+      }
+    }
+  }
+
+  /** Carries on with the deliveries that were pending when the state was saved; returns how many. */
+  resume(): number {
+    const batch = this.resumable;
+    this.resumable = [];
+    for (const item of batch) this.track(this.run(item, item.delivery, 0).done);
+    return batch.length;
+  }
+
+  /** The records themselves (not copies), for the state file. */
+  liveRecords(): readonly EventRecord[] {
+    return this.records;
   }
 
   /**
@@ -119,6 +167,7 @@ export class WebhookDispatcher {
     if (!entry) return undefined;
     const delivery = this.newDelivery('resend', 'pending');
     entry.record.deliveries.push(delivery);
+    this.saved(entry.record, delivery);
     const { firstAttempt, done } = this.run(entry, delivery, 0);
     this.track(done);
     await firstAttempt;
@@ -157,9 +206,10 @@ export class WebhookDispatcher {
   /** Cancels all pending work and forgets every event. */
   reset(): void {
     this.abort.abort();
-    this.abort = new AbortController();
+    this.abort = deliverySignal();
     for (const item of this.held) item.delivery.status = 'canceled';
     this.held = [];
+    this.resumable = [];
     this.records = [];
     this.byId = new Map();
   }
@@ -173,6 +223,12 @@ export class WebhookDispatcher {
 
   private newDelivery(reason: DeliveryRecord['reason'], status: DeliveryRecord['status']): DeliveryRecord {
     return { id: newId.delivery(), reason, status, attempts: [] };
+  }
+
+  /** Reports a change, unless the record was forgotten by a reset (a canceled delivery finishing late). */
+  private saved(record: EventRecord, delivery?: DeliveryRecord): void {
+    if (this.byId.get(record.id)?.record !== record) return;
+    this.deps.changed?.(record, delivery);
   }
 
   private track(done: Promise<void>): void {
@@ -190,16 +246,19 @@ export class WebhookDispatcher {
     const { record, payload } = entry;
     const done = (async () => {
       delivery.status = 'pending';
+      this.saved(record, delivery);
       try {
         // Always yield first (even with no delay): the API handler that created the
         // event must finish and send its response before any delivery starts.
         await sleep(delayMs, signal);
         const policy = { ...this.deps.config().retry };
-        for (let n = 1; ; n++) {
+        // A delivery resumed after a restart counts the attempts it already made.
+        for (let n = delivery.attempts.length + 1; ; n++) {
           // Read the URL per attempt so a test can repoint a failing endpoint and let retries land.
           const url = this.deps.config().webhookUrl;
           if (!url) {
             delivery.status = 'no_endpoint';
+            this.saved(record, delivery);
             this.deps.log('webhook not sent: no webhookUrl configured', { eventId: record.id, type: record.type });
             return;
           }
@@ -219,19 +278,18 @@ export class WebhookDispatcher {
             durationMs: attempt.durationMs,
             outcome: ok ? 'succeeded' : last ? 'failed' : 'will_retry',
           });
-          if (ok) {
-            delivery.status = 'succeeded';
+          if (ok || last) {
+            delivery.status = ok ? 'succeeded' : 'failed';
+            this.saved(record, delivery);
             return;
           }
-          if (last) {
-            delivery.status = 'failed';
-            return;
-          }
+          this.saved(record, delivery);
           markFirst(); // (on success or give-up, `finally` marks it after the status is final)
           await sleep(policy.baseDelayMs * 2 ** (n - 1), signal);
         }
       } catch (err) {
         delivery.status = signal.aborted ? 'canceled' : 'failed';
+        this.saved(record, delivery);
         if (!signal.aborted) {
           this.deps.log('webhook delivery crashed', { eventId: record.id, error: String(err) });
         }
