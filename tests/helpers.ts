@@ -19,10 +19,10 @@ export function env(name: string): string {
 export const appUrl = () => env('APP_URL');
 export const simUrl = () => env('SIM_URL');
 
-/** A typed tRPC client over HTTP, optionally sending an Idempotency-Key header. */
-export function api(idempotencyKey?: string) {
+/** A typed tRPC client over HTTP (to the suite's app unless told otherwise), optionally sending an Idempotency-Key header. */
+export function api(idempotencyKey?: string, baseUrl = appUrl()) {
   const headers: Record<string, string> = idempotencyKey ? { 'Idempotency-Key': idempotencyKey } : {};
-  return createOrdersClient(appUrl(), { headers: () => headers });
+  return createOrdersClient(baseUrl, { headers: () => headers });
 }
 
 export const newKey = () => `test-${randomUUID()}`;
@@ -69,12 +69,12 @@ export async function getOrder(orderId: string): Promise<OrderDoc> {
   return o;
 }
 
-export async function waitFor<T>(what: string, probe: () => Promise<T>, done: (v: T) => boolean, timeoutMs = 20_000): Promise<T> {
+export async function waitFor<T>(what: string, probe: () => Promise<T>, done: (v: T) => boolean, timeoutMs = 20_000, everyMs = 100): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let last: T = await probe();
   while (!done(last)) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; last: ${JSON.stringify(last)}`);
-    await new Promise((r) => setTimeout(r, 100));
+    await new Promise((r) => setTimeout(r, everyMs));
     last = await probe();
   }
   return last;
@@ -83,26 +83,32 @@ export async function waitFor<T>(what: string, probe: () => Promise<T>, done: (v
 export const waitForState = (orderId: string, states: string[], timeoutMs?: number) =>
   waitFor(`order ${orderId} in ${states.join('|')}`, () => getOrder(orderId), (o) => states.includes(o.state), timeoutMs);
 
-/** The payment simulator's control API. */
-export const sim = {
-  async call<T>(method: 'GET' | 'POST', path: string, body?: unknown): Promise<T> {
-    const res = await fetch(`${simUrl()}${path}`, {
-      method,
-      headers: body === undefined ? {} : { 'content-type': 'application/json' },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    if (!res.ok) throw new Error(`simulator ${method} ${path}: HTTP ${res.status} ${await res.text()}`);
-    return (await res.json()) as T;
-  },
-  configure: (cfg: Record<string, unknown>) => sim.call('POST', '/_sim/config', cfg),
-  reset: () => sim.call('POST', '/_sim/reset'),
-  flush: () => sim.call('POST', '/_sim/flush'),
-  pay: (paymentIntentId: string, paymentMethod = 'pm_card_visa') =>
-    sim.call<{ status: string }>('POST', `/_sim/payment_intents/${paymentIntentId}/pay`, { paymentMethod }),
-  intentsFor: async (orderId: string) =>
-    (await sim.call<{ data?: unknown[] } | unknown[]>('GET', `/_sim/payment_intents?metadata[orderId]=${orderId}`)) as unknown,
-  events: () => sim.call<unknown>('GET', '/_sim/events'),
-};
+/** The control API of a payment simulator (the suite's: `sim`; a test's own: `simControl(() => url)`). */
+export function simControl(baseUrl: () => string) {
+  const ctl = {
+    async call<T>(method: 'GET' | 'POST', path: string, body?: unknown): Promise<T> {
+      const res = await fetch(`${baseUrl()}${path}`, {
+        method,
+        headers: body === undefined ? {} : { 'content-type': 'application/json' },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
+      if (!res.ok) throw new Error(`simulator ${method} ${path}: HTTP ${res.status} ${await res.text()}`);
+      return (await res.json()) as T;
+    },
+    configure: (cfg: Record<string, unknown>) => ctl.call('POST', '/_sim/config', cfg),
+    reset: () => ctl.call('POST', '/_sim/reset'),
+    flush: () => ctl.call('POST', '/_sim/flush'),
+    pay: (paymentIntentId: string, paymentMethod = 'pm_card_visa') =>
+      ctl.call<{ status: string }>('POST', `/_sim/payment_intents/${paymentIntentId}/pay`, { paymentMethod }),
+    intentsFor: async (orderId: string) =>
+      (await ctl.call<{ data?: unknown[] } | unknown[]>('GET', `/_sim/payment_intents?metadata[orderId]=${orderId}`)) as unknown,
+    events: () => ctl.call<unknown>('GET', '/_sim/events'),
+  };
+  return ctl;
+}
+
+/** The suite's payment simulator. */
+export const sim = simControl(simUrl);
 
 /** Normalises list answers that may be a bare array or { data: [...] }. */
 export function asList<T>(v: unknown): T[] {

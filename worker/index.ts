@@ -16,6 +16,7 @@
  * The worker re-registers the scheduler on the same period, so a Redis that
  * lost all its data gets it back without a restart.
  */
+import { hostname } from 'node:os';
 import { Worker, type Processor } from 'bullmq';
 import { Redis } from 'ioredis';
 import { connectMongo, disconnectMongo, ensureIndexes } from '../prisma-free-models';
@@ -40,10 +41,14 @@ async function main(): Promise<void> {
     holdTimeMs: config.HOLD_TIME_MS,
   };
 
+  // Names this process in BullMQ (a job's `processedBy`, Queue.getWorkers()), so
+  // one can tell which process holds a job, e.g. one that died holding it.
+  const workerName = `${hostname()}:${process.pid}`;
   // Workers block on Redis; BullMQ requires maxRetriesPerRequest: null for them.
   const workerConnection = new Redis(config.REDIS_URL, { maxRetriesPerRequest: null });
   const start = <T>(name: QueueName, processor: Processor<T, unknown>) => {
     const worker = new Worker<T>(name, permanentFailures(processor), {
+      name: workerName,
       connection: workerConnection,
       prefix: config.QUEUE_PREFIX,
       concurrency: config.WORKER_CONCURRENCY,

@@ -3,10 +3,8 @@
  * Next.js app (production build, `next start`) and the worker. Redis, the
  * MongoDB server and stripe-mock are started by scripts/services (npm test).
  */
-import { existsSync } from 'node:fs';
-import path from 'node:path';
 import mongoose from 'mongoose';
-import { assertPortFree, ROOT, startProcess, startTs, stopProcess, waitForHttp, type Managed } from './processes';
+import { assertPortFree, startNextApp, startTs, stopProcess, waitForHttp, type Managed } from './processes';
 import { APP_PORT, SIM_PORT, testEnv } from './test-env';
 
 let procs: Managed[] = [];
@@ -26,13 +24,7 @@ export default async function setup(): Promise<() => Promise<void>> {
   });
   procs.push(sim);
 
-  if (!existsSync(path.join(ROOT, '.next', 'BUILD_ID'))) {
-    throw new Error('No production build found: run `npm run build` first (npm test does it).');
-  }
-  const app = startProcess('app', process.execPath, [path.join(ROOT, 'node_modules/next/dist/bin/next'), 'start', '-p', String(APP_PORT)], {
-    ...childEnv,
-    SERVICE_NAME: 'app',
-  });
+  const app = startNextApp('app', APP_PORT, { ...childEnv, SERVICE_NAME: 'app' });
   procs.push(app);
 
   const worker = startTs('worker', 'worker/index.ts', { ...childEnv, SERVICE_NAME: 'worker' });

@@ -1,6 +1,6 @@
 /** Child processes for tests: start, wait until healthy, stop (or kill -9 for crash tests). */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createWriteStream, mkdirSync } from 'node:fs';
+import { createWriteStream, existsSync, mkdirSync } from 'node:fs';
 import { createServer } from 'node:net';
 import path from 'node:path';
 
@@ -13,9 +13,11 @@ export interface Managed {
   exited: Promise<number | null>;
 }
 
+/** `name` may contain a folder (`multi/web-1`): its log goes to LOG_DIR/<name>.log. */
 export function startProcess(name: string, command: string, args: string[], env: NodeJS.ProcessEnv): Managed {
-  mkdirSync(LOG_DIR, { recursive: true });
-  const log = createWriteStream(path.join(LOG_DIR, `${name}.log`), { flags: 'a' });
+  const logFile = path.join(LOG_DIR, `${name}.log`);
+  mkdirSync(path.dirname(logFile), { recursive: true });
+  const log = createWriteStream(logFile, { flags: 'a' });
   const child = spawn(command, args, { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
   child.stdout?.pipe(log);
   child.stderr?.pipe(log);
@@ -51,6 +53,71 @@ export async function stopProcess(proc: Managed | undefined, signal: NodeJS.Sign
 /** Runs a TypeScript entry point with tsx, as `npm run worker` does. */
 export function startTs(name: string, entry: string, env: NodeJS.ProcessEnv): Managed {
   return startProcess(name, process.execPath, ['--import', 'tsx', entry], env);
+}
+
+/** The production build under `next start` (build it first: `npm run build`, or scripts/ensure-build.sh). */
+export function startNextApp(name: string, port: number, env: NodeJS.ProcessEnv): Managed {
+  if (!existsSync(path.join(ROOT, '.next', 'BUILD_ID'))) {
+    throw new Error('No production build found: run `npm run build` first (npm test does it).');
+  }
+  return startProcess(name, process.execPath, [path.join(ROOT, 'node_modules/next/dist/bin/next'), 'start', '-p', String(port)], env);
+}
+
+/** Resolves once the process wrote `text` to stdout (e.g. the worker's "worker started" line); rejects if it exits first. */
+export async function waitForOutput(proc: Managed, text: string, timeoutMs: number): Promise<void> {
+  const stdout = proc.child.stdout;
+  if (!stdout) throw new Error(`${proc.name}: stdout is not piped`);
+  let seen = '';
+  let onData: ((chunk: Buffer) => void) | undefined;
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    await Promise.race([
+      new Promise<void>((resolve) => {
+        onData = (chunk: Buffer) => {
+          // Keep a tail long enough for a line split across chunks.
+          seen = (seen + chunk.toString('utf8')).slice(-(text.length + 4096));
+          if (seen.includes(text)) resolve();
+        };
+        stdout.on('data', onData);
+      }),
+      proc.exited.then((code) => {
+        throw new Error(`${proc.name} exited (${code ?? proc.child.signalCode}) before printing ${text}; see ${LOG_DIR}/${proc.name}.log`);
+      }),
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`${proc.name} did not print ${text} within ${timeoutMs} ms; see ${LOG_DIR}/${proc.name}.log`)), timeoutMs);
+      }),
+    ]);
+  } finally {
+    clearTimeout(timer);
+    if (onData) stdout.off('data', onData);
+  }
+}
+
+/**
+ * Processes started together and stopped together, whatever happened in
+ * between: stopAll() ends every one still running (SIGTERM, then SIGKILL
+ * after the grace period), and if the test process itself exits first, the
+ * exit hook SIGKILLs what is left so no child outlives the run.
+ */
+export class ProcessGroup {
+  readonly procs: Managed[] = [];
+  private readonly killLeftovers = () => {
+    for (const p of this.procs) if (p.child.exitCode === null && p.child.signalCode === null) p.child.kill('SIGKILL');
+  };
+
+  constructor() {
+    process.once('exit', this.killLeftovers);
+  }
+
+  add(proc: Managed): Managed {
+    this.procs.push(proc);
+    return proc;
+  }
+
+  async stopAll(graceMs = 5_000): Promise<void> {
+    await Promise.all(this.procs.map((p) => stopProcess(p, 'SIGTERM', graceMs)));
+    process.off('exit', this.killLeftovers);
+  }
 }
 
 /** Fails fast when a port is taken, so a stray server never answers for ours. */

@@ -14,6 +14,15 @@ function withDatabase(uri: string, db: string): string {
   return u.toString();
 }
 
+/**
+ * Another database on the same server as `uri`'s: `<db>_<suffix>`. For tests
+ * that start processes of their own and must not share the suite's data.
+ */
+export function siblingDatabase(uri: string, suffix: string): string {
+  const db = new URL(uri).pathname.replace(/^\//, '') || 'test';
+  return withDatabase(uri, `${db}_${suffix}`);
+}
+
 export const WEBHOOK_SECRET = 'whsec_test_suite_secret';
 export const APP_PORT = Number(process.env.TEST_APP_PORT ?? 4100);
 export const SIM_PORT = Number(process.env.TEST_SIM_PORT ?? 12290);
