@@ -4,8 +4,10 @@
  * The transition to CANCELLED / EXPIRED records the work it leaves
  * (`pendingRelease`: the holds to give back; `pendingIntentCancel`: the
  * PaymentIntent to cancel) in the same write. `settleClosedOrder` does that
- * work and clears each marker when done; it is safe to repeat, and the
- * reconciler re-drives it for any order whose markers linger after a crash.
+ * work, PaymentIntent first, and clears each marker when done; it is safe to
+ * repeat and to run concurrently with itself and with a late payment's
+ * webhook, and the reconciler re-drives it for any order whose markers
+ * linger after a crash.
  */
 import { Order, type OrderDoc } from '../../../prisma-free-models/order';
 import { crashPoint } from '../crash-points';
@@ -19,6 +21,7 @@ import { applyObservedSuccess } from '../webhooks/observed-success';
 import { toOrderView, type OrderView } from './order-view';
 import type { StepOutcome } from './reserve-order';
 import { transition } from './state-machine';
+import { flagForAttention } from './attention';
 import { CANCELLABLE_STATES } from './states';
 
 function closingFields(order: OrderDoc, reason: string): Record<string, unknown> {
@@ -99,24 +102,41 @@ export async function releasePendingHolds(orderId: string, known?: OrderDoc): Pr
 }
 
 /**
- * Does the work a closed order left: gives back its holds, cancels its
- * PaymentIntent. A PaymentIntent found already succeeded is a late payment,
- * applied here through the same path as its webhook.
+ * Does the work a closed order left, in this order: first the PaymentIntent,
+ * then the stock. The PaymentIntent decides what the stock is for: cancelled
+ * (or unknown to Stripe), nobody can pay any more and the holds go back on
+ * sale; found already succeeded, it is a late payment, applied here through
+ * the same path as its webhook, which keeps the units the customer paid for
+ * while they were still held. Releasing first would sell a paid buyer's unit
+ * to someone else and refund them. Each marker is cleared only after its work.
  */
 export async function settleClosedOrder(orderId: string, deps: Pick<Deps, 'stripe' | 'enqueuer'>): Promise<StepOutcome> {
-  const order = await Order.findById(orderId).lean<OrderDoc>();
+  let order = await Order.findById(orderId).lean<OrderDoc>();
   if (!order || (!order.pendingRelease && !order.pendingIntentCancel)) return 'already-done';
-  if (order.pendingRelease) await releasePendingHolds(orderId, order);
   if (order.pendingIntentCancel) {
-    // The id may never have been stored (the payment step died after Stripe
-    // answered): the same idempotency key gives back that very PaymentIntent.
-    const paymentIntentId = order.paymentIntentId ?? (await recoverPaymentIntentId(order, deps));
-    const intent = await cancelPaymentIntent(deps.stripe, paymentIntentId);
+    await closePaymentIntent(order, deps);
+    order = await Order.findById(orderId).lean<OrderDoc>();
+    if (!order) return 'already-done';
+  }
+  // A late payment accepted meanwhile took the holds over (their ref changed), so this frees nothing of it.
+  if (order.pendingRelease) await releasePendingHolds(orderId, order);
+  return 'applied';
+}
+
+async function closePaymentIntent(order: OrderDoc, deps: Pick<Deps, 'stripe' | 'enqueuer'>): Promise<void> {
+  const orderId = order._id;
+  // The id may never have been stored (the payment step died after Stripe
+  // answered): the same idempotency key gives back that very PaymentIntent.
+  const paymentIntentId = order.paymentIntentId ?? (await recoverPaymentIntentId(order, deps));
+  const intent = await cancelPaymentIntent(deps.stripe, paymentIntentId);
+  if (!intent) {
+    // Stripe does not know it: nothing to cancel, nothing was paid. A human should know why.
+    await flagForAttention(orderId, 'payment-intent-missing', `Stripe has no PaymentIntent ${paymentIntentId}`);
+  } else if (intent.status === 'succeeded') {
     // Paid before we could cancel: a late payment. Apply it now rather than
     // trusting its webhook to arrive; the marker is cleared only afterwards.
-    if (intent.status === 'succeeded') await applyObservedSuccess(intent, deps);
-    await Order.updateOne({ _id: orderId, pendingIntentCancel: true }, { $unset: { pendingIntentCancel: 1 } });
-    logger.info({ orderId, paymentIntentId, status: intent.status, action: 'cancel-intent' }, 'PaymentIntent closed');
+    await applyObservedSuccess(intent, deps);
   }
-  return 'applied';
+  await Order.updateOne({ _id: orderId, pendingIntentCancel: true }, { $unset: { pendingIntentCancel: 1 } });
+  logger.info({ orderId, paymentIntentId, status: intent?.status ?? 'missing', action: 'cancel-intent' }, 'PaymentIntent closed');
 }

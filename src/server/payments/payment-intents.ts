@@ -53,17 +53,33 @@ export async function retrievePaymentIntent(stripe: Stripe, paymentIntentId: str
   return stripe.paymentIntents.retrieve(paymentIntentId);
 }
 
+/** Stripe's answer for an id it does not know: nothing to cancel, nothing paid. Never worth a retry. */
+export function isNoSuchPaymentIntent(err: unknown): boolean {
+  const e = err as { statusCode?: number; code?: string };
+  return e.statusCode === 404 || e.code === 'resource_missing';
+}
+
+/** The PaymentIntent, or null when Stripe does not know it (404 resource_missing). */
+export async function retrievePaymentIntentIfKnown(stripe: Stripe, paymentIntentId: string): Promise<Stripe.PaymentIntent | null> {
+  try {
+    return await stripe.paymentIntents.retrieve(paymentIntentId);
+  } catch (err) {
+    if (isNoSuchPaymentIntent(err)) return null;
+    throw err;
+  }
+}
+
 export const refundKey = (orderId: string): string => `order-${orderId}-refund`;
 
 /**
  * Cancels the order's PaymentIntent so it can no longer be paid. Idempotent:
  * an intent that is already canceled counts as done. Returns the intent as it
  * is afterwards; status 'succeeded' means the money arrived first and the
- * caller must honour or refund it.
+ * caller must honour or refund it. Null when Stripe does not know the intent.
  */
-export async function cancelPaymentIntent(stripe: Stripe, paymentIntentId: string): Promise<Stripe.PaymentIntent> {
-  const current = await stripe.paymentIntents.retrieve(paymentIntentId);
-  if (current.status === 'canceled' || current.status === 'succeeded') return current;
+export async function cancelPaymentIntent(stripe: Stripe, paymentIntentId: string): Promise<Stripe.PaymentIntent | null> {
+  const current = await retrievePaymentIntentIfKnown(stripe, paymentIntentId);
+  if (!current || current.status === 'canceled' || current.status === 'succeeded') return current;
   try {
     return await stripe.paymentIntents.cancel(paymentIntentId, undefined, { idempotencyKey: `cancel-${paymentIntentId}` });
   } catch (err) {
