@@ -11,7 +11,7 @@ import { installOperationGate } from './scheduler';
 import { SCENARIOS } from './scenarios';
 import { openWorld, type World } from './world';
 
-logger.level = process.env.TEST_LOG_LEVEL ?? 'error';
+logger.level = process.env.TEST_LOG_LEVEL ?? 'fatal';
 
 let world: World;
 let uninstall: () => void;

@@ -15,8 +15,8 @@ import { installOperationGate } from './scheduler';
 import { SCENARIOS } from './scenarios';
 import { openWorld, type World } from './world';
 
-// Refused transitions are expected by the thousand here; errors still show.
-logger.level = process.env.TEST_LOG_LEVEL ?? 'error';
+// Refused transitions and flagged orders are expected by the thousand here; the auditor reports what matters.
+logger.level = process.env.TEST_LOG_LEVEL ?? 'fatal';
 
 const SCHEDULES = Number(process.env.SCHED_SCHEDULES ?? 500);
 const BASE_SEED = Number(process.env.SCHED_BASE_SEED ?? 1);

@@ -7,8 +7,10 @@
  * Events may arrive in any order and any number of times:
  *   succeeded, order PAYMENT_PENDING         -> PAID (then finalization)
  *   succeeded, order PAID / CONFIRMED        -> nothing (already done)
- *   succeeded, order EXPIRED / CANCELLED     -> late payment: hold the stock again
+ *   succeeded, order EXPIRED                 -> late payment: hold the stock again
  *                                               and accept (PAID), or refund (REFUNDED)
+ *   succeeded, order CANCELLED               -> refunded: the customer cancelled
+ *   succeeded, Stripe does not know the intent -> nothing (logged)
  *   succeeded, but Stripe says the intent has not succeeded -> nothing (logged)
  *   succeeded, amount or currency wrong      -> PAYMENT_MISMATCH, never PAID
  *   succeeded before our PAYMENT_PENDING write landed -> retried later
@@ -22,10 +24,10 @@ import type { Deps } from '../deps';
 import { RetryLaterError } from '../errors';
 import { LATE_HOLD_REF, releaseLines, reserveLines } from '../inventory/stock';
 import { logger } from '../logger';
-import { refundOrderPayment, retrievePaymentIntent } from '../payments/payment-intents';
+import { refundOrderPayment, retrievePaymentIntentIfKnown } from '../payments/payment-intents';
 import type { StepOutcome } from './reserve-order';
 import { transition } from './state-machine';
-import { CLOSED_UNPAID_STATES, HOLDING_STATES } from './states';
+import { CLOSED_UNPAID_STATES, HOLDING_STATES, type OrderState } from './states';
 
 async function orderForIntent(pi: Stripe.PaymentIntent, action: string): Promise<OrderDoc | null> {
   const orderId = pi.metadata?.orderId;
@@ -66,7 +68,11 @@ export async function applyPaymentSucceeded(
   // The event says the money arrived; Stripe itself must agree. An event is
   // a hint (it may be stale, replayed from a test, or signed by anyone who
   // holds the webhook secret); the PaymentIntent is the record.
-  const pi = await retrievePaymentIntent(deps.stripe, claimed.id);
+  const pi = await retrievePaymentIntentIfKnown(deps.stripe, claimed.id);
+  if (!pi) {
+    logger.error({ orderId: order._id, paymentIntentId: claimed.id, eventId, outcome: 'refused' }, 'success event for a PaymentIntent Stripe does not know; nothing marked paid');
+    return 'refused';
+  }
   if (pi.status !== 'succeeded') {
     logger.error(
       { orderId: order._id, paymentIntentId: pi.id, eventId, status: pi.status, outcome: 'refused' },
@@ -89,23 +95,34 @@ export async function applyPaymentSucceeded(
     if (result.order?.state === 'PAID') await deps.enqueuer.finalize(order._id);
     // Lost a race with expiry or cancel: it is a late payment now.
     if (result.outcome === 'refused' && result.order && CLOSED_UNPAID_STATES.has(result.order.state)) {
-      return acceptOrRefundLatePayment(result.order, pi, eventId, received, deps);
+      return settleLatePayment(result.order, pi, eventId, received, deps);
     }
     return result.outcome;
   }
-  if (CLOSED_UNPAID_STATES.has(order.state)) return acceptOrRefundLatePayment(order, pi, eventId, received, deps);
+  if (CLOSED_UNPAID_STATES.has(order.state)) return settleLatePayment(order, pi, eventId, received, deps);
   if (order.state === 'PAID') await deps.enqueuer.finalize(order._id);
   logger.info({ orderId: order._id, state: order.state, action: 'mark-paid', outcome: 'already-done' }, 'payment already applied');
   return 'already-done';
 }
 
+type LateDecision = 'accept' | 'refund';
+
 /**
- * A payment for an order that was closed (expired, cancelled). Hold the stock
- * again (taking over holds not yet released) and accept it, or, when the stock
- * is gone, refund it. The decision is written once on the order before acting,
- * so concurrent or repeated runs all follow the same one.
+ * A payment for an order that was closed. After the customer's own cancel it
+ * is refunded: they did not want the goods. After expiry it is accepted if
+ * every line can be held again (taking over holds not released yet), else
+ * refunded.
+ *
+ * Decide first, act after. The decision is written on the order once, by a
+ * conditional update, and every run (the webhook's, the reconciler's, a
+ * retry) follows the one written; nothing is given back before it exists, so
+ * runs never free each other's holds. Each transition is conditional on the
+ * decision it follows. An accepted payment whose stock has gone after all
+ * (which no step should cause) falls back to a refund rather than waiting
+ * forever: the switch is itself one conditional update, and the accept
+ * transition requires the decision still to be accept.
  */
-async function acceptOrRefundLatePayment(
+async function settleLatePayment(
   order: OrderDoc,
   pi: Stripe.PaymentIntent,
   eventId: string,
@@ -113,47 +130,72 @@ async function acceptOrRefundLatePayment(
   deps: Pick<Deps, 'enqueuer' | 'stripe'>,
 ): Promise<StepOutcome> {
   const orderId = order._id;
-  let decision = order.lateDecision;
+  const closed = order.state;
+  let decision = order.lateDecision as LateDecision | undefined;
   if (!decision) {
-    const held = await reserveLines(orderId, LATE_HOLD_REF, order.lines, { adoptRef: order.holdRef });
-    crashPoint('late-payment:after-reserve');
-    const decided = await Order.findOneAndUpdate(
-      { _id: orderId, state: order.state, lateDecision: { $exists: false } },
-      { $set: { lateDecision: held.ok ? 'accept' : 'refund' } },
-      { returnDocument: 'after' },
-    ).lean<OrderDoc>();
-    decision = (decided ?? (await Order.findById(orderId).lean<OrderDoc>()))?.lateDecision;
+    let proposal: LateDecision = 'refund';
+    if (closed === 'EXPIRED') {
+      const held = await reserveLines(orderId, LATE_HOLD_REF, order.lines, { adoptRef: order.holdRef });
+      crashPoint('late-payment:after-reserve');
+      if (held.ok) proposal = 'accept';
+    }
+    decision = await decideOnce(orderId, closed, { lateDecision: { $exists: false } }, proposal);
   }
-  logger.warn({ orderId, state: order.state, decision, action: 'late-payment' }, 'payment arrived after the order closed');
+  logger.warn({ orderId, state: closed, decision, action: 'late-payment' }, 'payment arrived after the order closed');
 
   if (decision === 'accept') {
-    // Idempotent: the holds are ours already (or taken again now).
     const held = await reserveLines(orderId, LATE_HOLD_REF, order.lines, { adoptRef: order.holdRef });
-    if (!held.ok) throw new RetryLaterError(`late payment of ${orderId}: accepted but holds missing`);
-    const result = await transition(orderId, {
-      from: order.state,
-      to: 'PAID',
-      set: { ...paymentFields(pi, eventId, received), holdRef: LATE_HOLD_REF },
-      unset: ['pendingRelease'],
-      detail: `late ${eventId}`,
-    });
-    if (result.order?.state === 'PAID') await deps.enqueuer.finalize(orderId);
-    return result.outcome;
+    if (held.ok) {
+      const result = await transition(orderId, {
+        from: closed,
+        to: 'PAID',
+        where: { lateDecision: 'accept' },
+        set: { ...paymentFields(pi, eventId, received), holdRef: LATE_HOLD_REF },
+        // Nothing is left to release or cancel: the holds are this payment's, its PaymentIntent succeeded.
+        unset: ['pendingRelease', 'pendingIntentCancel'],
+        detail: `late ${eventId}`,
+      });
+      if (result.order?.state === 'PAID') await deps.enqueuer.finalize(orderId);
+      if (result.outcome !== 'refused' || result.order?.state !== closed) return result.outcome;
+    } else {
+      logger.error({ orderId, sku: held.sku, action: 'late-payment' }, 'accepted late payment cannot hold its stock; refunding instead');
+      await decideOnce(orderId, closed, { lateDecision: 'accept' }, 'refund');
+    }
+    // Switched to a refund (by this run or another): follow it.
+    decision = (await Order.findById(orderId, { lateDecision: 1 }).lean<Pick<OrderDoc, 'lateDecision'>>())?.lateDecision as LateDecision | undefined;
   }
   if (decision === 'refund') {
-    await releaseLines(orderId, LATE_HOLD_REF, order.lines);
     const refund = await refundOrderPayment(deps.stripe, orderId, pi.id);
     crashPoint('late-payment:after-refund');
     const result = await transition(orderId, {
-      from: order.state,
+      from: closed,
       to: 'REFUNDED',
+      where: { lateDecision: 'refund' },
       set: { ...paymentFields(pi, eventId, received), refund: { id: refund.id, amount: refund.amount, at: new Date() } },
+      unset: ['pendingIntentCancel'],
       detail: refund.id,
     });
+    // The order holds nothing now; what a run took for it before the decision goes back.
+    await releaseLines(orderId, LATE_HOLD_REF, order.lines);
     return result.outcome;
   }
-  // The order left the closed state meanwhile (another run finished it).
+  // The order left the closed state meanwhile: another run finished it. If it
+  // ended holding nothing (refunded), what this run took before deciding goes back.
+  const now = await Order.findById(orderId, { state: 1 }).lean<Pick<OrderDoc, 'state'>>();
+  if (now && !HOLDING_STATES.has(now.state) && !CLOSED_UNPAID_STATES.has(now.state)) await releaseLines(orderId, LATE_HOLD_REF, order.lines);
   return 'already-done';
+}
+
+/**
+ * Writes a late-payment decision on a closed order if `condition` still holds,
+ * and returns the decision the order carries afterwards (this one, another
+ * run's, or none if the order is no longer in `closed`).
+ */
+async function decideOnce(orderId: string, closed: OrderState, condition: Record<string, unknown>, decision: LateDecision): Promise<LateDecision | undefined> {
+  const filter: Record<string, unknown> = { ...condition, _id: orderId, state: closed };
+  const decided = await Order.findOneAndUpdate(filter, { $set: { lateDecision: decision } }, { returnDocument: 'after' }).lean<OrderDoc>();
+  const now = decided ?? (await Order.findById(orderId).lean<OrderDoc>());
+  return now?.state === closed ? (now.lateDecision as LateDecision | undefined) : undefined;
 }
 
 async function flagMismatch(

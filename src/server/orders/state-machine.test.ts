@@ -18,7 +18,6 @@ describe('order transition table', () => {
         'INVENTORY_RESERVED->EXPIRED',
         'PAYMENT_PENDING->EXPIRED',
         'EXPIRED->PAID',
-        'CANCELLED->PAID',
         'EXPIRED->REFUNDED',
         'CANCELLED->REFUNDED',
         'PAYMENT_PENDING->PAYMENT_MISMATCH',

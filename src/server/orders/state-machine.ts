@@ -36,10 +36,10 @@ export const TRANSITIONS: readonly TransitionRule[] = [
   // The hold time ran out before payment.
   { from: 'INVENTORY_RESERVED', to: 'EXPIRED', action: 'expire' },
   { from: 'PAYMENT_PENDING', to: 'EXPIRED', action: 'expire' },
-  // A payment that succeeded after the order was closed: honoured if the
-  // stock can be held again, refunded otherwise.
+  // A payment that succeeded after the order expired: honoured if the stock
+  // can be held again, refunded otherwise. After the customer's own cancel it
+  // is always refunded: they did not want the goods.
   { from: 'EXPIRED', to: 'PAID', action: 'accept-late-payment' },
-  { from: 'CANCELLED', to: 'PAID', action: 'accept-late-payment' },
   { from: 'EXPIRED', to: 'REFUNDED', action: 'refund-late-payment' },
   { from: 'CANCELLED', to: 'REFUNDED', action: 'refund-late-payment' },
   // Money arrived with the wrong amount or currency: never PAID, a human reviews.
@@ -119,6 +119,8 @@ export interface TransitionRequest {
   set?: Record<string, unknown>;
   /** Fields removed in the same atomic update (e.g. pending work it supersedes). */
   unset?: string[];
+  /** Further conditions on the order, checked in the same atomic update (e.g. the decision a step follows). */
+  where?: Record<string, unknown>;
   detail?: string;
 }
 
@@ -148,7 +150,7 @@ export async function transition(orderId: string, req: TransitionRequest): Promi
   if (req.detail) entry.detail = req.detail;
 
   const updated = await Order.findOneAndUpdate(
-    { _id: orderId, state: req.from },
+    { ...req.where, _id: orderId, state: req.from },
     {
       $set: { ...req.set, state: req.to, stateChangedAt: at },
       $push: { history: entry },
@@ -169,6 +171,10 @@ export async function transition(orderId: string, req: TransitionRequest): Promi
     return { outcome: 'refused', order: null, reason: 'order not found' };
   }
   const state = current.state;
+  if (state === req.from) {
+    logger.warn({ ...log, state, outcome: 'refused' }, 'order transition refused: a condition no longer holds');
+    return { outcome: 'refused', order: current, reason: `order no longer matches ${JSON.stringify(req.where)}` };
+  }
   if (alreadyDone(state, req.to)) {
     logger.info({ ...log, state, outcome: 'already-done' }, 'order transition already done');
     return { outcome: 'already-done', order: current };

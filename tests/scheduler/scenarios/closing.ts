@@ -108,6 +108,25 @@ export const latePaymentTwins: Scenario<LateFixture & { churn: { id: string; tok
   check: async ({ orderIds: [id] }) => expectState(id as string, ['CONFIRMED', 'REFUNDED']),
 };
 
+/**
+ * A late payment decided "accept" whose stock is gone anyway (the state a
+ * bug or a hand edit could leave): it must fall back to a refund, not retry
+ * for ever with the customer's money taken.
+ */
+export const acceptedLateStockGone: Scenario<LateFixture> = {
+  name: 'accepted late payment whose stock is gone',
+  async setup(world) {
+    const sku = await product(1);
+    const { id, pi, eventId } = await lateOrder(world, [sku]);
+    await releaseLines(id, FIRST_HOLD_REF, (await order(id)).lines);
+    await Order.updateOne({ _id: id }, { $unset: { pendingRelease: 1 }, $set: { lateDecision: 'accept' } });
+    const other = await reservedOrder(world, [sku]);
+    return { orderIds: [id, other], skus: [sku], pi, eventId };
+  },
+  tasks: ({ eventId, pi }, world) => [job(world, 'webhook-events', { eventId }, 'process the webhook event'), observedTask(world, pi)],
+  check: async ({ orderIds: [id] }) => expectState(id as string, ['REFUNDED']),
+};
+
 /** The stock is gone when the late payment arrives: refunded once, by either run. */
 export const lateRefundTwins: Scenario<LateFixture> = {
   name: 'late refund twins',

@@ -1,5 +1,6 @@
 /** Every scenario the scheduler runs, in the order `npm test` runs them. */
 import {
+  acceptedLateStockGone,
   cancelTwins,
   expireTwins,
   latePaymentTwins,
@@ -24,6 +25,7 @@ export const SCENARIOS = [
   cancelTwins,
   latePaymentTwins,
   lateRefundTwins,
+  acceptedLateStockGone,
   reconcileTwins,
   // Pairs that meet in production.
   reserveVsCancel,
