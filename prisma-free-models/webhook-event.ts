@@ -17,6 +17,19 @@ const webhookEventSchema = new Schema(
     receivedAt: { type: Date, required: true },
     processedAt: { type: Date },
     outcome: { type: String },
+    /**
+     * What Stripe itself said about the event's PaymentIntent when the event
+     * was processed (retrieved, not read from the event): an event is a claim,
+     * this is the evidence. `status: 'unknown'` when Stripe did not know it.
+     */
+    verified: {
+      paymentIntentId: String,
+      status: String,
+      amountReceived: Number,
+      currency: String,
+      orderId: String,
+      at: Date,
+    },
   },
   { versionKey: false },
 );

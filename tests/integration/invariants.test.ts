@@ -116,7 +116,9 @@ const succeededEvent = (order: OrderDoc, paymentIntentId: string) => {
   const object = { id: paymentIntentId, object: 'payment_intent', amount, amount_received: amount, currency, status: 'succeeded', metadata: { orderId } };
   const payload = JSON.stringify({ id, object: 'event', type: 'payment_intent.succeeded', data: { object } });
   const at = new Date();
-  return { _id: id, type: 'payment_intent.succeeded', objectId: paymentIntentId, orderId, payload, receivedAt: at, processedAt: at, outcome: 'skipped' };
+  // As processing records it: Stripe confirmed this PaymentIntent succeeded for the order.
+  const verified = { paymentIntentId, status: 'succeeded', amountReceived: amount, currency, orderId, at };
+  return { _id: id, type: 'payment_intent.succeeded', objectId: paymentIntentId, orderId, payload, receivedAt: at, processedAt: at, outcome: 'skipped', verified };
 };
 
 describe('invariant auditor on data the real system produced', () => {
@@ -421,12 +423,14 @@ describe('invariant auditor on a late payment nobody applied', () => {
       expect(found(atStripe)).toEqual([['payment.unsettled', `order:${order._id}`]]);
       expect(atStripe.violations[0]!.message).toContain(`PaymentIntent ${order.paymentIntentId} succeeded at Stripe (${order.totalMinor} inr`);
 
-      // The event arrives, recorded but not yet applied: now the database shows it too.
+      // The event arrives, recorded but not yet applied. It is a claim, not evidence: the database
+      // shows it as an event stuck unprocessed; Stripe still shows the payment unsettled.
       const event = await simEvent('payment_intent.succeeded', order.paymentIntentId!);
       const { body, signature } = signedEvent(m.deps, event);
       expect((await receiveStripeWebhook(body, signature, { ...m.deps, webhookSecret: env('STRIPE_WEBHOOK_SECRET') })).status).toBe(200);
       await sleep(10);
-      expect(found(await auditInvariants(scope))).toEqual([
+      expect(found(await auditInvariants(scope))).toEqual([['stuck.event', `event:${event.id}`]]);
+      expect(found(await auditInvariants({ ...scope, stripe: m.deps.stripe }))).toEqual([
         ['payment.unsettled', `order:${order._id}`],
         ['stuck.event', `event:${event.id}`],
       ]);

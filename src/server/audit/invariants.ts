@@ -23,9 +23,9 @@ import {
   checkNotPaidAfterCancel,
   checkPaymentRecord,
   checkRefundRecord,
-  parseEventIntent,
   SUCCEEDED,
   type EventIntent,
+  verifiedIntent,
 } from './payment-checks';
 import { checkOrderSold, checkSoldSum } from './sale-checks';
 import { checkHold, checkOrderHolds, checkProductStock } from './stock-checks';
@@ -127,14 +127,14 @@ async function auditOrderPage(orders: AuditOrder[], ctx: AuditContext, stripe: A
   const [products, recorded, succeeded] = await Promise.all([
     Product.find({ _id: { $in: skus } }, { holds: 1, sales: 1 }).lean<Pick<AuditProduct, '_id' | 'holds' | 'sales'>[]>(),
     WebhookEvent.find({ _id: { $in: eventIds } }).lean<AuditEvent[]>(),
-    WebhookEvent.find({ type: SUCCEEDED, $or: [{ orderId: { $in: ids } }, { objectId: { $in: intentIds } }] }).lean<AuditEvent[]>(),
+    WebhookEvent.find({ type: SUCCEEDED, $or: [{ orderId: { $in: ids } }, { objectId: { $in: intentIds } }, { 'verified.orderId': { $in: ids } }] }).lean<AuditEvent[]>(),
   ]);
   const productsBySku = new Map(products.map((p) => [p._id, p]));
   const eventsById = new Map(recorded.map((e) => [e._id, e]));
-  // Which order an event is for is what its payload says (metadata.orderId), as when it was applied.
+  // Which order a payment is for is what Stripe said (the PaymentIntent's metadata.orderId), never the event's claim.
   const intentsByOrder = new Map<string, EventIntent[]>();
   for (const e of succeeded) {
-    const pi = parseEventIntent(e);
+    const pi = verifiedIntent(e);
     if (pi?.orderId) intentsByOrder.set(pi.orderId, [...(intentsByOrder.get(pi.orderId) ?? []), pi]);
   }
 

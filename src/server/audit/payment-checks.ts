@@ -1,7 +1,8 @@
 /**
- * Payment invariants: no order is charged twice (at most one PaymentIntent
- * among the recorded payment_intent.succeeded events naming the order, and
- * it is the order's own); every CONFIRMED / PAID order records the
+ * Payment invariants, judged on evidence (what Stripe answered when an event
+ * was processed, or Stripe itself), never on what an event claims: no order
+ * is charged twice (at most one PaymentIntent confirmed succeeded for the
+ * order, and it is the order's own); every CONFIRMED / PAID order records the
  * PaymentIntent, the stored event that paid it and the amount and currency,
  * all equal to the order's; a REFUNDED order records its refund. With a
  * Stripe client, Stripe itself is asked too: the PaymentIntent succeeded for
@@ -17,10 +18,14 @@ import { age, isYoung, orderSubject, type AuditContext, type AuditEvent, type Au
 
 export const SUCCEEDED = 'payment_intent.succeeded';
 
-/** The PaymentIntent a stored event carries (the payload is the raw Stripe event). */
+/**
+ * The PaymentIntent an event is evidence of: what Stripe answered when the
+ * event was processed (`verified`), never what the event itself claims. An
+ * event not processed yet, or whose PaymentIntent had not succeeded, is
+ * evidence of nothing.
+ */
 export interface EventIntent {
   eventId: string;
-  type: string;
   id: string;
   amount: number;
   currency: string;
@@ -28,28 +33,13 @@ export interface EventIntent {
   receivedAt: Date;
 }
 
-export function parseEventIntent(event: Pick<AuditEvent, '_id' | 'payload' | 'receivedAt'>): EventIntent | null {
-  try {
-    const parsed = JSON.parse(event.payload) as { type?: unknown; data?: { object?: Record<string, unknown> } };
-    const obj = parsed.data?.object;
-    if (!obj || typeof obj.id !== 'string') return null;
-    const received = Number(obj.amount_received) || Number(obj.amount);
-    const metadata = obj.metadata as Record<string, unknown> | null | undefined;
-    return {
-      eventId: event._id,
-      type: typeof parsed.type === 'string' ? parsed.type : '',
-      id: obj.id,
-      amount: received,
-      currency: typeof obj.currency === 'string' ? obj.currency : '',
-      orderId: typeof metadata?.orderId === 'string' ? metadata.orderId : undefined,
-      receivedAt: event.receivedAt,
-    };
-  } catch {
-    return null;
-  }
+export function verifiedIntent(event: Pick<AuditEvent, '_id' | 'type' | 'verified' | 'receivedAt'>): EventIntent | null {
+  const v = event.verified;
+  if (event.type !== SUCCEEDED || v?.status !== 'succeeded' || !v.paymentIntentId) return null;
+  return { eventId: event._id, id: v.paymentIntentId, amount: v.amountReceived ?? 0, currency: v.currency ?? '', orderId: v.orderId ?? undefined, receivedAt: event.receivedAt };
 }
 
-/** `intents`: the succeeded events whose payload names this order. */
+/** `intents`: the verified successes naming this order. */
 export function checkChargedOnce(order: Pick<AuditOrder, '_id' | 'paymentIntentId'>, intents: readonly EventIntent[]): Violation | null {
   const byIntent = new Map<string, string[]>();
   for (const i of intents) byIntent.set(i.id, [...(byIntent.get(i.id) ?? []), i.eventId]);
@@ -72,7 +62,7 @@ export function checkChargedOnce(order: Pick<AuditOrder, '_id' | 'paymentIntentI
   return null;
 }
 
-/** CONFIRMED / PAID: the payment is fully recorded and matches the stored event. */
+/** CONFIRMED / PAID: the payment is fully recorded and matches what Stripe confirmed when its event was processed. */
 export function checkPaymentRecord(order: AuditOrder, eventsById: ReadonlyMap<string, AuditEvent>): Violation[] {
   if (order.state !== 'CONFIRMED' && order.state !== 'PAID') return [];
   const subject = orderSubject(order._id);
@@ -95,16 +85,16 @@ export function checkPaymentRecord(order: AuditOrder, eventsById: ReadonlyMap<st
     out.push(wrongEvent(`expected payment.succeededEventId ${eventId} to be a stored WebhookEvent, found none`));
     return out;
   }
-  const pi = parseEventIntent(stored);
-  if (stored.type !== SUCCEEDED || !pi) {
-    out.push(wrongEvent(`expected event ${eventId} to be a ${SUCCEEDED} with a PaymentIntent, found type ${stored.type}${pi ? '' : ' with an unreadable payload'}`));
+  const pi = verifiedIntent(stored);
+  if (!pi) {
+    out.push(wrongEvent(`expected event ${eventId} to be a ${SUCCEEDED} that Stripe confirmed, found type ${stored.type}, verified status ${String(stored.verified?.status ?? 'none')}`));
     return out;
   }
   if (pi.id !== order.paymentIntentId) {
-    out.push(wrongEvent(`expected event ${eventId} for PaymentIntent ${String(order.paymentIntentId)}, found ${pi.id}`));
+    out.push(wrongEvent(`expected event ${eventId} confirmed for PaymentIntent ${String(order.paymentIntentId)}, found ${pi.id}`));
   }
   if (pi.amount !== order.totalMinor || pi.currency !== order.currency) {
-    out.push(wrongEvent(`expected event ${eventId} to pay ${order.totalMinor} ${order.currency}, found ${pi.amount} ${pi.currency}`));
+    out.push(wrongEvent(`expected event ${eventId} confirmed paying ${order.totalMinor} ${order.currency}, found ${pi.amount} ${pi.currency}`));
   }
   return out;
 }

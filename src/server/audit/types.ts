@@ -17,10 +17,10 @@ export const CHECKS = {
   'holds.missing': 'an order in INVENTORY_RESERVED / PAYMENT_PENDING / PAID holds every line',
   'sales.unsold': 'every line of a CONFIRMED order was sold to it (a sale record, written with the stock movement)',
   'stock.sold-sum': 'sold = sum of the sales recorded for the product, so no unit was sold without a buyer or twice',
-  'payment.charged-twice': 'at most one PaymentIntent succeeded per order',
+  'payment.charged-twice': 'at most one PaymentIntent confirmed succeeded per order (by Stripe, not by an event’s claim)',
   'payment.foreign-intent': 'the PaymentIntent that succeeded is the one recorded on the order',
   'payment.record': 'a CONFIRMED / PAID order records its PaymentIntent, event, amount and currency',
-  'payment.event': 'the recorded succeeded event exists and matches the order',
+  'payment.event': 'the event recorded as the order’s payment exists and Stripe confirmed it for the order’s PaymentIntent and amount',
   'payment.stripe': 'Stripe agrees the order’s PaymentIntent succeeded for the order’s amount and currency',
   'payment.unsettled': 'a payment that succeeded is applied within stuckAfterMs: the order ends PAID / CONFIRMED, REFUNDED or PAYMENT_MISMATCH, never stranded',
   'payment.after-cancel': 'an order its customer cancelled is never PAID or CONFIRMED (its payment is refunded)',
@@ -142,4 +142,5 @@ export interface AuditEvent {
   payload: string;
   receivedAt: Date;
   processedAt?: Date | null;
+  verified?: { paymentIntentId?: string | null; status?: string | null; amountReceived?: number | null; currency?: string | null; orderId?: string | null } | null;
 }

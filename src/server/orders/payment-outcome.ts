@@ -24,6 +24,7 @@ import type { Deps } from '../deps';
 import { RetryLaterError } from '../errors';
 import { LATE_HOLD_REF, releaseLines, reserveLines } from '../inventory/stock';
 import { logger } from '../logger';
+import { recordVerification } from '../webhooks/verification';
 import { refundOrderPayment, retrievePaymentIntentIfKnown } from '../payments/payment-intents';
 import type { StepOutcome } from './reserve-order';
 import { transition } from './state-machine';
@@ -69,6 +70,7 @@ export async function applyPaymentSucceeded(
   // a hint (it may be stale, replayed from a test, or signed by anyone who
   // holds the webhook secret); the PaymentIntent is the record.
   const pi = await retrievePaymentIntentIfKnown(deps.stripe, claimed.id);
+  await recordVerification(eventId, claimed.id, pi);
   if (!pi) {
     logger.error({ orderId: order._id, paymentIntentId: claimed.id, eventId, outcome: 'refused' }, 'success event for a PaymentIntent Stripe does not know; nothing marked paid');
     return 'refused';
@@ -171,7 +173,8 @@ async function settleLatePayment(
       from: closed,
       to: 'REFUNDED',
       where: { lateDecision: 'refund' },
-      set: { ...paymentFields(pi, eventId, received), refund: { id: refund.id, amount: refund.amount, at: new Date() } },
+      // Dotted fields: the refund's status comes from Stripe's refund events, which may already be recorded.
+      set: { ...paymentFields(pi, eventId, received), 'refund.id': refund.id, 'refund.amount': refund.amount, 'refund.at': new Date() },
       unset: ['pendingIntentCancel'],
       detail: refund.id,
     });
