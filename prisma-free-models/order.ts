@@ -71,6 +71,8 @@ const orderSchema = new Schema(
       lastError: { code: String, message: String, at: Date },
       succeededEventId: String,
       amountReceived: Number,
+      /** Given back so far, in all (charge.refunded). */
+      amountRefunded: Number,
       currency: String,
     },
     rejection: { reason: String, sku: String },
@@ -87,7 +89,15 @@ const orderSchema = new Schema(
     pendingRelease: { type: String },
     /** The PaymentIntent is still to be cancelled at Stripe. */
     pendingIntentCancel: { type: Boolean },
-    refund: { id: String, amount: Number, at: Date },
+    /** Our full refund of the order's payment, and its status at Stripe (a refund can fail after it was created). */
+    refund: { id: String, amount: Number, at: Date, status: String, failureReason: String },
+    /** Refunds made outside this system (e.g. from Stripe's dashboard). */
+    otherRefunds: {
+      type: [{ id: { type: String, required: true }, amount: Number, status: String, failureReason: String, _id: false }],
+      default: undefined,
+    },
+    /** A dispute (chargeback) of the payment, as Stripe reports it. */
+    dispute: { id: String, amount: Number, currency: String, reason: String, status: String, at: Date },
     /**
      * What was sold to this order, line by line: copied from the product's sale
      * record, which the same update that sold the stock wrote. Finalization

@@ -24,16 +24,26 @@ export interface OrderView {
   rejection: { reason: string; sku: string | null } | null;
   /** Why an order was cancelled or expired, or why its payment was refunded or flagged. */
   closeReason: string | null;
-  refund: { id: string; amount: number } | null;
+  /** status: as Stripe reports it (pending, succeeded, failed, ...); null until Stripe has said. */
+  refund: { id: string; amount: number; status: string | null; failureReason: string | null } | null;
+  /** A dispute (chargeback) of the payment by the customer's bank. */
+  dispute: { status: string; reason: string } | null;
   holdExpiresAt: string | null;
   history: { from: OrderState | null; to: OrderState; action: string; at: string }[];
   createdAt: string;
 }
 
 function closeReasonFor(o: OrderDoc): string | null {
+  if (o.refund?.status === 'failed' || o.refund?.status === 'canceled') {
+    return 'Your refund could not be completed; our team has been told and will contact you.';
+  }
   switch (o.state) {
     case 'REFUNDED':
-      return 'Your payment arrived after the order had closed and the stock was gone, so it was refunded in full.';
+      return o.history.some((h) => h.to === 'CANCELLED')
+        ? 'You cancelled this order after paying, so your payment was refunded in full.'
+        : 'Your payment arrived after the order had closed and the stock was gone, so it was refunded in full.';
+    case 'CONFIRMED':
+      return o.dispute?.id ? 'Your bank has disputed this payment; we will be in touch about it.' : (o.closeReason ?? null);
     case 'PAYMENT_MISMATCH':
       return 'The payment received does not match the order total; the order is on hold for review.';
     default:
@@ -65,7 +75,8 @@ export function toOrderView(o: OrderDoc & { createdAt?: Date }): OrderView {
     },
     rejection: o.rejection?.reason ? { reason: o.rejection.reason, sku: o.rejection.sku ?? null } : null,
     closeReason: closeReasonFor(o),
-    refund: o.refund?.id ? { id: o.refund.id, amount: o.refund.amount ?? 0 } : null,
+    refund: o.refund?.id ? { id: o.refund.id, amount: o.refund.amount ?? 0, status: o.refund.status ?? null, failureReason: o.refund.failureReason ?? null } : null,
+    dispute: o.dispute?.id ? { status: o.dispute.status ?? 'unknown', reason: o.dispute.reason ?? 'unknown' } : null,
     holdExpiresAt: o.holdExpiresAt ? o.holdExpiresAt.toISOString() : null,
     history: o.history.map((h) => ({
       from: (h.from ?? null),

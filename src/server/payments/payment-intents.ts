@@ -53,8 +53,8 @@ export async function retrievePaymentIntent(stripe: Stripe, paymentIntentId: str
   return stripe.paymentIntents.retrieve(paymentIntentId);
 }
 
-/** Stripe's answer for an id it does not know: nothing to cancel, nothing paid. Never worth a retry. */
-export function isNoSuchPaymentIntent(err: unknown): boolean {
+/** Stripe's answer for an id it does not know (404 resource_missing): nothing to cancel, nothing paid. Never worth a retry. */
+export function isNoSuchObject(err: unknown): boolean {
   const e = err as { statusCode?: number; code?: string };
   return e.statusCode === 404 || e.code === 'resource_missing';
 }
@@ -64,7 +64,7 @@ export async function retrievePaymentIntentIfKnown(stripe: Stripe, paymentIntent
   try {
     return await stripe.paymentIntents.retrieve(paymentIntentId);
   } catch (err) {
-    if (isNoSuchPaymentIntent(err)) return null;
+    if (isNoSuchObject(err)) return null;
     throw err;
   }
 }

@@ -11,12 +11,18 @@ import { crashPoint } from '../crash-points';
 import { logger } from '../logger';
 import { applyPaymentFailed, applyPaymentSucceeded } from '../orders/payment-outcome';
 import type { StepOutcome } from '../orders/reserve-order';
+import { applyChargeRefunded, applyDisputeCreated, applyRefundUpdate } from '../orders/refunds-and-disputes';
 
 type Handler = (event: Stripe.Event, deps: Pick<Deps, 'enqueuer' | 'stripe'>) => Promise<StepOutcome>;
 
 const handlers: Record<string, Handler> = {
   'payment_intent.succeeded': (e, deps) => applyPaymentSucceeded(e.data.object as Stripe.PaymentIntent, e.id, deps),
   'payment_intent.payment_failed': (e) => applyPaymentFailed(e.data.object as Stripe.PaymentIntent),
+  'refund.created': (e, deps) => applyRefundUpdate(e.data.object as Stripe.Refund, deps),
+  'refund.updated': (e, deps) => applyRefundUpdate(e.data.object as Stripe.Refund, deps),
+  'refund.failed': (e, deps) => applyRefundUpdate(e.data.object as Stripe.Refund, deps),
+  'charge.refunded': (e, deps) => applyChargeRefunded(e.data.object as Stripe.Charge, deps),
+  'charge.dispute.created': (e, deps) => applyDisputeCreated(e.data.object as Stripe.Dispute, deps),
 };
 
 export const HANDLED_EVENT_TYPES: ReadonlySet<string> = new Set(Object.keys(handlers));
