@@ -105,8 +105,9 @@ describe('reconciler', () => {
     expect((await getOrder(first.orderId)).idempotencyKey).toBe(key);
     // 25 hours later (written with the driver: mongoose protects createdAt).
     await Order.collection.updateOne({ _id: first.orderId } as never, { $set: { createdAt: new Date(Date.now() - 25 * 3600_000) } });
-    const report = await reconcile(m.deps, opts);
-    expect(report.keysPurged).toBeGreaterThanOrEqual(1);
+    // The suite's own worker runs the reconciler every 2 s and may purge it first:
+    // what matters is the end state, not which pass did it.
+    await reconcile(m.deps, opts);
     expect((await getOrder(first.orderId)).idempotencyKey).toBeUndefined();
   });
 
