@@ -4,25 +4,13 @@
  * before its fix; each must pass now. A new failing seed found by
  * `npm run explore` belongs here, with the fix that made it pass.
  */
-import { afterAll, beforeAll, describe, it } from 'vitest';
-import { logger } from '../../src/server/logger';
+import { describe, it } from 'vitest';
 import { replay, type Fixture, type Scenario } from './explore';
-import { installOperationGate } from './scheduler';
 import { SCENARIOS } from './scenarios';
-import { openWorld, type World } from './world';
+import { useWorld } from './use-world';
 
-logger.level = process.env.TEST_LOG_LEVEL ?? 'fatal';
 
-let world: World;
-let uninstall: () => void;
-beforeAll(async () => {
-  world = await openWorld();
-  uninstall = installOperationGate();
-});
-afterAll(async () => {
-  uninstall?.();
-  await world?.close();
-});
+const world = useWorld();
 
 const scenario = (name: string): Scenario<Fixture> => {
   const found = SCENARIOS.find((s) => s.name === name);
@@ -69,7 +57,7 @@ const REGRESSIONS: { race: string; scenario: string; schedule: string }[] = [
 describe('schedules that broke a promise before their fix', () => {
   for (const r of REGRESSIONS) {
     it(`race ${r.race} (${r.schedule})`, async () => {
-      await replay(world, scenario(r.scenario), r.schedule);
+      await replay(world(), scenario(r.scenario), r.schedule);
     });
   }
 });

@@ -4,40 +4,30 @@
  * The race is a read-then-write on one document (a lost update), through the
  * same operation gate every step's database operations pass.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { Product } from '../../prisma-free-models';
 import { runSchedule, type Scenario } from './explore';
 import { product } from './fixtures';
-import { installOperationGate } from './scheduler';
 import { dfsId, interleavings, nextDfsPrefix } from './strategies';
-import { openWorld, type World } from './world';
+import { useWorld } from './use-world';
 
-let world: World;
-let uninstall: () => void;
-beforeAll(async () => {
-  world = await openWorld();
-  uninstall = installOperationGate();
-});
-afterAll(async () => {
-  uninstall();
-  await world.close();
-});
+const world = useWorld();
 
-/** Two increments of `sold` by read-modify-write: correct only if they do not interleave. */
+/** Two restocks of one unit by read-modify-write: correct only if they do not interleave. */
 const lostUpdate: Scenario<{ orderIds: string[]; skus: string[] }> = {
   name: 'toy lost update',
   setup: async () => ({ orderIds: [], skus: [await product(5)] }),
   tasks: ({ skus: [sku] }) =>
     [0, 1].map((i) => ({
-      name: `increment ${i}`,
+      name: `restock ${i}`,
       run: async () => {
         const p = await Product.findById(sku).lean();
-        await Product.updateOne({ _id: sku }, { $set: { sold: (p?.sold ?? 0) + 1, available: (p?.available ?? 0) - 1 } });
+        await Product.updateOne({ _id: sku }, { $set: { initialStock: (p?.initialStock ?? 0) + 1, available: (p?.available ?? 0) + 1 } });
       },
     })),
   check: async ({ skus: [sku] }) => {
     const p = await Product.findById(sku).lean();
-    return p?.sold === 2 ? [] : [`expected sold 2, found ${p?.sold}`];
+    return p?.initialStock === 7 ? [] : [`expected 7 units after two restocks of 5, found ${p?.initialStock}`];
   },
 };
 
@@ -47,7 +37,7 @@ describe('the deterministic scheduler', () => {
     let prefix: number[] | null = [];
     let runs = 0;
     while (prefix) {
-      const outcome = await runSchedule(world, lostUpdate, dfsId(prefix));
+      const outcome = await runSchedule(world(), lostUpdate, dfsId(prefix));
       runs++;
       expect(outcome.points).toEqual([2, 2]);
       if (outcome.violations.length > 0) lost.push(outcome.id);
@@ -61,8 +51,8 @@ describe('the deterministic scheduler', () => {
 
   it('replays a schedule exactly from its id', async () => {
     for (const id of ['dfs:0101', 'pct2:7.4', 'random:42']) {
-      const a = await runSchedule(world, lostUpdate, id);
-      const b = await runSchedule(world, lostUpdate, id);
+      const a = await runSchedule(world(), lostUpdate, id);
+      const b = await runSchedule(world(), lostUpdate, id);
       expect(b.seen.map((s) => s.chosen)).toEqual(a.seen.map((s) => s.chosen));
       expect(b.trace.split('\n').map((l) => l.replace(/S-[0-9A-F]+/g, 'S'))).toEqual(a.trace.split('\n').map((l) => l.replace(/S-[0-9A-F]+/g, 'S')));
       expect(b.violations.length > 0).toBe(a.violations.length > 0);
@@ -72,8 +62,8 @@ describe('the deterministic scheduler', () => {
   it('finds the race with seeded random and PCT schedules too', async () => {
     const found = { random: 0, pct: 0 };
     for (let seed = 1; seed <= 20; seed++) {
-      if ((await runSchedule(world, lostUpdate, `random:${seed}`)).violations.length > 0) found.random++;
-      if ((await runSchedule(world, lostUpdate, `pct2:${seed}.4`)).violations.length > 0) found.pct++;
+      if ((await runSchedule(world(), lostUpdate, `random:${seed}`)).violations.length > 0) found.random++;
+      if ((await runSchedule(world(), lostUpdate, `pct2:${seed}.4`)).violations.length > 0) found.pct++;
     }
     expect(found.random).toBeGreaterThan(0);
     expect(found.pct).toBeGreaterThan(0);
