@@ -6,6 +6,7 @@
  * Payloads carry ids only: no secrets, no prices.
  */
 import { Queue, type ConnectionOptions, type JobsOptions } from 'bullmq';
+import { within } from '../timeout';
 
 export const QUEUE_NAMES = {
   reservation: 'reservation',
@@ -85,19 +86,6 @@ async function ensureJob<T>(queue: Queue<T>, name: string, data: T, jobId: strin
   await (queue as Queue).add(name, data, { ...opts, jobId });
 }
 
-/** Rejects after `ms`: with Redis unreachable BullMQ waits for a connection forever. */
-async function within<T>(ms: number, what: string, work: Promise<T>): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what}: queue unavailable for ${ms} ms`)), ms);
-  });
-  try {
-    return await Promise.race([work, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
 export function createOrderQueues(
   connection: ConnectionOptions,
   prefix: string,
@@ -117,6 +105,7 @@ export function createOrderQueues(
     release: make<OrderJob>(QUEUE_NAMES.release),
     maintenance: make<Record<string, never>>(QUEUE_NAMES.maintenance),
   };
+  // With Redis unreachable BullMQ waits for a connection forever: give up after timeoutMs.
   const ensure = <T>(queue: Queue<T>, name: string, data: T, jobId: string, jobOpts?: JobsOptions) =>
     within(timeoutMs, `enqueue ${jobId}`, ensureJob(queue, name, data, jobId, jobOpts));
   const enqueuer: Enqueuer = {
