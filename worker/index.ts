@@ -17,7 +17,7 @@
  * lost all its data gets it back without a restart.
  *
  * Health, readiness and metrics are served on WORKER_HTTP_PORT (see
- * http-server.ts).
+ * http-server.ts); each job runs in its request's context (job-context.ts).
  */
 import { hostname } from 'node:os';
 import { Worker, type Processor } from 'bullmq';
@@ -31,6 +31,7 @@ import { registerSystemGauges } from '../src/server/metrics/system-gauges';
 import { createStripeClient } from '../src/server/payments/stripe-client';
 import { createOrderQueues, QUEUE_NAMES, RECONCILE_SCHEDULER_ID, type QueueName } from '../src/server/queue/queues';
 import { startWorkerHttp } from './http-server';
+import { inJobContext } from './job-context';
 import { permanentFailures } from './permanent-failures';
 import { processorsByQueue } from './processors';
 
@@ -54,7 +55,7 @@ async function main(): Promise<void> {
   // Workers block on Redis; BullMQ requires maxRetriesPerRequest: null for them.
   const workerConnection = new Redis(config.REDIS_URL, { maxRetriesPerRequest: null });
   const start = <T>(name: QueueName, processor: Processor<T, unknown>) => {
-    const worker = new Worker<T>(name, permanentFailures(processor), {
+    const worker = new Worker<T>(name, inJobContext(name, permanentFailures(processor)), {
       name: workerName,
       connection: workerConnection,
       prefix: config.QUEUE_PREFIX,
@@ -63,9 +64,10 @@ async function main(): Promise<void> {
       stalledInterval: config.WORKER_STALLED_INTERVAL_MS,
       maxStalledCount: 5,
     });
-    worker.on('failed', (job, err) =>
-      logger.warn({ queue: name, jobId: job?.id, attempts: job?.attemptsMade, err: err.message }, 'job failed'),
-    );
+    worker.on('failed', (job, err) => {
+      const { requestId, orderId, eventId } = (job?.data ?? {}) as { requestId?: string; orderId?: string; eventId?: string };
+      logger.warn({ queue: name, jobId: job?.id, requestId, orderId, eventId, attempts: job?.attemptsMade, err: err.message }, 'job failed');
+    });
     worker.on('error', (err) => logger.error({ queue: name, err }, 'worker error'));
     return worker;
   };

@@ -6,6 +6,7 @@
  * Payloads carry ids only: no secrets, no prices.
  */
 import { Queue, type ConnectionOptions, type JobsOptions } from 'bullmq';
+import { currentRequestId } from '../observability/request-context';
 import { within } from '../timeout';
 
 export const QUEUE_NAMES = {
@@ -20,11 +21,24 @@ export const QUEUE_NAMES = {
 
 export type QueueName = (typeof QUEUE_NAMES)[keyof typeof QUEUE_NAMES];
 
-export interface OrderJob {
+/**
+ * Every payload may carry the id of the request that caused it (the worker
+ * logs it on every line of the job); it is job data, so it survives retries.
+ */
+export interface TracedJob {
+  requestId?: string;
+}
+export interface OrderJob extends TracedJob {
   orderId: string;
 }
-export interface WebhookEventJob {
+export interface WebhookEventJob extends TracedJob {
   eventId: string;
+}
+
+/** The payload with the current request's id, when there is one. */
+function withRequestId<T>(data: T): T {
+  const requestId = currentRequestId();
+  return requestId ? { ...data, requestId } : data;
 }
 
 // BullMQ refuses ':' in custom ids (it is its key separator).
@@ -107,7 +121,7 @@ export function createOrderQueues(
   };
   // With Redis unreachable BullMQ waits for a connection forever: give up after timeoutMs.
   const ensure = <T>(queue: Queue<T>, name: string, data: T, jobId: string, jobOpts?: JobsOptions) =>
-    within(timeoutMs, `enqueue ${jobId}`, ensureJob(queue, name, data, jobId, jobOpts));
+    within(timeoutMs, `enqueue ${jobId}`, ensureJob(queue, name, withRequestId(data), jobId, jobOpts));
   const enqueuer: Enqueuer = {
     reserve: (orderId) => ensure(queues.reservation, 'reserve', { orderId }, jobIds.reserve(orderId)),
     requestPayment: (orderId) => ensure(queues.payment, 'request-payment', { orderId }, jobIds.requestPayment(orderId)),
