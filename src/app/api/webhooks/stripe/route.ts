@@ -1,6 +1,6 @@
 /** Stripe webhooks: a thin adapter over receiveStripeWebhook (verify, record, enqueue). */
 import { NextResponse } from 'next/server';
-import { logger } from '@/server/logger';
+import { reportInternalError } from '@/server/observability/internal-error';
 import { withRequestScope } from '@/server/observability/request-scope';
 import { getRuntime } from '@/server/runtime';
 import { MAX_WEBHOOK_BYTES, receiveStripeWebhook } from '@/server/webhooks/intake';
@@ -26,8 +26,8 @@ export const POST = withRequestScope(async (req: Request): Promise<NextResponse>
     });
     return NextResponse.json(result.body, { status: result.status });
   } catch (err) {
-    // 5xx so Stripe delivers again; nothing was acknowledged.
-    logger.error({ err }, 'webhook handling failed');
-    return NextResponse.json({ received: false, error: 'Temporarily unable to process' }, { status: 500 });
+    // 5xx so Stripe delivers again; nothing was acknowledged. The error's own
+    // message stays in the log.
+    return NextResponse.json({ received: false, error: reportInternalError(err, 'webhook') }, { status: 500 });
   }
 });
