@@ -10,11 +10,17 @@ mongoose.set('strictQuery', true);
 let connecting: Promise<typeof mongoose> | undefined;
 
 export function connectMongo(uri: string): Promise<typeof mongoose> {
-  connecting ??= mongoose.connect(uri, {
-    serverSelectionTimeoutMS: 10_000,
-    // Index builds are explicit (ensureIndexes) so a deploy fails fast on a bad index.
-    autoIndex: false,
-  });
+  connecting ??= mongoose
+    .connect(uri, {
+      serverSelectionTimeoutMS: 10_000,
+      // Index builds are explicit (ensureIndexes) so a deploy fails fast on a bad index.
+      autoIndex: false,
+    })
+    .catch((err: unknown) => {
+      // Not cached: a process started before its database must connect once the database answers.
+      connecting = undefined;
+      throw err;
+    });
   return connecting;
 }
 

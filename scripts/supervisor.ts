@@ -9,7 +9,9 @@
  *              sending webhooks to the web app on PORT
  *   web        `next start`; copy i listens on PORT + i - 1 (a balancer in front
  *              of several copies is not part of this)
- *   worker     the BullMQ worker; any number of copies share the queues
+ *   worker     the BullMQ worker; any number of copies share the queues; copy i
+ *              serves /health, /ready and /metrics on WORKER_HTTP_PORT + i - 1
+ *              (default 9464; 0 turns them off for every copy)
  *
  * Run with `node --import tsx`, not the `tsx` command, so that signals reach
  * this process directly rather than through a wrapper.
@@ -21,6 +23,7 @@ import type { ChildSpec } from './supervisor/supervisor';
 const ROOT = path.resolve(__dirname, '..');
 const node = process.execPath;
 const port = Number(process.env.PORT ?? 4000);
+const workerHttpPort = Number(process.env.WORKER_HTTP_PORT || 9464);
 
 interface Preset extends Omit<ChildSpec, 'name' | 'count'> {
   /** The app talks to one simulator: a second copy would only take its port. */
@@ -46,7 +49,7 @@ const presets: Record<string, Preset> = {
   worker: {
     command: node,
     args: ['--import', 'tsx', 'worker/index.ts'],
-    env: { SERVICE_NAME: 'worker' },
+    env: (instance) => ({ SERVICE_NAME: 'worker', WORKER_HTTP_PORT: workerHttpPort === 0 ? '0' : String(workerHttpPort + instance - 1) }),
   },
 };
 

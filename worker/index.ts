@@ -15,15 +15,23 @@
  * The reconciler runs as a BullMQ job scheduler (every RECONCILE_INTERVAL_MS).
  * The worker re-registers the scheduler on the same period, so a Redis that
  * lost all its data gets it back without a restart.
+ *
+ * Health, readiness and metrics are served on WORKER_HTTP_PORT (see
+ * http-server.ts); each job runs in its request's context (job-context.ts).
  */
 import { hostname } from 'node:os';
 import { Worker, type Processor } from 'bullmq';
 import { Redis } from 'ioredis';
 import { connectMongo, disconnectMongo, ensureIndexes } from '../prisma-free-models';
 import { loadConfigOrExit } from '../src/server/config';
+import { pingMongo } from '../src/server/health/dependency-checks';
+import { checkReadiness } from '../src/server/health/readiness';
 import { logger } from '../src/server/logger';
+import { registerSystemGauges } from '../src/server/metrics/system-gauges';
 import { createStripeClient } from '../src/server/payments/stripe-client';
 import { createOrderQueues, QUEUE_NAMES, RECONCILE_SCHEDULER_ID, type QueueName } from '../src/server/queue/queues';
+import { startWorkerHttp } from './http-server';
+import { inJobContext } from './job-context';
 import { permanentFailures } from './permanent-failures';
 import { processorsByQueue } from './processors';
 
@@ -47,7 +55,7 @@ async function main(): Promise<void> {
   // Workers block on Redis; BullMQ requires maxRetriesPerRequest: null for them.
   const workerConnection = new Redis(config.REDIS_URL, { maxRetriesPerRequest: null });
   const start = <T>(name: QueueName, processor: Processor<T, unknown>) => {
-    const worker = new Worker<T>(name, permanentFailures(processor), {
+    const worker = new Worker<T>(name, inJobContext(name, permanentFailures(processor)), {
       name: workerName,
       connection: workerConnection,
       prefix: config.QUEUE_PREFIX,
@@ -56,9 +64,10 @@ async function main(): Promise<void> {
       stalledInterval: config.WORKER_STALLED_INTERVAL_MS,
       maxStalledCount: 5,
     });
-    worker.on('failed', (job, err) =>
-      logger.warn({ queue: name, jobId: job?.id, attempts: job?.attemptsMade, err: err.message }, 'job failed'),
-    );
+    worker.on('failed', (job, err) => {
+      const { requestId, orderId, eventId } = (job?.data ?? {}) as { requestId?: string; orderId?: string; eventId?: string };
+      logger.warn({ queue: name, jobId: job?.id, requestId, orderId, eventId, attempts: job?.attemptsMade, err: err.message }, 'job failed');
+    });
     worker.on('error', (err) => logger.error({ queue: name, err }, 'worker error'));
     return worker;
   };
@@ -71,15 +80,42 @@ async function main(): Promise<void> {
       .catch((err: unknown) => logger.error({ err }, 'could not schedule the reconciler'));
   await scheduleReconciler();
   const watchdog = setInterval(() => void scheduleReconciler(), config.RECONCILE_INTERVAL_MS);
-  logger.info({ queues: Object.values(QUEUE_NAMES), prefix: config.QUEUE_PREFIX }, 'worker started');
 
   let stopping = false;
+  registerSystemGauges({ database: () => Promise.resolve(), queues: () => Promise.resolve(queues.queues) });
+  const endpoints =
+    config.WORKER_HTTP_PORT === 0
+      ? undefined
+      : await startWorkerHttp({
+          port: config.WORKER_HTTP_PORT,
+          metricsToken: config.METRICS_TOKEN,
+          readiness: () =>
+            checkReadiness({
+              mongodb: pingMongo,
+              // The producer's ping (what the steps enqueue with) and the
+              // connection the workers take jobs over: either one down and no job moves.
+              redis: async () => {
+                await producer.ping();
+                if (workerConnection.status !== 'ready') throw new Error(`worker connection is ${workerConnection.status}`);
+              },
+              workers: () => {
+                if (stopping) throw new Error('stopping');
+                const idle = workers.filter((w) => !w.isRunning()).map((w) => w.name);
+                if (idle.length > 0) throw new Error(`not running: ${idle.join(', ')}`);
+                return Promise.resolve();
+              },
+            }),
+        });
+  logger.info({ queues: Object.values(QUEUE_NAMES), prefix: config.QUEUE_PREFIX, httpPort: config.WORKER_HTTP_PORT || 'off' }, 'worker started');
+
   const stop = async (signal: string) => {
     if (stopping) return;
     stopping = true;
     logger.info({ signal }, 'worker stopping: finishing active jobs');
     clearInterval(watchdog);
     await Promise.all(workers.map((w) => w.close()));
+    // Liveness answers until the jobs are finished; readiness said no from the start of the stop.
+    await new Promise((resolve) => (endpoints ? endpoints.close(resolve) : resolve(undefined)));
     await queues.close();
     producer.disconnect();
     workerConnection.disconnect();

@@ -20,6 +20,15 @@ describe('configuration', () => {
     expect(() => parseConfig({ ...base, CURRENCY: 'rupees' })).toThrow(/CURRENCY/);
   });
 
+  it('runs the worker HTTP port on 9464 unless told (0 turns it off), and takes a metrics token only if it is long enough', () => {
+    expect(parseConfig(base).WORKER_HTTP_PORT).toBe(9464);
+    expect(parseConfig({ ...base, WORKER_HTTP_PORT: '0' }).WORKER_HTTP_PORT).toBe(0);
+    expect(() => parseConfig({ ...base, WORKER_HTTP_PORT: '70000' })).toThrow(/WORKER_HTTP_PORT/);
+    expect(parseConfig(base).METRICS_TOKEN).toBeUndefined();
+    expect(parseConfig({ ...base, METRICS_TOKEN: 'a-long-enough-token' }).METRICS_TOKEN).toBe('a-long-enough-token');
+    expect(() => parseConfig({ ...base, METRICS_TOKEN: 'short' })).toThrow(/METRICS_TOKEN/);
+  });
+
   it('never lets production talk to a simulator, nor development to a live key', () => {
     expect(() => parseConfig({ ...base, APP_ENV: 'production', STRIPE_API_HOST: '127.0.0.1' })).toThrow(/STRIPE_API_HOST/);
     expect(() => parseConfig({ ...base, STRIPE_SECRET_KEY: 'sk_live_abc' })).toThrow(/live key/);

@@ -51,6 +51,10 @@ const schema = z
     WORKER_STALLED_INTERVAL_MS: z.coerce.number().int().min(500).max(600_000).default(15_000),
     WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(256).default(16),
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    /** The worker's own HTTP port: /health, /ready, /metrics; 0 turns it off. */
+    WORKER_HTTP_PORT: z.coerce.number().int().min(0).max(65535).default(9464),
+    /** When set, the metrics endpoints (web and worker) answer only `Authorization: Bearer <token>`. */
+    METRICS_TOKEN: z.string().regex(/^[\x21-\x7e]{16,200}$/, 'must be 16 to 200 printable characters without spaces').optional(),
   })
   .superRefine((env, ctx) => {
     // The simulator is a development and test tool: production must talk to Stripe itself.

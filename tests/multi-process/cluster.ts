@@ -196,7 +196,7 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
     const webUrls = opts.webPorts.map((port) => `http://127.0.0.1:${port}`);
     await Promise.all([
       waitForHttp(`${simUrl}/_sim/health`, 30_000, sim),
-      ...webs.map((web, i) => waitForHttp(`${webUrls[i]}/api/health`, 60_000, web)),
+      ...webs.map((web, i) => waitForHttp(`${webUrls[i]}/api/ready`, 60_000, web)),
       ...workers.map((w) => waitForOutput(w, '"msg":"worker started"', 60_000)),
     ]);
     return { webUrls, simUrl, workers, front, queues, stalled: stalls.stalled, stop };

@@ -5,7 +5,7 @@
  */
 import mongoose from 'mongoose';
 import { assertPortFree, startNextApp, startTs, stopProcess, waitForHttp, type Managed } from './processes';
-import { APP_PORT, SIM_PORT, testEnv } from './test-env';
+import { APP_PORT, SIM_PORT, testEnv, WORKER_HTTP_PORT } from './test-env';
 
 let procs: Managed[] = [];
 
@@ -15,6 +15,7 @@ export default async function setup(): Promise<() => Promise<void>> {
   const childEnv = { ...process.env, ...env };
   await assertPortFree(SIM_PORT, 'payment simulator');
   await assertPortFree(APP_PORT, 'web app');
+  await assertPortFree(WORKER_HTTP_PORT, 'worker HTTP endpoints');
 
   const sim = startTs('simulator', 'src/payment-simulator/main.ts', {
     ...childEnv,
@@ -27,11 +28,13 @@ export default async function setup(): Promise<() => Promise<void>> {
   const app = startNextApp('app', APP_PORT, { ...childEnv, SERVICE_NAME: 'app' });
   procs.push(app);
 
-  const worker = startTs('worker', 'worker/index.ts', { ...childEnv, SERVICE_NAME: 'worker' });
+  const worker = startTs('worker', 'worker/index.ts', { ...childEnv, SERVICE_NAME: 'worker', WORKER_HTTP_PORT: String(WORKER_HTTP_PORT) });
   procs.push(worker);
 
   await waitForHttp(`${env.SIM_URL}/_sim/health`, 30_000, sim);
-  await waitForHttp(`${env.APP_URL}/api/health`, 60_000, app);
+  // Ready, not just alive: the first tests need MongoDB and Redis behind the app.
+  await waitForHttp(`${env.APP_URL}/api/ready`, 60_000, app);
+  await waitForHttp(`${env.WORKER_URL}/ready`, 60_000, worker);
 
   return async () => {
     await Promise.all(procs.map((p) => stopProcess(p)));

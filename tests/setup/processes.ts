@@ -124,7 +124,19 @@ export class ProcessGroup {
 export async function assertPortFree(port: number, what: string): Promise<void> {
   await new Promise<void>((resolve, reject) => {
     const probe = createServer();
-    probe.once('error', () => reject(new Error(`port ${port} for the ${what} is in use; set TEST_APP_PORT / TEST_SIM_PORT`)));
+    probe.once('error', () => reject(new Error(`port ${port} for the ${what} is in use; set TEST_APP_PORT / TEST_SIM_PORT / TEST_WORKER_HTTP_PORT`)));
     probe.listen(port, '127.0.0.1', () => probe.close(() => resolve()));
+  });
+}
+
+/** A port nothing listens on right now (the OS picks it), for a process a test starts itself. */
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
+    });
   });
 }

@@ -27,6 +27,8 @@ export const WEBHOOK_SECRET = 'whsec_test_suite_secret';
 export const APP_PORT = Number(process.env.TEST_APP_PORT ?? 4100);
 export const SIM_PORT = Number(process.env.TEST_SIM_PORT ?? 12290);
 export const STRIPE_MOCK_PORT = Number(process.env.TEST_STRIPE_MOCK_PORT ?? 12190);
+/** The suite's worker's /health, /ready and /metrics (the three ports after APP_PORT are the multi-process test's). */
+export const WORKER_HTTP_PORT = Number(process.env.TEST_WORKER_HTTP_PORT ?? APP_PORT + 5);
 
 export function testEnv() {
   const mongo = process.env.MONGODB_URI ?? 'mongodb://127.0.0.1:27090/orders_test';
@@ -44,6 +46,10 @@ export function testEnv() {
     CURRENCY: 'INR',
     LOG_LEVEL: process.env.LOG_LEVEL ?? 'info',
     RECONCILE_INTERVAL_MS: '2000',
+    // Off for every worker a test starts with this environment (they would
+    // all want one port); the suite's own worker gets WORKER_HTTP_PORT.
+    WORKER_HTTP_PORT: '0',
+    WORKER_URL: `http://127.0.0.1:${WORKER_HTTP_PORT}`,
     APP_URL: `http://127.0.0.1:${APP_PORT}`,
     SIM_URL: `http://127.0.0.1:${SIM_PORT}`,
     STRIPE_MOCK_URL: `http://127.0.0.1:${STRIPE_MOCK_PORT}`,

@@ -7,9 +7,8 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ROOT } from '../setup/processes';
+import { freePort, ROOT } from '../setup/processes';
 import { waitFor } from '../helpers';
 
 interface RunningSupervisor {
@@ -79,17 +78,6 @@ async function healthy(url: string): Promise<boolean> {
 }
 
 const waitHealthy = (url: string, timeoutMs = 30_000) => waitFor(`${url} healthy`, () => healthy(url), Boolean, timeoutMs);
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
-    });
-  });
-}
 
 async function expectAllGone(sup: RunningSupervisor, names: string[]): Promise<void> {
   const pids = names.flatMap((n) => pidsOf(sup, n));

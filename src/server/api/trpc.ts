@@ -3,7 +3,8 @@
  *   1. context: the request headers and the process runtime; over HTTP, a
  *      request whose input cannot be parsed is refused here, before any
  *      procedure runs;
- *   2. error formatter: the field and the domain code a client needs;
+ *   2. error formatter: the field and the domain code a client needs, and for
+ *      an unexpected error only a reference to its log line;
  *   3. procedures: the one builder the routers use, which turns domain errors
  *      into tRPC errors in this single place.
  */
@@ -12,6 +13,7 @@ import type { FetchCreateContextFnOptions } from '@trpc/server/adapters/fetch';
 import { z, ZodError } from 'zod';
 import { isDomainError, type DomainErrorCode } from '../errors';
 import { logger } from '../logger';
+import { reportInternalError } from '../observability/internal-error';
 import { getRuntime, type Runtime } from '../runtime';
 
 // 1. Context ---------------------------------------------------------------
@@ -96,12 +98,18 @@ function isUnavailable(err: unknown): boolean {
 }
 
 const t = initTRPC.context<Context>().create({
-  errorFormatter({ shape, error }) {
-    const zodError = error.cause instanceof ZodError ? error.cause : null;
-    const domain = error.cause instanceof DomainCause ? error.cause : null;
+  errorFormatter({ shape, error, path }) {
+    // An unexpected error's own message may name internals (hosts, collections,
+    // code paths): the client gets "Internal error (ref <request id>)" and the
+    // log gets the error under the same id. Every HTTP error passes here, those
+    // raised before any procedure ran included.
+    const internal = error.code === 'INTERNAL_SERVER_ERROR';
+    const zodError = !internal && error.cause instanceof ZodError ? error.cause : null;
+    const domain = !internal && error.cause instanceof DomainCause ? error.cause : null;
+    const validationMessage = zodError?.issues.map((i) => `${i.path.join('.') || 'input'}: ${i.message}`).join('; ');
     return {
       ...shape,
-      message: zodError ? zodError.issues.map((i) => `${i.path.join('.') || 'input'}: ${i.message}`).join('; ') : shape.message,
+      message: internal ? reportInternalError(error.cause ?? error, 'trpc', { path }) : (validationMessage ?? shape.message),
       data: {
         ...shape.data,
         stack: undefined,
@@ -125,12 +133,10 @@ const domainErrors = t.middleware(async ({ next, path }) => {
     const cause = new DomainCause(err.message, err.code, err.details?.field ?? null);
     throw new TRPCError({ code: codeFor[err.code], message: err.message, cause });
   }
-  if (result.error.code === 'INTERNAL_SERVER_ERROR') {
-    if (isUnavailable(err)) {
-      logger.error({ path, err }, 'dependency unavailable');
-      throw new TRPCError({ code: 'SERVICE_UNAVAILABLE', message: 'Temporarily unavailable; retry with the same Idempotency-Key' });
-    }
-    logger.error({ path, err }, 'unexpected error');
+  // Other unexpected errors are logged (once, with their reference) by the error formatter.
+  if (result.error.code === 'INTERNAL_SERVER_ERROR' && isUnavailable(err)) {
+    logger.error({ path, err }, 'dependency unavailable');
+    throw new TRPCError({ code: 'SERVICE_UNAVAILABLE', message: 'Temporarily unavailable; retry with the same Idempotency-Key' });
   }
   return result;
 });

@@ -12,6 +12,7 @@
  */
 import { createHash } from 'node:crypto';
 import { DomainError, isDuplicateKeyError } from '../errors';
+import { countIdempotencyOutcome } from '../metrics/domain-metrics';
 
 /** A stable hash of a JSON-like value: object keys sorted, so field order never matters. */
 export function hashRequest(value: unknown): string {
@@ -47,12 +48,14 @@ export type CreateOnceResult<T> = { outcome: 'created' | 'replayed'; record: T }
 
 function replayOrConflict<T extends KeyedRecord>(existing: T, requestHash: string): CreateOnceResult<T> {
   if (existing.requestHash !== requestHash) {
+    countIdempotencyOutcome('conflict');
     throw new DomainError(
       'IDEMPOTENCY_CONFLICT',
       'This Idempotency-Key was already used with a different request; use a new key for a new order',
       { field: 'idempotencyKey' },
     );
   }
+  countIdempotencyOutcome('replayed');
   return { outcome: 'replayed', record: existing };
 }
 
@@ -60,7 +63,9 @@ export async function createOnce<T extends KeyedRecord>(opts: CreateOnceOptions<
   const existing = await opts.findByKey(opts.key);
   if (existing) return replayOrConflict(existing, opts.requestHash);
   try {
-    return { outcome: 'created', record: await opts.insert() };
+    const record = await opts.insert();
+    countIdempotencyOutcome('created');
+    return { outcome: 'created', record };
   } catch (err) {
     if (!isDuplicateKeyError(err)) throw err;
     // Lost the race to a concurrent call with the same key: the winner is stored.

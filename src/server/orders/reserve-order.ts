@@ -16,6 +16,7 @@ import type { Deps } from '../deps';
 import { FIRST_HOLD_REF, releaseLines, reserveLines } from '../inventory/stock';
 import { releasePendingHolds } from './close-order';
 import { logger } from '../logger';
+import { countReservation } from '../metrics/domain-metrics';
 import { transition } from './state-machine';
 import { HOLDING_STATES } from './states';
 
@@ -42,6 +43,7 @@ export async function reserveOrder(orderId: string, deps: Pick<Deps, 'enqueuer' 
   }
 
   const result = await reserveLines(orderId, FIRST_HOLD_REF, order.lines);
+  countReservation(result);
   crashPoint('reserve:after-holds');
   // Decide first, give back after. A failed run records the rejection (and
   // the give-back as pending work) before releasing anything, so a twin run

@@ -12,6 +12,7 @@
 import { Order, type OrderDoc } from '../../../prisma-free-models/order';
 import { DomainError } from '../errors';
 import { logger, type IdempotencyOutcome } from '../logger';
+import { countTransitions } from '../metrics/domain-metrics';
 import type { OrderState } from './states';
 
 export interface TransitionRule {
@@ -139,7 +140,7 @@ function alreadyDone(current: OrderState, target: OrderState): boolean {
  * Throws ILLEGAL_TRANSITION only for a pair the table does not contain: that
  * is a programming error, not a race.
  */
-export async function transition(orderId: string, req: TransitionRequest): Promise<TransitionResult> {
+async function applyTransition(orderId: string, req: TransitionRequest): Promise<TransitionResult> {
   const rule = findRule(req.from, req.to);
   if (!rule) {
     logger.error({ orderId, from: req.from, to: req.to, outcome: 'refused' }, 'illegal transition attempted');
@@ -182,3 +183,6 @@ export async function transition(orderId: string, req: TransitionRequest): Promi
   logger.warn({ ...log, state, outcome: 'refused' }, 'order transition refused: order is in another state');
   return { outcome: 'refused', order: current, reason: `order is ${state}` };
 }
+
+/** The entry point (see applyTransition); each outcome is counted by action for the metrics. */
+export const transition = countTransitions(applyTransition, (req: TransitionRequest) => findRule(req.from, req.to)?.action ?? 'none');

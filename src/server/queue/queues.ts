@@ -6,6 +6,8 @@
  * Payloads carry ids only: no secrets, no prices.
  */
 import { Queue, type ConnectionOptions, type JobsOptions } from 'bullmq';
+import { currentRequestId } from '../observability/request-context';
+import { within } from '../timeout';
 
 export const QUEUE_NAMES = {
   reservation: 'reservation',
@@ -19,11 +21,24 @@ export const QUEUE_NAMES = {
 
 export type QueueName = (typeof QUEUE_NAMES)[keyof typeof QUEUE_NAMES];
 
-export interface OrderJob {
+/**
+ * Every payload may carry the id of the request that caused it (the worker
+ * logs it on every line of the job); it is job data, so it survives retries.
+ */
+export interface TracedJob {
+  requestId?: string;
+}
+export interface OrderJob extends TracedJob {
   orderId: string;
 }
-export interface WebhookEventJob {
+export interface WebhookEventJob extends TracedJob {
   eventId: string;
+}
+
+/** The payload with the current request's id, when there is one. */
+function withRequestId<T>(data: T): T {
+  const requestId = currentRequestId();
+  return requestId ? { ...data, requestId } : data;
 }
 
 // BullMQ refuses ':' in custom ids (it is its key separator).
@@ -85,19 +100,6 @@ async function ensureJob<T>(queue: Queue<T>, name: string, data: T, jobId: strin
   await (queue as Queue).add(name, data, { ...opts, jobId });
 }
 
-/** Rejects after `ms`: with Redis unreachable BullMQ waits for a connection forever. */
-async function within<T>(ms: number, what: string, work: Promise<T>): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what}: queue unavailable for ${ms} ms`)), ms);
-  });
-  try {
-    return await Promise.race([work, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
 export function createOrderQueues(
   connection: ConnectionOptions,
   prefix: string,
@@ -117,8 +119,9 @@ export function createOrderQueues(
     release: make<OrderJob>(QUEUE_NAMES.release),
     maintenance: make<Record<string, never>>(QUEUE_NAMES.maintenance),
   };
+  // With Redis unreachable BullMQ waits for a connection forever: give up after timeoutMs.
   const ensure = <T>(queue: Queue<T>, name: string, data: T, jobId: string, jobOpts?: JobsOptions) =>
-    within(timeoutMs, `enqueue ${jobId}`, ensureJob(queue, name, data, jobId, jobOpts));
+    within(timeoutMs, `enqueue ${jobId}`, ensureJob(queue, name, withRequestId(data), jobId, jobOpts));
   const enqueuer: Enqueuer = {
     reserve: (orderId) => ensure(queues.reservation, 'reserve', { orderId }, jobIds.reserve(orderId)),
     requestPayment: (orderId) => ensure(queues.payment, 'request-payment', { orderId }, jobIds.requestPayment(orderId)),

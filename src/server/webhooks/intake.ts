@@ -12,6 +12,7 @@ import { WebhookEvent } from '../../../prisma-free-models/webhook-event';
 import type { Deps } from '../deps';
 import { isDuplicateKeyError } from '../errors';
 import { logger } from '../logger';
+import { countWebhookVerificationFailure } from '../metrics/domain-metrics';
 import { HANDLED_EVENT_TYPES } from './process-event';
 
 export const MAX_WEBHOOK_BYTES = 512 * 1024;
@@ -43,7 +44,10 @@ export async function receiveStripeWebhook(
   signature: string | null,
   deps: Pick<Deps, 'stripe' | 'enqueuer'> & { webhookSecret: string },
 ): Promise<WebhookIntakeResult> {
-  if (!signature) return { status: 400, body: { received: false, error: 'Missing Stripe-Signature header' } };
+  if (!signature) {
+    countWebhookVerificationFailure('missing_signature');
+    return { status: 400, body: { received: false, error: 'Missing Stripe-Signature header' } };
+  }
   if (Buffer.byteLength(rawBody) > MAX_WEBHOOK_BYTES) {
     return { status: 413, body: { received: false, error: 'Payload too large' } };
   }
@@ -52,6 +56,7 @@ export async function receiveStripeWebhook(
     event = deps.stripe.webhooks.constructEvent(rawBody, signature, deps.webhookSecret);
   } catch (err) {
     const badSignature = (err as { type?: string }).type === 'StripeSignatureVerificationError';
+    countWebhookVerificationFailure(badSignature ? 'invalid_signature' : 'malformed_body');
     logger.warn({ err: (err as Error).message, outcome: 'refused' }, 'webhook refused');
     return { status: 400, body: { received: false, error: badSignature ? 'Invalid signature' : 'Malformed event: body is not JSON' } };
   }

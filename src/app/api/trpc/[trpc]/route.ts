@@ -1,11 +1,12 @@
 import { fetchRequestHandler } from '@trpc/server/adapters/fetch';
 import { appRouter } from '@/server/api/root';
 import { createHttpContext } from '@/server/api/trpc';
+import { withRequestScope } from '@/server/observability/request-scope';
 
 export const runtime = 'nodejs';
 export const dynamic = 'force-dynamic';
 
-const handler = (req: Request) =>
+const handler = withRequestScope((req: Request) =>
   fetchRequestHandler({
     endpoint: '/api/trpc',
     req,
@@ -13,6 +14,7 @@ const handler = (req: Request) =>
     // One request may not fan out into unbounded work (the client batches at most this many).
     maxBatchSize: 20,
     createContext: createHttpContext,
-  });
+  }),
+);
 
 export { handler as GET, handler as POST };

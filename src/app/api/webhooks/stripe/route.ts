@@ -1,13 +1,17 @@
 /** Stripe webhooks: a thin adapter over receiveStripeWebhook (verify, record, enqueue). */
 import { NextResponse } from 'next/server';
-import { logger } from '@/server/logger';
+import { reportInternalError } from '@/server/observability/internal-error';
+import { withRequestScope } from '@/server/observability/request-scope';
 import { getRuntime } from '@/server/runtime';
 import { MAX_WEBHOOK_BYTES, receiveStripeWebhook } from '@/server/webhooks/intake';
 
 export const runtime = 'nodejs';
 export const dynamic = 'force-dynamic';
 
-export async function POST(req: Request): Promise<NextResponse> {
+// Each delivery is a request of its own (its id in X-Request-Id, or a fresh
+// one); the lines about the event carry its eventId as well, and so does every
+// line of the job that processes it.
+export const POST = withRequestScope(async (req: Request): Promise<NextResponse> => {
   const declared = Number(req.headers.get('content-length') ?? '0');
   if (declared > MAX_WEBHOOK_BYTES) {
     return NextResponse.json({ received: false, error: 'Payload too large' }, { status: 413 });
@@ -22,8 +26,8 @@ export async function POST(req: Request): Promise<NextResponse> {
     });
     return NextResponse.json(result.body, { status: result.status });
   } catch (err) {
-    // 5xx so Stripe delivers again; nothing was acknowledged.
-    logger.error({ err }, 'webhook handling failed');
-    return NextResponse.json({ received: false, error: 'Temporarily unable to process' }, { status: 500 });
+    // 5xx so Stripe delivers again; nothing was acknowledged. The error's own
+    // message stays in the log.
+    return NextResponse.json({ received: false, error: reportInternalError(err, 'webhook') }, { status: 500 });
   }
-}
+});
