@@ -13,12 +13,12 @@ export interface Managed {
   exited: Promise<number | null>;
 }
 
-/** `name` may contain a folder (`multi/web-1`): its log goes to LOG_DIR/<name>.log. */
-export function startProcess(name: string, command: string, args: string[], env: NodeJS.ProcessEnv): Managed {
+/** `name` may contain a folder (`multi/web-1`): its log goes to LOG_DIR/<name>.log. Runs in the repository unless `cwd` says otherwise. */
+export function startProcess(name: string, command: string, args: string[], env: NodeJS.ProcessEnv, cwd = ROOT): Managed {
   const logFile = path.join(LOG_DIR, `${name}.log`);
   mkdirSync(path.dirname(logFile), { recursive: true });
   const log = createWriteStream(logFile, { flags: 'a' });
-  const child = spawn(command, args, { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(command, args, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
   child.stdout?.pipe(log);
   child.stderr?.pipe(log);
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
