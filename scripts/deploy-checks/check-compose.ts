@@ -74,7 +74,7 @@ const envFile = (name: string, vars: Record<string, string>) => {
 function run(envFiles: string[], ...args: string[]) {
   return spawnSync(compose!, ['--project-name', 'orders-check', '-f', 'docker-compose.yml', ...envFiles.flatMap((f) => ['--env-file', f]), ...args], {
     cwd: ROOT,
-    env: { PATH: process.env.PATH, HOME: process.env.HOME },
+    env: Object.fromEntries(['PATH', 'HOME'].map((k) => [k, process.env[k]])) as NodeJS.ProcessEnv,
     encoding: 'utf8',
   });
 }
