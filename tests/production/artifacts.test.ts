@@ -15,9 +15,10 @@
  *            fails if the worker needs a package that is not a production
  *            dependency, which is what the image installs
  *
- * Only these differ from the images: APP_ENV=test instead of production (which
- * refuses the simulator), the ports, and HOSTNAME=127.0.0.1 (the image binds
- * all interfaces). Each process's own environment holds nothing else but PATH.
+ * What differs from the images: APP_ENV=test instead of production (which
+ * refuses the simulator), the ports, HOSTNAME=127.0.0.1 (the image binds all
+ * interfaces), a reconciler that runs every second, and the proxies below.
+ * Each process's environment holds nothing else but PATH.
  *
  * What is checked: a purchase end to end (cart, placeOrder, pay at the
  * simulator, CONFIRMED), the storefront's static assets, the images'
