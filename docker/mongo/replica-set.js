@@ -1,7 +1,8 @@
 // MongoDB's healthcheck in docker-compose.yml, which also initiates the
 // one-member replica set the first time: idempotent, so running it every few
 // seconds is harmless. Healthy = this member is the writable primary.
-//   mongosh --quiet --norc mongodb://127.0.0.1:27017/admin docker/mongo/replica-set.js
+//   mongosh --quiet --norc "mongodb://127.0.0.1:27017/admin?directConnection=true" replica-set.js
+// (a direct connection: a member that is not initiated yet cannot be discovered as part of a set)
 const admin = db.getSiblingDB('admin');
 admin.auth(process.env.MONGO_INITDB_ROOT_USERNAME, process.env.MONGO_INITDB_ROOT_PASSWORD);
 try {

@@ -21,6 +21,11 @@ bash scripts/services/services.sh install-deploy-tools
 failed=0
 echo "[deploy-checks] hadolint: docker/Dockerfile" >&2
 .run/hadolint-venv/bin/hadolint --no-color docker/Dockerfile || failed=1
+# Scripts the containers run that nothing here executes (mongosh and the mongo image are not
+# available): at least they parse.
+echo "[deploy-checks] syntax: docker/**/*.js, docker/mongo/entrypoint.sh" >&2
+for f in docker/healthcheck.js docker/mongo/*.js docker/mongo/initdb/*.js; do node --check "$f" || failed=1; done
+bash -n docker/mongo/entrypoint.sh || failed=1
 echo "[deploy-checks] $(.run/bin/docker-compose version): docker-compose.yml" >&2
 node --import tsx scripts/deploy-checks/check-compose.ts .run/bin/docker-compose || failed=1
 exit "$failed"
