@@ -3,7 +3,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['node_modules/', '.next/', '.run/', '.data/', 'next-env.d.ts', '**/*.js', '**/*.mjs', '**/*.cjs'] },
+  { ignores: ['node_modules/', '.next/', 'dist/', '.run/', '.data/', 'next-env.d.ts', '**/*.js', '**/*.mjs', '**/*.cjs'] },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {

@@ -2,6 +2,11 @@
 const nextConfig = {
   reactStrictMode: true,
   poweredByHeader: false,
+  // The production image runs `node server.js` from .next/standalone: the
+  // server plus only the node_modules files it really loads (docker/Dockerfile).
+  output: 'standalone',
+  // Trace from this folder, not from a parent that happens to hold a lock file.
+  outputFileTracingRoot: __dirname,
   // Server-only packages with native or dynamic requires stay out of the bundle.
   serverExternalPackages: ['mongoose', 'mongodb', 'bullmq', 'ioredis', 'pino', 'prom-client', 'stripe'],
   eslint: { ignoreDuringBuilds: true }, // lint runs in `npm run check`, once

@@ -7,8 +7,9 @@
  * environment; each process reads its settings from that environment.
  *   simulator  the local payment simulator on STRIPE_API_PORT (default 12200),
  *              sending webhooks to the web app on PORT
- *   web        `next start`; copy i listens on PORT + i - 1 (a balancer in front
- *              of several copies is not part of this)
+ *   web        the production build's standalone server (`node server.js`, as
+ *              the web image runs it); copy i listens on PORT + i - 1 (a
+ *              balancer in front of several copies is not part of this)
  *   worker     the BullMQ worker; any number of copies share the queues; copy i
  *              serves /health, /ready and /metrics on WORKER_HTTP_PORT + i - 1
  *              (default 9464; 0 turns them off for every copy)
@@ -43,8 +44,9 @@ const presets: Record<string, Preset> = {
   },
   web: {
     command: node,
-    args: ['node_modules/next/dist/bin/next', 'start'],
-    env: (instance) => ({ PORT: String(port + instance - 1), SERVICE_NAME: 'app' }),
+    args: ['.next/standalone/server.js'],
+    // HOSTNAME is the standalone server's listen address (all interfaces, as `next start` did).
+    env: (instance) => ({ PORT: String(port + instance - 1), HOSTNAME: '0.0.0.0', SERVICE_NAME: 'app' }),
   },
   worker: {
     command: node,

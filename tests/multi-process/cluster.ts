@@ -1,6 +1,6 @@
 /**
  * A small deployment of the order system for one test, as production runs
- * it: several web processes (`next start` of the production build) and
+ * it: several web processes (the standalone server of the production build) and
  * several workers sharing one database and one queue prefix, with a payment
  * simulator of its own. A round-robin front (what a load balancer does)
  * spreads the simulator's webhook deliveries over the web processes, so two

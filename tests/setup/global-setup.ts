@@ -1,6 +1,6 @@
 /**
  * Starts the real processes the suite talks to: the payment simulator, the
- * Next.js app (production build, `next start`) and the worker. Redis, the
+ * Next.js app (the production build's standalone server) and the worker. Redis, the
  * MongoDB server and stripe-mock are started by scripts/services (npm test).
  */
 import mongoose from 'mongoose';

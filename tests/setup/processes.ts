@@ -13,12 +13,12 @@ export interface Managed {
   exited: Promise<number | null>;
 }
 
-/** `name` may contain a folder (`multi/web-1`): its log goes to LOG_DIR/<name>.log. */
-export function startProcess(name: string, command: string, args: string[], env: NodeJS.ProcessEnv): Managed {
+/** `name` may contain a folder (`multi/web-1`): its log goes to LOG_DIR/<name>.log. Runs in the repository unless `cwd` says otherwise. */
+export function startProcess(name: string, command: string, args: string[], env: NodeJS.ProcessEnv, cwd = ROOT): Managed {
   const logFile = path.join(LOG_DIR, `${name}.log`);
   mkdirSync(path.dirname(logFile), { recursive: true });
   const log = createWriteStream(logFile, { flags: 'a' });
-  const child = spawn(command, args, { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(command, args, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
   child.stdout?.pipe(log);
   child.stderr?.pipe(log);
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
@@ -55,12 +55,18 @@ export function startTs(name: string, entry: string, env: NodeJS.ProcessEnv): Ma
   return startProcess(name, process.execPath, ['--import', 'tsx', entry], env);
 }
 
-/** The production build under `next start` (build it first: `npm run build`, or scripts/ensure-build.sh). */
+/**
+ * The production build's standalone server, as the web image runs it (`node
+ * server.js`; build it first: `npm run build`, or scripts/ensure-build.sh).
+ * HOSTNAME is the standalone server's listen address; pinned here because a
+ * shell may export the machine's name under that variable.
+ */
 export function startNextApp(name: string, port: number, env: NodeJS.ProcessEnv): Managed {
-  if (!existsSync(path.join(ROOT, '.next', 'BUILD_ID'))) {
+  const server = path.join(ROOT, '.next', 'standalone', 'server.js');
+  if (!existsSync(server)) {
     throw new Error('No production build found: run `npm run build` first (npm test does it).');
   }
-  return startProcess(name, process.execPath, [path.join(ROOT, 'node_modules/next/dist/bin/next'), 'start', '-p', String(port)], env);
+  return startProcess(name, process.execPath, [server], { ...env, PORT: String(port), HOSTNAME: '127.0.0.1' });
 }
 
 /** Resolves once the process wrote `text` to stdout (e.g. the worker's "worker started" line); rejects if it exits first. */
