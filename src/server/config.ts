@@ -51,6 +51,9 @@ const schema = z
     WORKER_STALLED_INTERVAL_MS: z.coerce.number().int().min(500).max(600_000).default(15_000),
     WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(256).default(16),
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    // Limits and abuse (see src/server/abuse/ and the README's "Limits and abuse").
+    /** The largest request body /api/trpc reads. */
+    TRPC_MAX_BODY_BYTES: z.coerce.number().int().min(1024).max(10 * 1024 * 1024).default(64 * 1024),
   })
   .superRefine((env, ctx) => {
     // The simulator is a development and test tool: production must talk to Stripe itself.

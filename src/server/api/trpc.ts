@@ -1,7 +1,8 @@
 /**
  * tRPC glue, in the order a request meets it:
  *   1. context: the request headers and the process runtime; over HTTP, a
- *      request whose input cannot be parsed is refused here, before any
+ *      body over TRPC_MAX_BODY_BYTES (413) or a request whose input cannot be
+ *      parsed (400) is refused here, before any
  *      procedure runs;
  *   2. error formatter: the field and the domain code a client needs;
  *   3. procedures: the one builder the routers use, which turns domain errors
@@ -10,7 +11,9 @@
 import { initTRPC, TRPCError } from '@trpc/server';
 import type { FetchCreateContextFnOptions } from '@trpc/server/adapters/fetch';
 import { z, ZodError } from 'zod';
+import { getConfig } from '../config';
 import { isDomainError, type DomainErrorCode } from '../errors';
+import { readBoundedBody } from '../http/bounded-body';
 import { logger } from '../logger';
 import { getRuntime, type Runtime } from '../runtime';
 
@@ -31,11 +34,12 @@ export function createContext(opts: { headers: Headers; runtime?: () => Promise<
  * here refuses such a request whatever procedure it names, before any runs.
  */
 export async function createHttpContext({ req }: FetchCreateContextFnOptions): Promise<Context> {
-  await refuseUnparseableInput(req);
+  const config = getConfig();
+  await refuseUnparseableInput(req, config.TRPC_MAX_BODY_BYTES);
   return createContext({ headers: req.headers });
 }
 
-async function refuseUnparseableInput(req: Request): Promise<void> {
+async function refuseUnparseableInput(req: Request, maxBodyBytes: number): Promise<void> {
   if (req.method === 'GET') {
     // Empty `input=` means no input, as tRPC reads it.
     const input = new URL(req.url).searchParams.get('input');
@@ -43,9 +47,11 @@ async function refuseUnparseableInput(req: Request): Promise<void> {
     if (problem) throw new TRPCError({ code: 'BAD_REQUEST', message: `The "input" query parameter is not valid JSON: ${problem}` });
     return;
   }
-  // A clone, so tRPC can still read the body itself. No body is how the client
-  // calls a procedure without input.
-  const body = await req.clone().text();
+  // A clone, so tRPC can still read the body itself; read at most the limit,
+  // however the body is sent. No body is how the client calls a procedure without input.
+  const read = await readBoundedBody(req.clone(), maxBodyBytes);
+  if (!read.ok) throw new TRPCError({ code: 'PAYLOAD_TOO_LARGE', message: `Request body is larger than ${maxBodyBytes} bytes` });
+  const body = read.text;
   if (body === '') return;
   // tRPC answers 415 for most other media types before the context is built;
   // form data and octet streams would reach procedures, none of which takes them.
