@@ -7,6 +7,7 @@
  * need the runtime environment.
  */
 import { z } from 'zod';
+import { parseAddressRanges } from './abuse/client-address';
 
 const port = z.coerce.number().int().min(1).max(65535);
 
@@ -52,6 +53,21 @@ const schema = z
     WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(256).default(16),
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
     // Limits and abuse (see src/server/abuse/ and the README's "Limits and abuse").
+    /** How many proxies in front of the web app append to X-Forwarded-For; 0 trusts no header. */
+    TRUSTED_PROXIES: z.coerce.number().int().min(0).max(10).default(0),
+    /** The window every rate limit counts in. */
+    RATE_LIMIT_WINDOW_SECONDS: z.coerce.number().int().min(1).max(3600).default(60),
+    /** Calls per window: any procedure per client address; placeOrder per client address; calls naming one cart; placeOrder per customer email. */
+    RATE_LIMIT_IP: z.coerce.number().int().min(1).max(10_000_000).default(600),
+    RATE_LIMIT_IP_ORDERS: z.coerce.number().int().min(1).max(10_000_000).default(20),
+    RATE_LIMIT_CART: z.coerce.number().int().min(1).max(10_000_000).default(120),
+    RATE_LIMIT_EMAIL_ORDERS: z.coerce.number().int().min(1).max(10_000_000).default(10),
+    /**
+     * Client addresses the per-address limits skip (addresses or CIDR ranges,
+     * comma-separated; `none` for none). Unset: loopback outside production,
+     * none in production.
+     */
+    RATE_LIMIT_EXEMPT_IPS: z.string().max(2000).optional(),
     /** The largest request body /api/trpc reads. */
     TRPC_MAX_BODY_BYTES: z.coerce.number().int().min(1024).max(10 * 1024 * 1024).default(64 * 1024),
   })
@@ -62,6 +78,13 @@ const schema = z
     }
     if (env.STRIPE_SECRET_KEY.startsWith('sk_live_') && env.APP_ENV !== 'production') {
       ctx.addIssue({ code: 'custom', path: ['STRIPE_SECRET_KEY'], message: 'a live key is only accepted with APP_ENV=production' });
+    }
+    if (env.RATE_LIMIT_EXEMPT_IPS !== undefined) {
+      try {
+        parseAddressRanges(env.RATE_LIMIT_EXEMPT_IPS);
+      } catch (err) {
+        ctx.addIssue({ code: 'custom', path: ['RATE_LIMIT_EXEMPT_IPS'], message: `${(err as Error).message} (comma-separated addresses or CIDR ranges, or none)` });
+      }
     }
   });
 

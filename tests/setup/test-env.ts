@@ -28,6 +28,17 @@ export const APP_PORT = Number(process.env.TEST_APP_PORT ?? 4100);
 export const SIM_PORT = Number(process.env.TEST_SIM_PORT ?? 12290);
 export const STRIPE_MOCK_PORT = Number(process.env.TEST_STRIPE_MOCK_PORT ?? 12190);
 
+/**
+ * The suite's app serves every test from this machine, most of them ordering
+ * for one customer: its limits are out of the way (loopback is exempt from
+ * the per-address limits outside production anyway). The abuse tests start
+ * apps of their own on the defaults (tests/integration/limits-app.ts).
+ */
+export const SUITE_LIMITS = {
+  RATE_LIMIT_CART: '100000',
+  RATE_LIMIT_EMAIL_ORDERS: '100000',
+};
+
 export function testEnv() {
   const mongo = process.env.MONGODB_URI ?? 'mongodb://127.0.0.1:27090/orders_test';
   return {
@@ -44,6 +55,7 @@ export function testEnv() {
     CURRENCY: 'INR',
     LOG_LEVEL: process.env.LOG_LEVEL ?? 'info',
     RECONCILE_INTERVAL_MS: '2000',
+    ...SUITE_LIMITS,
     APP_URL: `http://127.0.0.1:${APP_PORT}`,
     SIM_URL: `http://127.0.0.1:${SIM_PORT}`,
     STRIPE_MOCK_URL: `http://127.0.0.1:${STRIPE_MOCK_PORT}`,

@@ -1,6 +1,6 @@
 import { fetchRequestHandler } from '@trpc/server/adapters/fetch';
 import { appRouter } from '@/server/api/root';
-import { createHttpContext } from '@/server/api/trpc';
+import { createHttpContext, httpResponseMeta } from '@/server/api/trpc';
 
 export const runtime = 'nodejs';
 export const dynamic = 'force-dynamic';
@@ -13,6 +13,7 @@ const handler = (req: Request) =>
     // One request may not fan out into unbounded work (the client batches at most this many).
     maxBatchSize: 20,
     createContext: createHttpContext,
+    responseMeta: httpResponseMeta,
   });
 
 export { handler as GET, handler as POST };
