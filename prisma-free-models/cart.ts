@@ -14,6 +14,8 @@ const cartSchema = new Schema(
   {
     _id: { type: String, required: true },
     lines: { type: [cartLineSchema], default: [] },
+    /** The order this cart became; set once, after which the cart no longer changes. */
+    orderId: { type: String },
   },
   { timestamps: true, versionKey: false },
 );

@@ -47,6 +47,14 @@ export function Storefront() {
   );
 
   useEffect(() => setCartId(localStorage.getItem(CART_KEY)), []);
+  // A cart that already became an order (placed from another tab) cannot
+  // change or be ordered again: forget it, the next add starts a new one.
+  useEffect(() => {
+    if (cart.data?.orderId) {
+      localStorage.removeItem(CART_KEY);
+      setCartId(null);
+    }
+  }, [cart.data?.orderId]);
 
   async function ensureCart(): Promise<string> {
     if (cartId) return cartId;
@@ -95,7 +103,7 @@ export function Storefront() {
       </section>
       <section>
         <h2>Cart</h2>
-        {!cart.data || cart.data.lines.length === 0 ? (
+        {!cart.data || cart.data.orderId || cart.data.lines.length === 0 ? (
           <p>Your cart is empty.</p>
         ) : (
           <>

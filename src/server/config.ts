@@ -8,6 +8,7 @@
  */
 import { z } from 'zod';
 import { parseAddressRanges } from './abuse/client-address';
+import { LIMITS } from './validation';
 
 const port = z.coerce.number().int().min(1).max(65535);
 
@@ -68,6 +69,11 @@ const schema = z
      * none in production.
      */
     RATE_LIMIT_EXEMPT_IPS: z.string().max(2000).optional(),
+    /** Per order: units of one product, and distinct products. */
+    MAX_QTY_PER_SKU: z.coerce.number().int().min(1).max(LIMITS.maxQty).default(5),
+    MAX_LINES_PER_ORDER: z.coerce.number().int().min(1).max(LIMITS.maxLines).default(20),
+    /** Orders one customer (normalised email) may have unpaid and open at once. */
+    MAX_UNPAID_ORDERS_PER_CUSTOMER: z.coerce.number().int().min(1).max(1000).default(3),
     /** The largest request body /api/trpc reads. */
     TRPC_MAX_BODY_BYTES: z.coerce.number().int().min(1024).max(10 * 1024 * 1024).default(64 * 1024),
   })

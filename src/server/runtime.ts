@@ -5,6 +5,7 @@
  */
 import { Redis } from 'ioredis';
 import { connectMongo, ensureIndexes } from '../../prisma-free-models';
+import { orderLimitsFrom } from './abuse/order-caps';
 import { createRateLimiter, rateLimitSettings, type RateLimiter } from './abuse/rate-limits';
 import { getConfig, type Config } from './config';
 import type { Deps } from './deps';
@@ -36,7 +37,7 @@ export async function createRuntime(config: Config): Promise<Runtime> {
     queues,
     redis,
     rateLimiter: createRateLimiter(redis, rateLimitSettings(config)),
-    deps: { enqueuer: queues.enqueuer, stripe, currency: config.CURRENCY, holdTimeMs: config.HOLD_TIME_MS },
+    deps: { enqueuer: queues.enqueuer, stripe, currency: config.CURRENCY, holdTimeMs: config.HOLD_TIME_MS, orderLimits: orderLimitsFrom(config) },
   };
 }
 

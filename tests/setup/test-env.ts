@@ -30,13 +30,17 @@ export const STRIPE_MOCK_PORT = Number(process.env.TEST_STRIPE_MOCK_PORT ?? 1219
 
 /**
  * The suite's app serves every test from this machine, most of them ordering
- * for one customer: its limits are out of the way (loopback is exempt from
- * the per-address limits outside production anyway). The abuse tests start
- * apps of their own on the defaults (tests/integration/limits-app.ts).
+ * for one customer: its limits are out of the way (tests/helpers.ts
+ * suiteOrderLimits likewise; loopback is exempt from the per-address limits
+ * outside production anyway). The abuse tests start apps of their own on the
+ * defaults (tests/integration/limits-app.ts).
  */
 export const SUITE_LIMITS = {
   RATE_LIMIT_CART: '100000',
   RATE_LIMIT_EMAIL_ORDERS: '100000',
+  MAX_QTY_PER_SKU: '100',
+  MAX_LINES_PER_ORDER: '50',
+  MAX_UNPAID_ORDERS_PER_CUSTOMER: '1000',
 };
 
 export function testEnv() {
