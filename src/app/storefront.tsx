@@ -10,6 +10,9 @@ import { formatMoney } from './format';
 
 const CART_KEY = 'cartId';
 type CartView = inferRouterOutputs<AppRouter>['cart']['get'];
+type StockLabel = inferRouterOutputs<AppRouter>['catalog']['list'][number]['stock'];
+
+const STOCK_TEXT: Record<StockLabel, string> = { 'in-stock': 'In stock', 'few-left': 'Only a few left', 'sold-out': 'Sold out' };
 
 export function Storefront() {
   const trpc = useTRPC();
@@ -90,9 +93,10 @@ export function Storefront() {
         <ul>
           {catalog.data?.map((p) => (
             <li key={p.sku} data-sku={p.sku}>
-              <strong>{p.name}</strong> {formatMoney(p.priceMinor, p.currency)} — {p.available} left{' '}
+              <strong>{p.name}</strong> {formatMoney(p.priceMinor, p.currency)} —{' '}
+              <span data-testid="stock">{STOCK_TEXT[p.stock]}</span>{' '}
               <button
-                disabled={p.available === 0 || addLine.isPending}
+                disabled={p.stock === 'sold-out' || addLine.isPending}
                 onClick={() => void ensureCart().then((id) => addLine.mutate({ cartId: id, sku: p.sku, qty: 1 }))}
               >
                 Add to cart

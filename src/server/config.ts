@@ -74,6 +74,8 @@ const schema = z
     MAX_LINES_PER_ORDER: z.coerce.number().int().min(1).max(LIMITS.maxLines).default(20),
     /** Orders one customer (normalised email) may have unpaid and open at once. */
     MAX_UNPAID_ORDERS_PER_CUSTOMER: z.coerce.number().int().min(1).max(1000).default(3),
+    /** At or below this many units, the storefront says "only a few left" instead of "in stock". */
+    LOW_STOCK_THRESHOLD: z.coerce.number().int().min(0).max(1_000_000).default(5),
     /** The largest request body /api/trpc reads. */
     TRPC_MAX_BODY_BYTES: z.coerce.number().int().min(1024).max(10 * 1024 * 1024).default(64 * 1024),
   })
