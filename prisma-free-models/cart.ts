@@ -20,6 +20,10 @@ const cartSchema = new Schema(
   { timestamps: true, versionKey: false },
 );
 
+// Retention: carts untouched for CART_RETENTION_MS are purged by age of their
+// last change (src/server/retention/purge.ts).
+cartSchema.index({ updatedAt: 1 });
+
 cartSchema.plugin(operationGatePlugin);
 
 export type CartDoc = InferSchemaType<typeof cartSchema>;

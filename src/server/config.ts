@@ -78,6 +78,9 @@ const schema = z
     LOW_STOCK_THRESHOLD: z.coerce.number().int().min(0).max(1_000_000).default(5),
     /** The largest request body /api/trpc reads. */
     TRPC_MAX_BODY_BYTES: z.coerce.number().int().min(1024).max(10 * 1024 * 1024).default(64 * 1024),
+    /** Carts untouched this long, and webhook events processed this long ago, are deleted. */
+    CART_RETENTION_MS: z.coerce.number().int().min(3600_000).default(7 * 24 * 3600_000),
+    WEBHOOK_EVENT_RETENTION_MS: z.coerce.number().int().min(7 * 24 * 3600_000).default(30 * 24 * 3600_000),
   })
   .superRefine((env, ctx) => {
     // The simulator is a development and test tool: production must talk to Stripe itself.

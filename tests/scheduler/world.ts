@@ -82,6 +82,8 @@ export async function openWorld(): Promise<World> {
       STUCK_AFTER_MS: 0,
       IDEMPOTENCY_KEY_TTL_MS: KEY_TTL_MS,
       SALE_RECORD_TTL_MS: 30 * 60_000,
+      CART_RETENTION_MS: 7 * 24 * 3600_000,
+      WEBHOOK_EVENT_RETENTION_MS: 30 * 24 * 3600_000,
     }),
     sim,
     stripe,
