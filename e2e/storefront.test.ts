@@ -39,6 +39,9 @@ describe('storefront in a browser', () => {
     page.on('response', (r) => seen.push(`${r.status()} ${r.request().method()} ${r.url().slice(0, 160)}`));
     try {
       await page.goto(appUrl());
+      // Three units: a label, not the count (LOW_STOCK_THRESHOLD 5).
+      await page.waitForSelector(`li[data-sku="${sku}"] [data-testid=stock]`);
+      expect(await page.textContent(`li[data-sku="${sku}"] [data-testid=stock]`)).toBe('Only a few left');
       await page.click(`li[data-sku="${sku}"] button`);
       await page.waitForSelector('[data-testid=cart-total]', { timeout: 15_000 }).catch(async (err: Error) => {
         await page.screenshot({ path: '.run/test/logs/e2e-failure.png' });

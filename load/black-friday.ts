@@ -10,7 +10,10 @@
  *   npm run load:black-friday
  * Settings: APP_URL (http://127.0.0.1:4000), SIM_URL (http://127.0.0.1:12200),
  * MONGODB_URI (the system's), UNITS (100), BUYERS (1000), CONCURRENCY (50).
- * Traffic goes to loopback only; the run is bounded by BUYERS.
+ * Traffic goes to loopback only; the run is bounded by BUYERS. Loopback is
+ * exempt from the per-address rate limits outside production (README,
+ * "Limits and abuse"); against a production-configured system, set
+ * RATE_LIMIT_EXEMPT_IPS to this machine's address for the run.
  */
 import { randomUUID } from 'node:crypto';
 import { connectMongo, disconnectMongo, Product } from '../prisma-free-models';
@@ -25,11 +28,13 @@ const BUYERS = Number(process.env.BUYERS ?? 1000);
 const CONCURRENCY = Number(process.env.CONCURRENCY ?? 50);
 const DECIDED = new Set(['PAYMENT_PENDING', 'REJECTED', 'CONFIRMED', 'PAID']);
 
-const customer = {
+// Each buyer is a customer of their own, as on a real Black Friday: one email
+// for all would be one customer, capped at MAX_UNPAID_ORDERS_PER_CUSTOMER.
+const customer = (n: number) => ({
   name: 'Load Buyer',
-  email: 'buyer@example.com',
+  email: `buyer-${n}@load.example.com`,
   address: { line1: '1 Test Street', city: 'Mumbai', state: 'Maharashtra', postalCode: '400001', country: 'IN' },
-};
+});
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const pct = (xs: number[], p: number) => {
@@ -45,13 +50,13 @@ interface Outcome {
   decideMs: number;
 }
 
-async function buyer(sku: string): Promise<Outcome> {
+async function buyer(sku: string, n: number): Promise<Outcome> {
   const key = randomUUID();
   const api = createOrdersClient(APP_URL, { headers: () => ({ 'Idempotency-Key': key }) });
   const t0 = performance.now();
   const { cartId } = await api.cart.create.mutate();
   await api.cart.addLine.mutate({ cartId, sku, qty: 1 });
-  const placed = await api.checkout.placeOrder.mutate({ cartId, customer });
+  const placed = await api.checkout.placeOrder.mutate({ cartId, customer: customer(n) });
   const placeMs = performance.now() - t0;
   for (;;) {
     const order = await api.orders.get.query({ orderId: placed.orderId, accessToken: placed.accessToken });
@@ -74,9 +79,9 @@ async function main(): Promise<void> {
   await Promise.all(
     Array.from({ length: CONCURRENCY }, async () => {
       while (next < BUYERS) {
-        next++;
+        const n = next++;
         try {
-          outcomes.push(await buyer(sku));
+          outcomes.push(await buyer(sku, n));
         } catch (err) {
           errors.push((err as Error).message);
         }

@@ -14,9 +14,15 @@ const cartSchema = new Schema(
   {
     _id: { type: String, required: true },
     lines: { type: [cartLineSchema], default: [] },
+    /** The order this cart became; set once, after which the cart no longer changes. */
+    orderId: { type: String },
   },
   { timestamps: true, versionKey: false },
 );
+
+// Retention: carts untouched for CART_RETENTION_MS are purged by age of their
+// last change (src/server/retention/purge.ts).
+cartSchema.index({ updatedAt: 1 });
 
 cartSchema.plugin(operationGatePlugin);
 

@@ -3,13 +3,21 @@ export { Product, type ProductDoc } from './product';
 export { Cart, type CartDoc } from './cart';
 export { Order, type OrderDoc } from './order';
 export { WebhookEvent, type WebhookEventDoc } from './webhook-event';
+export { CustomerSlots, type CustomerSlotsDoc } from './customer-slots';
 
 import { Cart } from './cart';
+import { CustomerSlots } from './customer-slots';
 import { Order } from './order';
 import { Product } from './product';
 import { WebhookEvent } from './webhook-event';
 
 /** Builds every declared index; run at start-up by the web app, the worker and the seed. */
 export async function ensureIndexes(): Promise<void> {
-  await Promise.all([Product.createIndexes(), Cart.createIndexes(), Order.createIndexes(), WebhookEvent.createIndexes()]);
+  await Promise.all([
+    Product.createIndexes(),
+    Cart.createIndexes(),
+    Order.createIndexes(),
+    WebhookEvent.createIndexes(),
+    CustomerSlots.createIndexes(),
+  ]);
 }

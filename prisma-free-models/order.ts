@@ -56,6 +56,8 @@ const orderSchema = new Schema(
     _id: { type: String, required: true },
     accessToken: { type: String, required: true },
     idempotencyKey: { type: String },
+    /** The cart this order was placed from: a cart becomes at most one order. */
+    cartId: { type: String },
     requestHash: { type: String, required: true },
     state: { type: String, enum: ORDER_STATES, required: true },
     stateChangedAt: { type: Date, required: true },
@@ -129,6 +131,10 @@ const orderSchema = new Schema(
 // purged ($unset) from old orders without colliding. (Sparse rather than
 // partial: both work on MongoDB, only sparse on the local mongo-java-server.)
 orderSchema.index({ idempotencyKey: 1 }, { unique: true, sparse: true });
+// One order per cart: placeOrder consumes the cart, and two calls for one
+// cart with different keys cannot both create an order. Sparse: orders placed
+// before carts were consumed have no cartId.
+orderSchema.index({ cartId: 1 }, { unique: true, sparse: true });
 // One order per PaymentIntent, the reverse check for webhook mapping.
 orderSchema.index({ paymentIntentId: 1 }, { unique: true, sparse: true });
 // The reconciler's scans: orders by state and age of their last transition,

@@ -34,6 +34,10 @@ const webhookEventSchema = new Schema(
   { versionKey: false },
 );
 
+// Retention: events processed more than WEBHOOK_EVENT_RETENTION_MS ago are
+// purged (src/server/retention/purge.ts); unprocessed ones are kept.
+webhookEventSchema.index({ processedAt: 1 }, { sparse: true });
+
 webhookEventSchema.plugin(operationGatePlugin);
 
 export type WebhookEventDoc = InferSchemaType<typeof webhookEventSchema>;

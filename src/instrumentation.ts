@@ -1,10 +1,13 @@
 /**
  * Runs once when the Next server starts: validate the configuration now, so
  * a missing or malformed variable stops the web app with one message naming
- * it instead of failing the first request. Skipped while building.
+ * it instead of failing the first request, and start recording each
+ * request's TCP peer address. Skipped while building.
  */
 export async function register(): Promise<void> {
   if (process.env.NEXT_RUNTIME !== 'nodejs' || process.env.NEXT_PHASE === 'phase-production-build') return;
   const { loadConfigOrExit } = await import('./server/config');
   loadConfigOrExit();
+  const { recordPeerAddresses } = await import('./server/http/peer-address');
+  recordPeerAddresses();
 }

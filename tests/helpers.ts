@@ -4,10 +4,11 @@ import { TRPCClientError } from '@trpc/client';
 import { Redis } from 'ioredis';
 import { Order, Product, type OrderDoc, type ProductDoc } from '../prisma-free-models';
 import type { AppRouter } from '../src/server/api/root';
+import type { OrderLimits } from '../src/server/abuse/order-caps';
 import type { Deps } from '../src/server/deps';
 import { createStripeClient } from '../src/server/payments/stripe-client';
 import { createOrderQueues, type OrderQueues } from '../src/server/queue/queues';
-import type { CustomerInput } from '../src/server/validation';
+import { LIMITS, type CustomerInput } from '../src/server/validation';
 import { createOrdersClient } from '../src/trpc/client';
 
 export function env(name: string): string {
@@ -24,6 +25,14 @@ export function api(idempotencyKey?: string, baseUrl = appUrl()) {
   const headers: Record<string, string> = idempotencyKey ? { 'Idempotency-Key': idempotencyKey } : {};
   return createOrdersClient(baseUrl, { headers: () => headers });
 }
+
+/**
+ * The order limits of tests that are not about limits, as the suite's app
+ * has them too (tests/setup/test-env.ts): as much as the input schemas allow,
+ * since most tests order for one customer. tests/integration/abuse-*.test.ts
+ * run an app of their own on the defaults.
+ */
+export const suiteOrderLimits: OrderLimits = { maxQtyPerSku: LIMITS.maxQty, maxLines: LIMITS.maxLines, maxUnpaidOrdersPerCustomer: 1000 };
 
 export const newKey = () => `test-${randomUUID()}`;
 export const uniqueSku = (prefix = 'T') => `${prefix}-${randomBytes(5).toString('hex').toUpperCase()}`;
@@ -132,7 +141,7 @@ export function manualDeps(): { deps: Deps; queues: OrderQueues; redis: Redis; c
     STRIPE_API_PROTOCOL: 'http',
   });
   return {
-    deps: { enqueuer: queues.enqueuer, stripe, currency: 'inr', holdTimeMs: 15 * 60_000 },
+    deps: { enqueuer: queues.enqueuer, stripe, currency: 'inr', holdTimeMs: 15 * 60_000, orderLimits: suiteOrderLimits },
     queues,
     redis,
     close: async () => {

@@ -23,6 +23,7 @@ import { hostname } from 'node:os';
 import { Worker, type Processor } from 'bullmq';
 import { Redis } from 'ioredis';
 import { connectMongo, disconnectMongo, ensureIndexes } from '../prisma-free-models';
+import { orderLimitsFrom } from '../src/server/abuse/order-caps';
 import { loadConfigOrExit } from '../src/server/config';
 import { pingMongo } from '../src/server/health/dependency-checks';
 import { checkReadiness } from '../src/server/health/readiness';
@@ -47,6 +48,7 @@ async function main(): Promise<void> {
     stripe: createStripeClient(config),
     currency: config.CURRENCY,
     holdTimeMs: config.HOLD_TIME_MS,
+    orderLimits: orderLimitsFrom(config),
   };
 
   // Names this process in BullMQ (a job's `processedBy`, Queue.getWorkers()), so

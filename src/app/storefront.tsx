@@ -10,6 +10,9 @@ import { formatMoney } from './format';
 
 const CART_KEY = 'cartId';
 type CartView = inferRouterOutputs<AppRouter>['cart']['get'];
+type StockLabel = inferRouterOutputs<AppRouter>['catalog']['list'][number]['stock'];
+
+const STOCK_TEXT: Record<StockLabel, string> = { 'in-stock': 'In stock', 'few-left': 'Only a few left', 'sold-out': 'Sold out' };
 
 export function Storefront() {
   const trpc = useTRPC();
@@ -47,6 +50,14 @@ export function Storefront() {
   );
 
   useEffect(() => setCartId(localStorage.getItem(CART_KEY)), []);
+  // A cart that already became an order (placed from another tab) cannot
+  // change or be ordered again: forget it, the next add starts a new one.
+  useEffect(() => {
+    if (cart.data?.orderId) {
+      localStorage.removeItem(CART_KEY);
+      setCartId(null);
+    }
+  }, [cart.data?.orderId]);
 
   async function ensureCart(): Promise<string> {
     if (cartId) return cartId;
@@ -82,9 +93,10 @@ export function Storefront() {
         <ul>
           {catalog.data?.map((p) => (
             <li key={p.sku} data-sku={p.sku}>
-              <strong>{p.name}</strong> {formatMoney(p.priceMinor, p.currency)} — {p.available} left{' '}
+              <strong>{p.name}</strong> {formatMoney(p.priceMinor, p.currency)} —{' '}
+              <span data-testid="stock">{STOCK_TEXT[p.stock]}</span>{' '}
               <button
-                disabled={p.available === 0 || addLine.isPending}
+                disabled={p.stock === 'sold-out' || addLine.isPending}
                 onClick={() => void ensureCart().then((id) => addLine.mutate({ cartId: id, sku: p.sku, qty: 1 }))}
               >
                 Add to cart
@@ -95,7 +107,7 @@ export function Storefront() {
       </section>
       <section>
         <h2>Cart</h2>
-        {!cart.data || cart.data.lines.length === 0 ? (
+        {!cart.data || cart.data.orderId || cart.data.lines.length === 0 ? (
           <p>Your cart is empty.</p>
         ) : (
           <>

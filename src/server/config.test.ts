@@ -33,4 +33,17 @@ describe('configuration', () => {
     expect(() => parseConfig({ ...base, APP_ENV: 'production', STRIPE_API_HOST: '127.0.0.1' })).toThrow(/STRIPE_API_HOST/);
     expect(() => parseConfig({ ...base, STRIPE_SECRET_KEY: 'sk_live_abc' })).toThrow(/live key/);
   });
+
+  it('limits: defaults, bounds, and exempt addresses that must parse', () => {
+    const c = parseConfig(base);
+    expect(c).toMatchObject({ TRUSTED_PROXIES: 0, MAX_QTY_PER_SKU: 5, MAX_UNPAID_ORDERS_PER_CUSTOMER: 3, LOW_STOCK_THRESHOLD: 5, RATE_LIMIT_IP: 600 });
+    expect(c.RATE_LIMIT_EXEMPT_IPS).toBeUndefined();
+    expect(() => parseConfig({ ...base, MAX_QTY_PER_SKU: '101' })).toThrow(/MAX_QTY_PER_SKU/);
+    expect(() => parseConfig({ ...base, MAX_LINES_PER_ORDER: '0' })).toThrow(/MAX_LINES_PER_ORDER/);
+    expect(() => parseConfig({ ...base, TRUSTED_PROXIES: '-1' })).toThrow(/TRUSTED_PROXIES/);
+    expect(parseConfig({ ...base, RATE_LIMIT_EXEMPT_IPS: '10.0.0.0/8, 2001:db8::/32,192.0.2.7' }).RATE_LIMIT_EXEMPT_IPS).toBeDefined();
+    expect(parseConfig({ ...base, RATE_LIMIT_EXEMPT_IPS: 'none' }).RATE_LIMIT_EXEMPT_IPS).toBe('none');
+    expect(() => parseConfig({ ...base, RATE_LIMIT_EXEMPT_IPS: '10.0.0.0/33' })).toThrow(/RATE_LIMIT_EXEMPT_IPS "10.0.0.0\/33" is not/);
+    expect(() => parseConfig({ ...base, RATE_LIMIT_EXEMPT_IPS: 'localhost' })).toThrow(/RATE_LIMIT_EXEMPT_IPS/);
+  });
 });

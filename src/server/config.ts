@@ -7,6 +7,8 @@
  * need the runtime environment.
  */
 import { z } from 'zod';
+import { parseAddressRanges } from './abuse/client-address';
+import { LIMITS } from './validation';
 
 const port = z.coerce.number().int().min(1).max(65535);
 
@@ -55,6 +57,34 @@ const schema = z
     WORKER_HTTP_PORT: z.coerce.number().int().min(0).max(65535).default(9464),
     /** When set, the metrics endpoints (web and worker) answer only `Authorization: Bearer <token>`. */
     METRICS_TOKEN: z.string().regex(/^[\x21-\x7e]{16,200}$/, 'must be 16 to 200 printable characters without spaces').optional(),
+    // Limits and abuse (see src/server/abuse/ and the README's "Limits and abuse").
+    /** How many proxies in front of the web app append to X-Forwarded-For; 0 trusts no header. */
+    TRUSTED_PROXIES: z.coerce.number().int().min(0).max(10).default(0),
+    /** The window every rate limit counts in. */
+    RATE_LIMIT_WINDOW_SECONDS: z.coerce.number().int().min(1).max(3600).default(60),
+    /** Calls per window: any procedure per client address; placeOrder per client address; calls naming one cart; placeOrder per customer email. */
+    RATE_LIMIT_IP: z.coerce.number().int().min(1).max(10_000_000).default(600),
+    RATE_LIMIT_IP_ORDERS: z.coerce.number().int().min(1).max(10_000_000).default(20),
+    RATE_LIMIT_CART: z.coerce.number().int().min(1).max(10_000_000).default(120),
+    RATE_LIMIT_EMAIL_ORDERS: z.coerce.number().int().min(1).max(10_000_000).default(10),
+    /**
+     * Client addresses the per-address limits skip (addresses or CIDR ranges,
+     * comma-separated; `none` for none). Unset: loopback outside production,
+     * none in production.
+     */
+    RATE_LIMIT_EXEMPT_IPS: z.string().max(2000).optional(),
+    /** Per order: units of one product, and distinct products. */
+    MAX_QTY_PER_SKU: z.coerce.number().int().min(1).max(LIMITS.maxQty).default(5),
+    MAX_LINES_PER_ORDER: z.coerce.number().int().min(1).max(LIMITS.maxLines).default(20),
+    /** Orders one customer (normalised email) may have unpaid and open at once. */
+    MAX_UNPAID_ORDERS_PER_CUSTOMER: z.coerce.number().int().min(1).max(1000).default(3),
+    /** At or below this many units, the storefront says "only a few left" instead of "in stock". */
+    LOW_STOCK_THRESHOLD: z.coerce.number().int().min(0).max(1_000_000).default(5),
+    /** The largest request body /api/trpc reads. */
+    TRPC_MAX_BODY_BYTES: z.coerce.number().int().min(1024).max(10 * 1024 * 1024).default(64 * 1024),
+    /** Carts untouched this long, and webhook events processed this long ago, are deleted. */
+    CART_RETENTION_MS: z.coerce.number().int().min(3600_000).default(7 * 24 * 3600_000),
+    WEBHOOK_EVENT_RETENTION_MS: z.coerce.number().int().min(7 * 24 * 3600_000).default(30 * 24 * 3600_000),
   })
   .superRefine((env, ctx) => {
     // The simulator is a development and test tool: production must talk to Stripe itself.
@@ -63,6 +93,13 @@ const schema = z
     }
     if (env.STRIPE_SECRET_KEY.startsWith('sk_live_') && env.APP_ENV !== 'production') {
       ctx.addIssue({ code: 'custom', path: ['STRIPE_SECRET_KEY'], message: 'a live key is only accepted with APP_ENV=production' });
+    }
+    if (env.RATE_LIMIT_EXEMPT_IPS !== undefined) {
+      try {
+        parseAddressRanges(env.RATE_LIMIT_EXEMPT_IPS);
+      } catch (err) {
+        ctx.addIssue({ code: 'custom', path: ['RATE_LIMIT_EXEMPT_IPS'], message: `${(err as Error).message} (comma-separated addresses or CIDR ranges, or none)` });
+      }
     }
   });
 

@@ -1,5 +1,6 @@
 /** What domain functions need from the outside world, passed in rather than imported. */
 import type Stripe from 'stripe';
+import type { OrderLimits } from './abuse/order-caps';
 import type { Enqueuer } from './queue/queues';
 
 export interface Deps {
@@ -9,4 +10,6 @@ export interface Deps {
   currency: string;
   /** How long a reservation waits for payment. */
   holdTimeMs: number;
+  /** What one order, and one customer's unpaid orders, may hold. */
+  orderLimits: OrderLimits;
 }

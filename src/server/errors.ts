@@ -11,6 +11,10 @@ export const domainErrorCodes = {
   IDEMPOTENCY_KEY_REQUIRED: 400,
   ILLEGAL_TRANSITION: 409,
   LIMIT_EXCEEDED: 422,
+  /** The cart already became an order; details.orderId names it. */
+  CART_ALREADY_ORDERED: 409,
+  /** Too many calls; details.retryAfterSeconds says when to try again. */
+  RATE_LIMITED: 429,
   UNAVAILABLE: 503,
 } as const;
 

@@ -5,6 +5,8 @@
  */
 import { Redis } from 'ioredis';
 import { connectMongo, ensureIndexes } from '../../prisma-free-models';
+import { orderLimitsFrom } from './abuse/order-caps';
+import { createRateLimiter, rateLimitSettings, type RateLimiter } from './abuse/rate-limits';
 import { getConfig, type Config } from './config';
 import type { Deps } from './deps';
 import { logger } from './logger';
@@ -16,6 +18,7 @@ export interface Runtime {
   deps: Deps;
   queues: OrderQueues;
   redis: Redis;
+  rateLimiter: RateLimiter;
 }
 
 /** Redis for producers: fail fast instead of queueing commands while Redis is away. */
@@ -29,7 +32,13 @@ export async function createRuntime(config: Config): Promise<Runtime> {
   const redis = createProducerRedis(config.REDIS_URL);
   const queues = createOrderQueues(redis, config.QUEUE_PREFIX);
   const stripe = createStripeClient(config);
-  return { config, queues, redis, deps: { enqueuer: queues.enqueuer, stripe, currency: config.CURRENCY, holdTimeMs: config.HOLD_TIME_MS } };
+  return {
+    config,
+    queues,
+    redis,
+    rateLimiter: createRateLimiter(redis, rateLimitSettings(config)),
+    deps: { enqueuer: queues.enqueuer, stripe, currency: config.CURRENCY, holdTimeMs: config.HOLD_TIME_MS, orderLimits: orderLimitsFrom(config) },
+  };
 }
 
 let shared: Promise<Runtime> | undefined;

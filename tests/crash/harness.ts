@@ -19,7 +19,7 @@ import { createStripeClient } from '../../src/server/payments/stripe-client';
 import { createOrderQueues, type OrderQueues } from '../../src/server/queue/queues';
 import { receiveStripeWebhook } from '../../src/server/webhooks/intake';
 import { LOG_DIR, ROOT, startTs, stopProcess, type Managed } from '../setup/processes';
-import { asList, env, signedEvent, sim, stockOf } from '../helpers';
+import { asList, env, signedEvent, sim, stockOf, suiteOrderLimits } from '../helpers';
 
 // ---------------------------------------------------------------- deps
 
@@ -48,7 +48,7 @@ export function prefixedDeps(prefix: string, holdTimeMs = 15 * 60_000): Prefixed
   let closed = false;
   return {
     prefix,
-    deps: { enqueuer: queues.enqueuer, stripe: stripeClient(), currency: 'inr', holdTimeMs },
+    deps: { enqueuer: queues.enqueuer, stripe: stripeClient(), currency: 'inr', holdTimeMs, orderLimits: suiteOrderLimits },
     queues,
     close: async () => {
       if (closed) return;

@@ -14,7 +14,7 @@ import { reserveOrder } from '../../src/server/orders/reserve-order';
 import { createStripeClient } from '../../src/server/payments/stripe-client';
 import { createOrderQueues } from '../../src/server/queue/queues';
 import { startProcess, startTs, stopProcess, type Managed } from '../setup/processes';
-import { cartWith, customer, env, getOrder, manualDeps, newKey, seedProduct, sim, stockOf, waitFor, waitForState } from '../helpers';
+import { cartWith, customer, env, getOrder, manualDeps, newKey, seedProduct, sim, stockOf, suiteOrderLimits, waitFor, waitForState } from '../helpers';
 
 let m: ReturnType<typeof manualDeps>;
 const started: Managed[] = [];
@@ -123,7 +123,7 @@ describe('reconciler', () => {
     const prefix = `flush_${randomBytes(3).toString('hex')}`;
     const queues = createOrderQueues(redis, prefix);
     const stripe = createStripeClient({ STRIPE_SECRET_KEY: env('STRIPE_SECRET_KEY'), STRIPE_API_HOST: env('STRIPE_API_HOST'), STRIPE_API_PORT: Number(env('STRIPE_API_PORT')), STRIPE_API_PROTOCOL: 'http' });
-    const deps = { enqueuer: queues.enqueuer, stripe, currency: 'inr', holdTimeMs: 60_000 };
+    const deps = { enqueuer: queues.enqueuer, stripe, currency: 'inr', holdTimeMs: 60_000, orderLimits: suiteOrderLimits };
     try {
       const sku = await seedProduct(3);
       const placed = await placeOrder({ cartId: await cartWith([{ sku, qty: 2 }]), customer, idempotencyKey: newKey() }, deps);

@@ -22,7 +22,7 @@ import { reconcile } from '../../src/server/orders/reconcile';
 import { createOrderQueues, jobIds, QUEUE_NAMES, type OrderQueues, type QueueName } from '../../src/server/queue/queues';
 import { createPaymentSimulator, type PaymentSimulator } from '../../src/payment-simulator/server';
 import { processorsByQueue } from '../../worker/processors';
-import { env } from '../helpers';
+import { env, suiteOrderLimits } from '../helpers';
 import { gatedHttpClient } from './scheduler';
 
 export const WORLD_WEBHOOK_SECRET = 'whsec_scheduler_world';
@@ -71,14 +71,20 @@ export async function openWorld(): Promise<World> {
   const redis = new Redis(env('REDIS_URL'), { maxRetriesPerRequest: 2 });
   const queues = createOrderQueues(redis, `sched_${process.pid}`);
   const enqueued: Enqueued[] = [];
-  const deps: Deps = { enqueuer: recording(queues.enqueuer, enqueued), stripe, currency: 'inr', holdTimeMs: 15 * 60_000 };
+  const deps: Deps = { enqueuer: recording(queues.enqueuer, enqueued), stripe, currency: 'inr', holdTimeMs: 15 * 60_000, orderLimits: suiteOrderLimits };
   return {
     deps,
     enqueued,
     lost: [],
     expiringDeps: { ...deps, holdTimeMs: 0 },
     queues,
-    processors: processorsByQueue(deps, { STUCK_AFTER_MS: 0, IDEMPOTENCY_KEY_TTL_MS: KEY_TTL_MS, SALE_RECORD_TTL_MS: 30 * 60_000 }),
+    processors: processorsByQueue(deps, {
+      STUCK_AFTER_MS: 0,
+      IDEMPOTENCY_KEY_TTL_MS: KEY_TTL_MS,
+      SALE_RECORD_TTL_MS: 30 * 60_000,
+      CART_RETENTION_MS: 7 * 24 * 3600_000,
+      WEBHOOK_EVENT_RETENTION_MS: 30 * 24 * 3600_000,
+    }),
     sim,
     stripe,
     async close() {

@@ -30,6 +30,21 @@ export const STRIPE_MOCK_PORT = Number(process.env.TEST_STRIPE_MOCK_PORT ?? 1219
 /** The suite's worker's /health, /ready and /metrics (the three ports after APP_PORT are the multi-process test's). */
 export const WORKER_HTTP_PORT = Number(process.env.TEST_WORKER_HTTP_PORT ?? APP_PORT + 5);
 
+/**
+ * The suite's app serves every test from this machine, most of them ordering
+ * for one customer: its limits are out of the way (tests/helpers.ts
+ * suiteOrderLimits likewise; loopback is exempt from the per-address limits
+ * outside production anyway). The abuse tests start apps of their own on the
+ * defaults (tests/integration/limits-app.ts).
+ */
+export const SUITE_LIMITS = {
+  RATE_LIMIT_CART: '100000',
+  RATE_LIMIT_EMAIL_ORDERS: '100000',
+  MAX_QTY_PER_SKU: '100',
+  MAX_LINES_PER_ORDER: '50',
+  MAX_UNPAID_ORDERS_PER_CUSTOMER: '1000',
+};
+
 export function testEnv() {
   const mongo = process.env.MONGODB_URI ?? 'mongodb://127.0.0.1:27090/orders_test';
   return {
@@ -50,6 +65,7 @@ export function testEnv() {
     // all want one port); the suite's own worker gets WORKER_HTTP_PORT.
     WORKER_HTTP_PORT: '0',
     WORKER_URL: `http://127.0.0.1:${WORKER_HTTP_PORT}`,
+    ...SUITE_LIMITS,
     APP_URL: `http://127.0.0.1:${APP_PORT}`,
     SIM_URL: `http://127.0.0.1:${SIM_PORT}`,
     STRIPE_MOCK_URL: `http://127.0.0.1:${STRIPE_MOCK_PORT}`,

@@ -1,29 +1,37 @@
 /**
  * tRPC glue, in the order a request meets it:
- *   1. context: the request headers and the process runtime; over HTTP, a
- *      request whose input cannot be parsed is refused here, before any
+ *   1. context: the request headers, the client's address and the process
+ *      runtime; over HTTP, a body over TRPC_MAX_BODY_BYTES (413) or a request
+ *      whose input cannot be parsed (400) is refused here, before any
  *      procedure runs;
  *   2. error formatter: the field and the domain code a client needs, and for
  *      an unexpected error only a reference to its log line;
  *   3. procedures: the one builder the routers use, which turns domain errors
- *      into tRPC errors in this single place.
+ *      into tRPC errors in this single place (and the Retry-After of a 429),
+ *      and counts every call, batched ones included, against the rate limits.
  */
 import { initTRPC, TRPCError } from '@trpc/server';
 import type { FetchCreateContextFnOptions } from '@trpc/server/adapters/fetch';
 import { z, ZodError } from 'zod';
+import { peerAddressHeader, resolveClientAddress } from '../abuse/client-address';
+import { getConfig } from '../config';
 import { isDomainError, type DomainErrorCode } from '../errors';
+import { readBoundedBody } from '../http/bounded-body';
 import { logger } from '../logger';
 import { reportInternalError } from '../observability/internal-error';
 import { getRuntime, type Runtime } from '../runtime';
+import { cartIdSchema, customerSchema } from '../validation';
 
 // 1. Context ---------------------------------------------------------------
 export interface Context {
   headers: Headers;
   runtime: () => Promise<Runtime>;
+  /** Set for calls over HTTP (rate-limited); null for in-process callers. `address` is null when unknown. */
+  client: { address: string | null } | null;
 }
 
-export function createContext(opts: { headers: Headers; runtime?: () => Promise<Runtime> }): Context {
-  return { headers: opts.headers, runtime: opts.runtime ?? getRuntime };
+export function createContext(opts: { headers: Headers; runtime?: () => Promise<Runtime>; client?: Context['client'] }): Context {
+  return { headers: opts.headers, runtime: opts.runtime ?? getRuntime, client: opts.client ?? null };
 }
 
 /**
@@ -33,11 +41,25 @@ export function createContext(opts: { headers: Headers; runtime?: () => Promise<
  * here refuses such a request whatever procedure it names, before any runs.
  */
 export async function createHttpContext({ req }: FetchCreateContextFnOptions): Promise<Context> {
-  await refuseUnparseableInput(req);
-  return createContext({ headers: req.headers });
+  const config = getConfig();
+  await refuseUnparseableInput(req, config.TRPC_MAX_BODY_BYTES);
+  return createContext({ headers: req.headers, client: { address: clientAddressOf(req, config.TRUSTED_PROXIES) } });
 }
 
-async function refuseUnparseableInput(req: Request): Promise<void> {
+let warnedNoPeer = false;
+
+/** The address rate limits count this request against; see abuse/client-address.ts. */
+function clientAddressOf(req: Request, trustedProxies: number): string | null {
+  const header = peerAddressHeader();
+  if (!header && !warnedNoPeer) {
+    warnedNoPeer = true;
+    logger.warn('this process does not record peer addresses (src/instrumentation.ts did not run): per-address rate limits are off');
+  }
+  const peer = header ? req.headers.get(header) : null;
+  return resolveClientAddress(peer, req.headers.get('x-forwarded-for'), trustedProxies);
+}
+
+async function refuseUnparseableInput(req: Request, maxBodyBytes: number): Promise<void> {
   if (req.method === 'GET') {
     // Empty `input=` means no input, as tRPC reads it.
     const input = new URL(req.url).searchParams.get('input');
@@ -45,9 +67,11 @@ async function refuseUnparseableInput(req: Request): Promise<void> {
     if (problem) throw new TRPCError({ code: 'BAD_REQUEST', message: `The "input" query parameter is not valid JSON: ${problem}` });
     return;
   }
-  // A clone, so tRPC can still read the body itself. No body is how the client
-  // calls a procedure without input.
-  const body = await req.clone().text();
+  // A clone, so tRPC can still read the body itself; read at most the limit,
+  // however the body is sent. No body is how the client calls a procedure without input.
+  const read = await readBoundedBody(req.clone(), maxBodyBytes);
+  if (!read.ok) throw new TRPCError({ code: 'PAYLOAD_TOO_LARGE', message: `Request body is larger than ${maxBodyBytes} bytes` });
+  const body = read.text;
   if (body === '') return;
   // tRPC answers 415 for most other media types before the context is built;
   // form data and octet streams would reach procedures, none of which takes them.
@@ -78,6 +102,8 @@ const codeFor: Record<DomainErrorCode, TRPCError['code']> = {
   IDEMPOTENCY_KEY_REQUIRED: 'BAD_REQUEST',
   ILLEGAL_TRANSITION: 'CONFLICT',
   LIMIT_EXCEEDED: 'UNPROCESSABLE_CONTENT',
+  CART_ALREADY_ORDERED: 'CONFLICT',
+  RATE_LIMITED: 'TOO_MANY_REQUESTS',
   UNAVAILABLE: 'SERVICE_UNAVAILABLE',
 };
 
@@ -87,9 +113,15 @@ class DomainCause extends Error {
     message: string,
     readonly domainCode: DomainErrorCode,
     readonly field: string | null,
+    readonly retryAfterSeconds: number | null,
   ) {
     super(message);
   }
+}
+
+function retryAfterOf(err: { details?: Record<string, unknown> }): number | null {
+  const seconds = err.details?.retryAfterSeconds;
+  return typeof seconds === 'number' ? seconds : null;
 }
 
 function isUnavailable(err: unknown): boolean {
@@ -115,6 +147,7 @@ const t = initTRPC.context<Context>().create({
         stack: undefined,
         domainCode: domain?.domainCode ?? null,
         field: domain?.field ?? (zodError?.issues[0]?.path.join('.') || null),
+        retryAfterSeconds: domain?.retryAfterSeconds ?? null,
         zodError: zodError ? z.flattenError(zodError) : null,
       },
     };
@@ -130,7 +163,7 @@ const domainErrors = t.middleware(async ({ next, path }) => {
   if (result.ok) return result;
   const err = result.error.cause;
   if (isDomainError(err)) {
-    const cause = new DomainCause(err.message, err.code, err.details?.field ?? null);
+    const cause = new DomainCause(err.message, err.code, err.details?.field ?? null, retryAfterOf(err));
     throw new TRPCError({ code: codeFor[err.code], message: err.message, cause });
   }
   // Other unexpected errors are logged (once, with their reference) by the error formatter.
@@ -141,4 +174,35 @@ const domainErrors = t.middleware(async ({ next, path }) => {
   return result;
 });
 
-export const publicProcedure = t.procedure.use(domainErrors);
+/** A string input field, if the raw input has one of the given shape (the input is validated later, by the procedure). */
+function rawField(raw: unknown, path: readonly string[], schema: z.ZodType<string>): string | null {
+  let value = raw;
+  for (const key of path) value = typeof value === 'object' && value !== null ? (value as Record<string, unknown>)[key] : undefined;
+  const parsed = schema.safeParse(value);
+  return parsed.success ? parsed.data : null;
+}
+
+/** Every call over HTTP counts, each call of a batch on its own; see abuse/rate-limits.ts. */
+const rateLimits = t.middleware(async ({ ctx, path, getRawInput, next }) => {
+  if (!ctx.client) return next();
+  const raw = await getRawInput().catch(() => undefined);
+  const { rateLimiter } = await ctx.runtime();
+  await rateLimiter.check({
+    procedure: path,
+    clientAddress: ctx.client.address,
+    cartId: rawField(raw, ['cartId'], cartIdSchema),
+    email: rawField(raw, ['customer', 'email'], customerSchema.shape.email),
+  });
+  return next();
+});
+
+export const publicProcedure = t.procedure.use(domainErrors).use(rateLimits);
+
+/**
+ * Response headers of an HTTP answer (fetchRequestHandler's responseMeta):
+ * a refusal for too many calls says when to come back.
+ */
+export function httpResponseMeta({ errors }: { errors: readonly TRPCError[] }): { headers?: Record<string, string> } {
+  const waits = errors.map((e) => (e.cause instanceof DomainCause ? e.cause.retryAfterSeconds : null)).filter((s) => s !== null);
+  return waits.length > 0 ? { headers: { 'Retry-After': String(Math.max(...waits)) } } : {};
+}

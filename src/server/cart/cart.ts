@@ -1,22 +1,51 @@
 /**
  * Server-side carts. The cart id is an unguessable capability; every change
  * is one atomic update of the cart document, so concurrent edits from two tabs
- * never lose a line or exceed the limits.
+ * never lose a line or exceed the limits (MAX_QTY_PER_SKU units of a product,
+ * MAX_LINES_PER_ORDER products). Once ordered, a cart records its order and
+ * no longer changes: the order copied its lines, and placing it again is
+ * refused (see orders/place-order.ts).
  */
 import { Cart, type CartDoc } from '../../../prisma-free-models/cart';
 import { Product } from '../../../prisma-free-models/product';
+import { linesLimitMessage, qtyLimitMessage, type OrderLimits } from '../abuse/order-caps';
 import { priceLines, type PricedLines } from '../catalog/pricing';
 import { DomainError } from '../errors';
 import { newCartId } from '../ids';
-import { LIMITS } from '../validation';
 
 export interface CartView extends PricedLines {
   cartId: string;
+  /** The order this cart became, if it was ordered. */
+  orderId: string | null;
 }
+
+/** What changing a cart needs: the shop's currency (for the view) and the order caps. */
+export interface CartPolicy {
+  currency: string;
+  limits: Pick<OrderLimits, 'maxQtyPerSku' | 'maxLines'>;
+}
+
+/** Only a cart that has not become an order may change. */
+const OPEN = { orderId: { $exists: false } };
 
 async function loadCart(cartId: string): Promise<CartDoc> {
   const cart = await Cart.findById(cartId).lean<CartDoc>();
   if (!cart) throw new DomainError('NOT_FOUND', 'Cart not found', { field: 'cartId' });
+  return cart;
+}
+
+/** The refusal for a cart that already became an order, naming it. */
+export function cartAlreadyOrderedError(orderId: string): DomainError {
+  return new DomainError('CART_ALREADY_ORDERED', `This cart was already ordered as ${orderId}; start a new cart to order again`, {
+    field: 'cartId',
+    orderId,
+  });
+}
+
+/** Loads an open cart, for explaining why an update matched nothing. */
+async function loadOpenCart(cartId: string): Promise<CartDoc> {
+  const cart = await loadCart(cartId);
+  if (cart.orderId) throw cartAlreadyOrderedError(cart.orderId);
   return cart;
 }
 
@@ -25,9 +54,13 @@ export async function createCart(): Promise<{ cartId: string }> {
   return { cartId: cart._id };
 }
 
+function view(cart: CartDoc, priced: PricedLines): CartView {
+  return { cartId: cart._id, orderId: cart.orderId ?? null, ...priced };
+}
+
 export async function getCart(cartId: string, currency: string): Promise<CartView> {
   const cart = await loadCart(cartId);
-  return { cartId, ...(await priceLines(cart.lines, currency)) };
+  return view(cart, await priceLines(cart.lines, currency));
 }
 
 async function assertSellable(sku: string): Promise<void> {
@@ -35,51 +68,67 @@ async function assertSellable(sku: string): Promise<void> {
   if (!exists) throw new DomainError('UNKNOWN_SKU', `Unknown or withdrawn product ${sku}`, { field: 'sku', sku });
 }
 
-/** Adds qty of a SKU: a new line, or more of an existing one (up to the per-line limit). */
-export async function addCartLine(cartId: string, sku: string, qty: number, currency: string): Promise<CartView> {
+function assertQtyWithinLimit(qty: number, policy: CartPolicy): void {
+  if (qty > policy.limits.maxQtyPerSku) throw new DomainError('LIMIT_EXCEEDED', qtyLimitMessage(policy.limits), { field: 'qty', limit: 'qty-per-sku' });
+}
+
+/** Adds qty of a SKU: a new line, or more of an existing one (up to the per-product limit). */
+export async function addCartLine(cartId: string, sku: string, qty: number, policy: CartPolicy): Promise<CartView> {
+  const { maxQtyPerSku, maxLines } = policy.limits;
+  assertQtyWithinLimit(qty, policy);
   await assertSellable(sku);
   // A new line, only while the SKU is absent and the cart has room.
   const pushed = await Cart.updateOne(
-    { _id: cartId, 'lines.sku': { $ne: sku }, [`lines.${LIMITS.maxLines - 1}`]: { $exists: false } },
+    { _id: cartId, ...OPEN, 'lines.sku': { $ne: sku }, [`lines.${maxLines - 1}`]: { $exists: false } },
     { $push: { lines: { sku, qty } } },
   );
   if (pushed.modifiedCount === 0) {
     // More of an existing line, only while the result stays within the limit.
     const bumped = await Cart.updateOne(
-      { _id: cartId, lines: { $elemMatch: { sku, qty: { $lte: LIMITS.maxQty - qty } } } },
+      { _id: cartId, ...OPEN, lines: { $elemMatch: { sku, qty: { $lte: maxQtyPerSku - qty } } } },
       // arrayFilters, not the positional `$`: mongo-java-server cannot combine
       // `$` with an $elemMatch filter; both are atomic on MongoDB.
       { $inc: { 'lines.$[line].qty': qty } },
       { arrayFilters: [{ 'line.sku': sku }] },
     );
     if (bumped.modifiedCount === 0) {
-      const cart = await loadCart(cartId);
+      const cart = await loadOpenCart(cartId);
       if (cart.lines.some((l) => l.sku === sku)) {
-        throw new DomainError('LIMIT_EXCEEDED', `At most ${LIMITS.maxQty} of one product per order`, { field: 'qty' });
+        throw new DomainError('LIMIT_EXCEEDED', qtyLimitMessage(policy.limits), { field: 'qty', limit: 'qty-per-sku' });
       }
-      throw new DomainError('LIMIT_EXCEEDED', `A cart holds at most ${LIMITS.maxLines} lines`, { field: 'sku' });
+      throw new DomainError('LIMIT_EXCEEDED', linesLimitMessage(policy.limits), { field: 'sku', limit: 'lines' });
     }
   }
-  return getCart(cartId, currency);
+  return getCart(cartId, policy.currency);
 }
 
-export async function setCartLineQty(cartId: string, sku: string, qty: number, currency: string): Promise<CartView> {
-  const res = await Cart.updateOne({ _id: cartId, 'lines.sku': sku }, { $set: { 'lines.$.qty': qty } });
+export async function setCartLineQty(cartId: string, sku: string, qty: number, policy: CartPolicy): Promise<CartView> {
+  assertQtyWithinLimit(qty, policy);
+  const res = await Cart.updateOne({ _id: cartId, ...OPEN, 'lines.sku': sku }, { $set: { 'lines.$.qty': qty } });
   if (res.matchedCount === 0) {
-    await loadCart(cartId);
+    await loadOpenCart(cartId);
     throw new DomainError('NOT_FOUND', `The cart has no line for ${sku}`, { field: 'sku' });
   }
-  return getCart(cartId, currency);
+  return getCart(cartId, policy.currency);
 }
 
 export async function removeCartLine(cartId: string, sku: string, currency: string): Promise<CartView> {
-  const res = await Cart.updateOne({ _id: cartId }, { $pull: { lines: { sku } } });
-  if (res.matchedCount === 0) throw new DomainError('NOT_FOUND', 'Cart not found', { field: 'cartId' });
+  const res = await Cart.updateOne({ _id: cartId, ...OPEN }, { $pull: { lines: { sku } } });
+  if (res.matchedCount === 0) await loadOpenCart(cartId);
   return getCart(cartId, currency);
 }
 
-/** The cart's lines, for placing an order. */
-export async function cartLines(cartId: string): Promise<{ sku: string; qty: number }[]> {
-  const cart = await loadCart(cartId);
+/** The lines of a cart that has not been ordered yet, for placing its order. */
+export async function cartForOrder(cartId: string): Promise<{ sku: string; qty: number }[]> {
+  const cart = await loadOpenCart(cartId);
   return cart.lines.map((l) => ({ sku: l.sku, qty: l.qty }));
+}
+
+/**
+ * Records on the cart the order it became. The order's unique cartId is what
+ * decides; this makes the cart read-only and lets its owner see the order.
+ * Repeating it changes nothing.
+ */
+export async function markCartOrdered(cartId: string, orderId: string): Promise<void> {
+  await Cart.updateOne({ _id: cartId, ...OPEN }, { $set: { orderId } });
 }

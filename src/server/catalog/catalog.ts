@@ -1,5 +1,12 @@
-/** The catalogue as customers see it: prices in minor units, stock as a number. */
+/**
+ * The catalogue. Customers see prices in minor units and stock only as a
+ * label ("in stock", "only a few left", "sold out"): the exact count would
+ * tell a hoarder precisely how much to take. The exact figures are for the
+ * operators (stockLevels), never for the public API.
+ */
 import { Product, type ProductDoc } from '../../../prisma-free-models/product';
+
+export type StockLabel = 'in-stock' | 'few-left' | 'sold-out';
 
 export interface CatalogItem {
   sku: string;
@@ -7,23 +14,54 @@ export interface CatalogItem {
   description: string;
   priceMinor: number;
   currency: string;
-  available: number;
+  stock: StockLabel;
 }
 
-export function toCatalogItem(p: Pick<ProductDoc, '_id' | 'name' | 'description' | 'priceMinor' | 'currency' | 'available'>): CatalogItem {
+/** At or below `lowStockThreshold` units (and above none), only a few are left. */
+export function stockLabel(available: number, lowStockThreshold: number): StockLabel {
+  if (available <= 0) return 'sold-out';
+  return available <= lowStockThreshold ? 'few-left' : 'in-stock';
+}
+
+export function toCatalogItem(
+  p: Pick<ProductDoc, '_id' | 'name' | 'description' | 'priceMinor' | 'currency' | 'available'>,
+  lowStockThreshold: number,
+): CatalogItem {
   return {
     sku: p._id,
     name: p.name,
     description: p.description,
     priceMinor: p.priceMinor,
     currency: p.currency,
-    available: p.available,
+    stock: stockLabel(p.available, lowStockThreshold),
   };
 }
 
-export async function listCatalog(): Promise<CatalogItem[]> {
-  const products = await Product.find({ active: true }, { holds: 0 }).sort({ _id: 1 }).limit(500).lean<ProductDoc[]>();
-  return products.map(toCatalogItem);
+const activeProducts = () => Product.find({ active: true }, { holds: 0, sales: 0 }).sort({ _id: 1 }).limit(500).lean<ProductDoc[]>();
+
+export async function listCatalog(lowStockThreshold: number): Promise<CatalogItem[]> {
+  return (await activeProducts()).map((p) => toCatalogItem(p, lowStockThreshold));
+}
+
+/** Exact stock per active product, for operators (the admin console); not exposed on the public API. */
+export interface StockLevel {
+  sku: string;
+  name: string;
+  initialStock: number;
+  available: number;
+  reserved: number;
+  sold: number;
+}
+
+export async function stockLevels(): Promise<StockLevel[]> {
+  return (await activeProducts()).map((p) => ({
+    sku: p._id,
+    name: p.name,
+    initialStock: p.initialStock,
+    available: p.available,
+    reserved: p.reserved,
+    sold: p.sold,
+  }));
 }
 
 /** Products by SKU, active ones only; the map lacks any SKU that is unknown or withdrawn. */

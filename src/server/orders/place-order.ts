@@ -5,17 +5,26 @@
  * The order document is written before the job is enqueued. If the enqueue
  * fails (Redis down, crash), the order is still durable: a replay with the
  * same key enqueues again, and the reconciler re-drives stuck orders.
+ *
+ * A cart becomes at most one order: the order records its cart under a
+ * unique index, so of any number of calls for one cart with different keys,
+ * concurrent or not, one creates the order and the others are told
+ * CART_ALREADY_ORDERED with its id (the same key still replays). The order
+ * also stays within the caps of abuse/order-caps.ts, and takes one of its
+ * customer's unpaid-order slots (abuse/customer-slots.ts) before it is written.
  */
 import { Order, type OrderDoc } from '../../../prisma-free-models/order';
-import { cartLines } from '../cart/cart';
+import { confirmCustomerSlot, releaseSlotUnlessHeld, takeCustomerSlot, unpaidOrdersLimitExceeded } from '../abuse/customer-slots';
+import { assertWithinOrderLimits } from '../abuse/order-caps';
+import { cartAlreadyOrderedError, cartForOrder, markCartOrdered } from '../cart/cart';
 import { priceLines } from '../catalog/pricing';
 import type { Deps } from '../deps';
-import { DomainError } from '../errors';
+import { DomainError, isDuplicateKeyError } from '../errors';
 import { createOnce, hashRequest } from '../idempotency/request-idempotency';
 import { newAccessToken, newOrderId } from '../ids';
 import { logger } from '../logger';
 import type { PlaceOrderInput } from '../validation';
-import { initialStateFields } from './state-machine';
+import { initialStateFields, transition } from './state-machine';
 import type { OrderState } from './states';
 
 export interface PlacedOrder {
@@ -27,23 +36,27 @@ export interface PlacedOrder {
 
 export async function placeOrder(
   input: Omit<PlaceOrderInput, 'idempotencyKey'> & { idempotencyKey: string },
-  deps: Pick<Deps, 'enqueuer' | 'currency'>,
+  deps: Pick<Deps, 'enqueuer' | 'currency' | 'orderLimits'>,
 ): Promise<PlacedOrder> {
   const { idempotencyKey, cartId, customer } = input;
   const requestHash = hashRequest({ cartId, customer });
+  const slot = { email: customer.email, cartId, limit: deps.orderLimits.maxUnpaidOrdersPerCustomer };
 
   const { outcome, record } = await createOnce<OrderDoc>({
     key: idempotencyKey,
     requestHash,
     findByKey: (key) => Order.findOne({ idempotencyKey: key }).lean<OrderDoc>(),
     insert: async () => {
-      const items = await cartLines(cartId);
+      const items = await cartForOrder(cartId);
       if (items.length === 0) throw new DomainError('EMPTY_CART', 'The cart is empty', { field: 'cartId' });
+      assertWithinOrderLimits(items, deps.orderLimits);
       const priced = await priceLines(items, deps.currency);
+      await takeCustomerSlot(slot);
       const created = await Order.create({
         _id: newOrderId(),
         accessToken: newAccessToken(),
         idempotencyKey,
+        cartId,
         requestHash,
         ...initialStateFields('place-order'),
         lines: priced.lines,
@@ -51,11 +64,17 @@ export async function placeOrder(
         totalMinor: priced.totalMinor,
         customer,
       });
+      if (!(await confirmCustomerSlot(slot))) await rejectOverCap(created._id, slot.limit);
       return created.toObject<OrderDoc>();
     },
+  }).catch(async (err: unknown) => {
+    // Not this key's order (createOnce replays those): another key's order took the cart.
+    if (isDuplicateKeyError(err)) throw await cartAlreadyOrdered(cartId, customer.email);
+    throw err;
   });
 
   logger.info({ orderId: record._id, state: record.state, action: 'place-order', outcome }, 'placeOrder');
+  await markCartOrdered(cartId, record._id);
   // Enqueue on replays too: it is absorbed when the job exists, and it re-drives
   // an order whose first enqueue was lost.
   if (record.state === 'CREATED') {
@@ -66,4 +85,23 @@ export async function placeOrder(
     }
   }
   return { orderId: record._id, accessToken: record.accessToken, state: record.state, outcome };
+}
+
+async function cartAlreadyOrdered(cartId: string, email: string): Promise<DomainError> {
+  const existing = await Order.findOne({ cartId }, { _id: 1 }).lean<Pick<OrderDoc, '_id'>>();
+  if (!existing) return new DomainError('UNAVAILABLE', 'The order could not be written; try again with the same Idempotency-Key');
+  await releaseSlotUnlessHeld(email, cartId);
+  await markCartOrdered(cartId, existing._id);
+  return cartAlreadyOrderedError(existing._id);
+}
+
+/**
+ * The order was written but its customer's slot was taken meanwhile (see
+ * abuse/customer-slots.ts): reject it before anything is reserved, rather
+ * than let the customer exceed the cap.
+ */
+async function rejectOverCap(orderId: string, limit: number): Promise<never> {
+  const result = await transition(orderId, { from: 'CREATED', to: 'REJECTED', set: { rejection: { reason: 'customer-limit' } }, detail: 'customer-limit' });
+  logger.warn({ orderId, action: 'reject', outcome: result.outcome }, 'order over the unpaid-orders cap rejected');
+  throw unpaidOrdersLimitExceeded(limit);
 }

@@ -15,12 +15,12 @@ export const cartRouter = createTRPCRouter({
     return getCart(input.cartId, config.CURRENCY);
   }),
   addLine: publicProcedure.input(lineInput).mutation(async ({ ctx, input }) => {
-    const { config } = await ctx.runtime();
-    return addCartLine(input.cartId, input.sku, input.qty, config.CURRENCY);
+    const { deps } = await ctx.runtime();
+    return addCartLine(input.cartId, input.sku, input.qty, { currency: deps.currency, limits: deps.orderLimits });
   }),
   updateLine: publicProcedure.input(lineInput).mutation(async ({ ctx, input }) => {
-    const { config } = await ctx.runtime();
-    return setCartLineQty(input.cartId, input.sku, input.qty, config.CURRENCY);
+    const { deps } = await ctx.runtime();
+    return setCartLineQty(input.cartId, input.sku, input.qty, { currency: deps.currency, limits: deps.orderLimits });
   }),
   removeLine: publicProcedure
     .input(z.object({ cartId: cartIdSchema, sku: skuSchema }).strict())

@@ -3,7 +3,7 @@ import { createTRPCRouter, publicProcedure } from '../trpc';
 
 export const catalogRouter = createTRPCRouter({
   list: publicProcedure.query(async ({ ctx }) => {
-    await ctx.runtime();
-    return listCatalog();
+    const { config } = await ctx.runtime();
+    return listCatalog(config.LOW_STOCK_THRESHOLD);
   }),
 });

@@ -1,6 +1,6 @@
 import { fetchRequestHandler } from '@trpc/server/adapters/fetch';
 import { appRouter } from '@/server/api/root';
-import { createHttpContext } from '@/server/api/trpc';
+import { createHttpContext, httpResponseMeta } from '@/server/api/trpc';
 import { withRequestScope } from '@/server/observability/request-scope';
 
 export const runtime = 'nodejs';
@@ -14,6 +14,7 @@ const handler = withRequestScope((req: Request) =>
     // One request may not fan out into unbounded work (the client batches at most this many).
     maxBatchSize: 20,
     createContext: createHttpContext,
+    responseMeta: httpResponseMeta,
   }),
 );
 

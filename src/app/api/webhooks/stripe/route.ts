@@ -1,5 +1,6 @@
 /** Stripe webhooks: a thin adapter over receiveStripeWebhook (verify, record, enqueue). */
 import { NextResponse } from 'next/server';
+import { readBoundedBody } from '@/server/http/bounded-body';
 import { reportInternalError } from '@/server/observability/internal-error';
 import { withRequestScope } from '@/server/observability/request-scope';
 import { getRuntime } from '@/server/runtime';
@@ -12,15 +13,13 @@ export const dynamic = 'force-dynamic';
 // one); the lines about the event carry its eventId as well, and so does every
 // line of the job that processes it.
 export const POST = withRequestScope(async (req: Request): Promise<NextResponse> => {
-  const declared = Number(req.headers.get('content-length') ?? '0');
-  if (declared > MAX_WEBHOOK_BYTES) {
-    return NextResponse.json({ received: false, error: 'Payload too large' }, { status: 413 });
-  }
   try {
-    // The raw body, byte for byte: the signature is computed over it.
-    const rawBody = await req.text();
+    // The raw body, byte for byte: the signature is computed over it. At most
+    // the limit is read, whatever Content-Length says or when there is none.
+    const body = await readBoundedBody(req, MAX_WEBHOOK_BYTES);
+    if (!body.ok) return NextResponse.json({ received: false, error: 'Payload too large' }, { status: 413 });
     const { deps, config } = await getRuntime();
-    const result = await receiveStripeWebhook(rawBody, req.headers.get('stripe-signature'), {
+    const result = await receiveStripeWebhook(body.text, req.headers.get('stripe-signature'), {
       ...deps,
       webhookSecret: config.STRIPE_WEBHOOK_SECRET,
     });
