@@ -12,6 +12,8 @@ export const domainErrorCodes = {
   ILLEGAL_TRANSITION: 409,
   LIMIT_EXCEEDED: 422,
   UNAVAILABLE: 503,
+  /** The payment provider would not refund (a dispute, a charge refunded elsewhere). */
+  REFUND_REFUSED: 409,
 } as const;
 
 export type DomainErrorCode = keyof typeof domainErrorCodes;
