@@ -3,7 +3,9 @@ export { Product, type ProductDoc } from './product';
 export { Cart, type CartDoc } from './cart';
 export { Order, type OrderDoc } from './order';
 export { WebhookEvent, type WebhookEventDoc } from './webhook-event';
+export { AdminSession, type AdminSessionDoc } from './admin-session';
 
+import { AdminSession } from './admin-session';
 import { Cart } from './cart';
 import { Order } from './order';
 import { Product } from './product';
@@ -11,5 +13,5 @@ import { WebhookEvent } from './webhook-event';
 
 /** Builds every declared index; run at start-up by the web app, the worker and the seed. */
 export async function ensureIndexes(): Promise<void> {
-  await Promise.all([Product.createIndexes(), Cart.createIndexes(), Order.createIndexes(), WebhookEvent.createIndexes()]);
+  await Promise.all([Product.createIndexes(), Cart.createIndexes(), Order.createIndexes(), WebhookEvent.createIndexes(), AdminSession.createIndexes()]);
 }

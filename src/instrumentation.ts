@@ -7,4 +7,7 @@ export async function register(): Promise<void> {
   if (process.env.NEXT_RUNTIME !== 'nodejs' || process.env.NEXT_PHASE === 'phase-production-build') return;
   const { loadConfigOrExit } = await import('./server/config');
   loadConfigOrExit();
+  // The operator console's password exists before the first sign-in (in development: generated and shown).
+  const { announceOperatorConsole } = await import('./server/admin/operator-console');
+  await announceOperatorConsole();
 }

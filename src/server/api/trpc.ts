@@ -4,12 +4,15 @@
  *      request whose input cannot be parsed is refused here, before any
  *      procedure runs;
  *   2. error formatter: the field and the domain code a client needs;
- *   3. procedures: the one builder the routers use, which turns domain errors
- *      into tRPC errors in this single place.
+ *   3. procedures: the builder the routers use, which turns domain errors
+ *      into tRPC errors in this single place;
+ *   4. the operator console's builder: the same, for a signed-in operator only.
  */
 import { initTRPC, TRPCError } from '@trpc/server';
 import type { FetchCreateContextFnOptions } from '@trpc/server/adapters/fetch';
 import { z, ZodError } from 'zod';
+import { getOperatorConsole } from '../admin/operator-console';
+import { operatorSession } from '../admin/sign-in';
 import { isDomainError, type DomainErrorCode } from '../errors';
 import { logger } from '../logger';
 import { getRuntime, type Runtime } from '../runtime';
@@ -77,6 +80,7 @@ const codeFor: Record<DomainErrorCode, TRPCError['code']> = {
   ILLEGAL_TRANSITION: 'CONFLICT',
   LIMIT_EXCEEDED: 'UNPROCESSABLE_CONTENT',
   UNAVAILABLE: 'SERVICE_UNAVAILABLE',
+  REFUND_REFUSED: 'CONFLICT',
 };
 
 /** What the domain-error middleware attaches to a TRPCError for the formatter. */
@@ -136,3 +140,17 @@ const domainErrors = t.middleware(async ({ next, path }) => {
 });
 
 export const publicProcedure = t.procedure.use(domainErrors);
+
+// 4. Operator console ----------------------------------------------------------
+/**
+ * A signed-in operator only: the session cookie must name a live session
+ * (src/server/admin/sessions.ts), or the call is answered 401 before its
+ * input is even read. With the console switched off, 404.
+ */
+export const adminProcedure = publicProcedure.use(async ({ ctx, next }) => {
+  const operatorConsole = await getOperatorConsole();
+  if (!operatorConsole) throw new TRPCError({ code: 'NOT_FOUND', message: 'The operator console is switched off' });
+  const session = await operatorSession(ctx.headers.get('cookie'), operatorConsole.credential);
+  if (!session) throw new TRPCError({ code: 'UNAUTHORIZED', message: 'Sign in to the operator console first' });
+  return next({ ctx: { ...ctx, operator: session } });
+});
