@@ -43,7 +43,8 @@ export function createBullBoardHandler(queues: Queue[], opts: { readOnly?: boole
   createBullBoard({
     queues: queues.map((q) => new BullMQAdapter(q, { readOnlyMode: opts.readOnly ?? false, allowRetries: true })),
     serverAdapter,
-    options: { uiConfig: { boardTitle: 'Resilient Orders' } },
+    // The way back to the console; no link out to bull-board's documentation site.
+    options: { uiConfig: { boardTitle: 'Resilient Orders queues', miscLinks: [{ text: 'Operator console', url: '/admin' }], hideDocsLink: true } },
   });
   const app = new Hono();
   app.route(BULL_BOARD_PATH, serverAdapter.registerPlugin());
