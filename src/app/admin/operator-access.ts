@@ -16,16 +16,14 @@ type AdminCaller = ReturnType<typeof createCaller>['admin'];
 
 const signInFor = (next: string) => `/admin/sign-in?next=${encodeURIComponent(next)}`;
 
-/** The signed-in operator's session, or a redirect to the sign-in page. */
-export async function requireOperator(next = '/admin') {
+/** The signed-in operator's session, or null. */
+export async function currentOperator() {
   const operatorConsole = await getOperatorConsole();
   if (!operatorConsole) notFound();
-  const session = await operatorSession((await headers()).get('cookie'), operatorConsole.credential);
-  if (!session) redirect(signInFor(next));
-  return session;
+  return operatorSession((await headers()).get('cookie'), operatorConsole.credential);
 }
 
-/** Runs admin procedures as this request's operator. */
+/** Runs admin procedures as this request's operator; without a session, to the sign-in page and back to `next`. */
 export async function asOperator<T>(next: string, run: (admin: AdminCaller) => Promise<T>): Promise<T> {
   const caller = createCaller(createContext({ headers: new Headers(await headers()) }));
   try {
