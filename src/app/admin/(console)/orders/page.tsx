@@ -8,6 +8,7 @@ import { formatMoney } from '../../../format';
 import { ORDER_STATES, type OrderState } from '@/server/orders/states';
 import { asOperator, utc } from '../../operator-access';
 import { StateBadge } from '../../state-badge';
+import { DataTable, numeric } from '../../data-table';
 
 export const dynamic = 'force-dynamic';
 export const metadata = { title: 'Orders — Operator console' };
@@ -74,38 +75,22 @@ export default async function OrdersPage({ searchParams }: { searchParams: Promi
       {page.orders.length === 0 ? (
         <p data-testid="orders-empty">No orders match.</p>
       ) : (
-        <div className="adm-table-wrap" role="region" aria-label="Orders found" tabIndex={0}>
-          <table className="adm-table" data-testid="orders-table">
-            <thead>
-              <tr>
-                <th scope="col">Order</th>
-                <th scope="col">State</th>
-                <th scope="col">Placed</th>
-                <th scope="col">Email</th>
-                <th scope="col" className="adm-num">
-                  Total
-                </th>
-                <th scope="col">Attention</th>
-              </tr>
-            </thead>
-            <tbody>
-              {page.orders.map((o) => (
-                <tr key={o.orderId} data-order-id={o.orderId}>
-                  <td className="adm-mono">
-                    <Link href={`/admin/orders/${o.orderId}`}>{o.orderId}</Link>
-                  </td>
-                  <td>
-                    <StateBadge state={o.state} />
-                  </td>
-                  <td>{utc(o.createdAt)}</td>
-                  <td>{o.email}</td>
-                  <td className="adm-num">{formatMoney(o.totalMinor, o.currency)}</td>
-                  <td>{o.attention.join(', ') || '—'}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+        <DataTable label="Orders found" testId="orders-table" columns={['Order', 'State', 'Placed', 'Email', numeric('Total'), 'Attention']}>
+          {page.orders.map((o) => (
+            <tr key={o.orderId} data-order-id={o.orderId}>
+              <td className="adm-mono">
+                <Link href={`/admin/orders/${o.orderId}`}>{o.orderId}</Link>
+              </td>
+              <td>
+                <StateBadge state={o.state} />
+              </td>
+              <td>{utc(o.createdAt)}</td>
+              <td>{o.email}</td>
+              <td className="adm-num">{formatMoney(o.totalMinor, o.currency)}</td>
+              <td>{o.attention.join(', ') || '—'}</td>
+            </tr>
+          ))}
+        </DataTable>
       )}
       <p className="adm-muted">
         Showing {page.orders.length} order{page.orders.length === 1 ? '' : 's'}, in order-id order.{' '}

@@ -8,11 +8,14 @@ import { getConfig } from '@/server/config';
 import { asOperator, utc } from '../../operator-access';
 import { StateBadge } from '../../state-badge';
 import { AddStockForm, CreateProductForm } from '../../stock-forms';
+import { DataTable, numeric } from '../../data-table';
 
 export const dynamic = 'force-dynamic';
 export const metadata = { title: 'Stock — Operator console' };
 
 const SKU = /^[A-Z0-9][A-Z0-9-]{1,63}$/;
+/** The stock equation's terms, in the order of the table's columns. */
+const FIGURES = ['initialStock', 'available', 'reserved', 'sold'] as const;
 
 export default async function StockPage({ searchParams }: { searchParams: Promise<{ sku?: string; after?: string }> }) {
   const { sku, after } = await searchParams;
@@ -34,69 +37,39 @@ export default async function StockPage({ searchParams }: { searchParams: Promis
         {sku && <Link href="/admin/stock">All SKUs</Link>}
       </form>
 
-      <div className="adm-table-wrap" role="region" aria-label="Stock per SKU" tabIndex={0}>
-        <table className="adm-table" data-testid="stock-table">
-          <thead>
-            <tr>
-              <th scope="col">SKU</th>
-              <th scope="col">Name</th>
-              <th scope="col" className="adm-num">
-                Initial
-              </th>
-              <th scope="col" className="adm-num">
-                Available
-              </th>
-              <th scope="col" className="adm-num">
-                Reserved
-              </th>
-              <th scope="col" className="adm-num">
-                Sold
-              </th>
-              <th scope="col">Audit</th>
-            </tr>
-          </thead>
-          <tbody>
-            {page.products.map((p) => (
-              <tr key={p.sku} data-sku={p.sku}>
-                <td className="adm-mono">{p.sku}</td>
-                <td>
-                  {p.name}
-                  <br />
-                  <span className="adm-muted">
-                    {formatMoney(p.priceMinor, p.currency)}
-                    {p.active ? '' : ' · withdrawn'}
-                  </span>
-                </td>
-                <td className="adm-num" data-field="initialStock">
-                  {p.initialStock}
-                </td>
-                <td className="adm-num" data-field="available">
-                  {p.available}
-                </td>
-                <td className="adm-num" data-field="reserved">
-                  {p.reserved}
-                </td>
-                <td className="adm-num" data-field="sold">
-                  {p.sold}
-                </td>
-                <td data-field="audit">
-                  {p.violations.length === 0 ? (
-                    <span className="adm-ok">OK</span>
-                  ) : (
-                    <ul className="adm-bad">
-                      {p.violations.map((v, i) => (
-                        <li key={i} data-check={v.check}>
-                          {v.check}: {v.message}
-                        </li>
-                      ))}
-                    </ul>
-                  )}
-                </td>
-              </tr>
+      <DataTable label="Stock per SKU" testId="stock-table" columns={['SKU', 'Name', numeric('Initial'), numeric('Available'), numeric('Reserved'), numeric('Sold'), 'Audit']}>
+        {page.products.map((p) => (
+          <tr key={p.sku} data-sku={p.sku}>
+            <td className="adm-mono">{p.sku}</td>
+            <td>
+              {p.name}
+              <br />
+              <span className="adm-muted">
+                {formatMoney(p.priceMinor, p.currency)}
+                {p.active ? '' : ' · withdrawn'}
+              </span>
+            </td>
+            {FIGURES.map((field) => (
+              <td key={field} className="adm-num" data-field={field}>
+                {p[field]}
+              </td>
             ))}
-          </tbody>
-        </table>
-      </div>
+            <td data-field="audit">
+              {p.violations.length === 0 ? (
+                <span className="adm-ok">OK</span>
+              ) : (
+                <ul className="adm-bad">
+                  {p.violations.map((v, i) => (
+                    <li key={i} data-check={v.check}>
+                      {v.check}: {v.message}
+                    </li>
+                  ))}
+                </ul>
+              )}
+            </td>
+          </tr>
+        ))}
+      </DataTable>
       {page.products.length === 0 && <p>No products.</p>}
       {page.next && (
         <p>

@@ -4,6 +4,7 @@ import { formatMoney } from '../../../../format';
 import { asOperator, utc } from '../../../operator-access';
 import { RefundButton } from '../../../refund-button';
 import { StateBadge } from '../../../state-badge';
+import { DataTable, numeric } from '../../../data-table';
 
 export const dynamic = 'force-dynamic';
 export const metadata = { title: 'Order — Operator console' };
@@ -126,99 +127,54 @@ export default async function OrderPage({ params }: { params: Promise<{ orderId:
       </div>
 
       <h2 id="lines">Lines and stock</h2>
-      <div className="adm-table-wrap" role="region" aria-labelledby="lines" tabIndex={0}>
-        <table className="adm-table">
-          <thead>
-            <tr>
-              <th scope="col">SKU</th>
-              <th scope="col">Item</th>
-              <th scope="col" className="adm-num">
-                Qty
-              </th>
-              <th scope="col" className="adm-num">
-                Line total
-              </th>
-              <th scope="col">Held now</th>
-              <th scope="col">Sold</th>
+      <DataTable labelledBy="lines" columns={['SKU', 'Item', numeric('Qty'), numeric('Line total'), 'Held now', 'Sold']}>
+        {o.items.map((l) => {
+          const held = o.holds.filter((h) => h.sku === l.sku);
+          const sold = o.sold.find((s) => s.sku === l.sku);
+          return (
+            <tr key={l.sku}>
+              <td className="adm-mono">
+                <Link href={`/admin/stock?sku=${encodeURIComponent(l.sku)}`}>{l.sku}</Link>
+              </td>
+              <td>{l.name}</td>
+              <td className="adm-num">{l.qty}</td>
+              <td className="adm-num">{money(l.lineTotalMinor)}</td>
+              <td>{held.map((h) => `${h.qty} (ref ${h.ref})`).join(', ') || '—'}</td>
+              <td>{sold ? `${sold.qty} (${utc(sold.at)})` : '—'}</td>
             </tr>
-          </thead>
-          <tbody>
-            {o.items.map((l) => {
-              const held = o.holds.filter((h) => h.sku === l.sku);
-              const sold = o.sold.find((s) => s.sku === l.sku);
-              return (
-                <tr key={l.sku}>
-                  <td className="adm-mono">
-                    <Link href={`/admin/stock?sku=${encodeURIComponent(l.sku)}`}>{l.sku}</Link>
-                  </td>
-                  <td>{l.name}</td>
-                  <td className="adm-num">{l.qty}</td>
-                  <td className="adm-num">{money(l.lineTotalMinor)}</td>
-                  <td>{held.map((h) => `${h.qty} (ref ${h.ref})`).join(', ') || '—'}</td>
-                  <td>{sold ? `${sold.qty} (${utc(sold.at)})` : '—'}</td>
-                </tr>
-              );
-            })}
-          </tbody>
-        </table>
-      </div>
+          );
+        })}
+      </DataTable>
 
       <h2 id="history">History</h2>
-      <div className="adm-table-wrap" role="region" aria-labelledby="history" tabIndex={0}>
-        <table className="adm-table" data-testid="history">
-          <thead>
-            <tr>
-              <th scope="col">When</th>
-              <th scope="col">From</th>
-              <th scope="col">To</th>
-              <th scope="col">Action</th>
-              <th scope="col">Outcome</th>
-              <th scope="col">Detail</th>
-            </tr>
-          </thead>
-          <tbody>
-            {o.history.map((h, i) => (
-              <tr key={i}>
-                <td>{utc(h.at)}</td>
-                <td>{h.from ?? '—'}</td>
-                <td>{h.to}</td>
-                <td>{h.action}</td>
-                <td>{h.outcome}</td>
-                <td className="adm-mono">{h.detail ?? ''}</td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      </div>
+      <DataTable labelledBy="history" testId="history" columns={['When', 'From', 'To', 'Action', 'Outcome', 'Detail']}>
+        {o.history.map((h, i) => (
+          <tr key={i}>
+            <td>{utc(h.at)}</td>
+            <td>{h.from ?? '—'}</td>
+            <td>{h.to}</td>
+            <td>{h.action}</td>
+            <td>{h.outcome}</td>
+            <td className="adm-mono">{h.detail ?? ''}</td>
+          </tr>
+        ))}
+      </DataTable>
 
       <h2 id="events">Webhook events</h2>
       {o.events.length === 0 ? (
         <p>None recorded for this order.</p>
       ) : (
-        <div className="adm-table-wrap" role="region" aria-labelledby="events" tabIndex={0}>
-          <table className="adm-table">
-            <thead>
-              <tr>
-                <th scope="col">Event</th>
-                <th scope="col">Type</th>
-                <th scope="col">Received</th>
-                <th scope="col">Processed</th>
-                <th scope="col">Outcome</th>
-              </tr>
-            </thead>
-            <tbody>
-              {o.events.map((e) => (
-                <tr key={e.id}>
-                  <td className="adm-mono">{e.id}</td>
-                  <td>{e.type}</td>
-                  <td>{utc(e.receivedAt)}</td>
-                  <td>{utc(e.processedAt)}</td>
-                  <td>{e.outcome ?? '—'}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+        <DataTable labelledBy="events" columns={['Event', 'Type', 'Received', 'Processed', 'Outcome']}>
+          {o.events.map((e) => (
+            <tr key={e.id}>
+              <td className="adm-mono">{e.id}</td>
+              <td>{e.type}</td>
+              <td>{utc(e.receivedAt)}</td>
+              <td>{utc(e.processedAt)}</td>
+              <td>{e.outcome ?? '—'}</td>
+            </tr>
+          ))}
+        </DataTable>
       )}
     </>
   );
