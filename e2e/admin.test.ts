@@ -128,8 +128,8 @@ describe('operator console in a browser', () => {
       await page.waitForSelector('[data-testid=sign-in-error]');
       expect(await page.textContent('[role=alert]')).toContain('not right');
       expect((await visitor.cookies()).some((c) => c.name === 'admin_session')).toBe(false);
-      // The password field has focus on arrival: type and press Enter, no mouse.
-      expect(await page.evaluate(() => document.activeElement?.id)).toBe('password');
+      // The password field takes focus on arrival (once the page has hydrated): type and press Enter, no mouse.
+      await page.waitForFunction(() => document.activeElement?.id === 'password', null, WAIT);
       await page.keyboard.type(adminPassword());
       await page.keyboard.press('Enter');
       await page.waitForURL(/\/admin\/orders$/);
