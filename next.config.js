@@ -7,8 +7,9 @@ const nextConfig = {
   output: 'standalone',
   // Trace from this folder, not from a parent that happens to hold a lock file.
   outputFileTracingRoot: __dirname,
-  // Server-only packages with native or dynamic requires stay out of the bundle.
-  serverExternalPackages: ['mongoose', 'mongodb', 'bullmq', 'ioredis', 'pino', 'prom-client', 'stripe'],
+  // Server-only packages with native or dynamic requires stay out of the bundle
+  // (Bull Board finds its UI files with require.resolve at run time).
+  serverExternalPackages: ['mongoose', 'mongodb', 'bullmq', 'ioredis', 'pino', 'prom-client', 'stripe', '@bull-board/api', '@bull-board/hono', '@bull-board/ui', 'hono'],
   eslint: { ignoreDuringBuilds: true }, // lint runs in `npm run check`, once
 };
 

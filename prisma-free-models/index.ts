@@ -4,7 +4,9 @@ export { Cart, type CartDoc } from './cart';
 export { Order, type OrderDoc } from './order';
 export { WebhookEvent, type WebhookEventDoc } from './webhook-event';
 export { CustomerSlots, type CustomerSlotsDoc } from './customer-slots';
+export { AdminSession, type AdminSessionDoc } from './admin-session';
 
+import { AdminSession } from './admin-session';
 import { Cart } from './cart';
 import { CustomerSlots } from './customer-slots';
 import { Order } from './order';
@@ -19,5 +21,6 @@ export async function ensureIndexes(): Promise<void> {
     Order.createIndexes(),
     WebhookEvent.createIndexes(),
     CustomerSlots.createIndexes(),
+    AdminSession.createIndexes(),
   ]);
 }

@@ -41,6 +41,21 @@ const saleSchema = new Schema(
   { _id: false },
 );
 
+/**
+ * Stock an operator added (the console's "add stock"), keyed by the request's
+ * idempotency key: the update that adds the units pushes this record and is
+ * conditional on its absence, so a retried request adds nothing more. The
+ * last 100 are kept (the audit trail of restocks, and the retry window).
+ */
+const restockSchema = new Schema(
+  {
+    key: { type: String, required: true },
+    qty: { type: Number, required: true, min: 1 },
+    at: { type: Date, required: true },
+  },
+  { _id: false },
+);
+
 const productSchema = new Schema(
   {
     _id: { type: String, required: true }, // the SKU
@@ -54,6 +69,7 @@ const productSchema = new Schema(
     sold: { type: Number, required: true, min: 0, default: 0 },
     holds: { type: [holdSchema], default: [] },
     sales: { type: [saleSchema], default: [] },
+    restocks: { type: [restockSchema], default: undefined },
     active: { type: Boolean, default: true },
   },
   { timestamps: true, versionKey: false },

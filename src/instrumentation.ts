@@ -10,4 +10,7 @@ export async function register(): Promise<void> {
   loadConfigOrExit();
   const { recordPeerAddresses } = await import('./server/http/peer-address');
   recordPeerAddresses();
+  // The operator console's password exists before the first sign-in (in development: generated and shown).
+  const { announceOperatorConsole } = await import('./server/admin/operator-console');
+  await announceOperatorConsole();
 }

@@ -44,7 +44,8 @@ async function main(): Promise<void> {
   const production = new Set(Object.keys(pkg.dependencies ?? {}));
   const builtins = new Set(builtinModules.flatMap((m) => [m, `node:${m}`]));
 
-  rmSync(OUT, { recursive: true, force: true });
+  // Only this build's folders: dist/client is the typed client's (build:client).
+  for (const out of Object.keys(DIST_ENTRIES)) rmSync(path.join(OUT, path.dirname(out)), { recursive: true, force: true });
   const result = await build({
     absWorkingDir: ROOT,
     entryPoints: Object.fromEntries(Object.entries(DIST_ENTRIES).map(([out, src]) => [out, path.join(ROOT, src)])),

@@ -56,6 +56,8 @@ const SECRETS = {
   REDIS_PASSWORD: 'check-redis-pw',
   STRIPE_SECRET_KEY: 'sk_live_check',
   STRIPE_WEBHOOK_SECRET: 'whsec_check',
+  // A hash from `npm run --silent admin:hash-password` (of a throwaway password).
+  ADMIN_PASSWORD_HASH: 'scrypt:15:8:1:1E1B5QMsTvQhep5DS6yR5g:LtsItWa9Mu9YfQNvQrZYoQt1q4EuqILPwZGLW4I6OZ8',
 };
 
 const failures: string[] = [];

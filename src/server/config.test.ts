@@ -47,3 +47,23 @@ describe('configuration', () => {
     expect(() => parseConfig({ ...base, RATE_LIMIT_EXEMPT_IPS: 'localhost' })).toThrow(/RATE_LIMIT_EXEMPT_IPS/);
   });
 });
+
+describe('operator console configuration', () => {
+  const hash = 'scrypt:15:8:1:rphwYY5hOx1WT4K9G2HJKw:73Rp4HRIvkR2iqLB5CwgISBvYQhJbJdZyGqZdAtGZu8';
+
+  it('has no default password in production: a hash or a password is required, unless the console is off', () => {
+    expect(() => parseConfig({ ...base, APP_ENV: 'production' })).toThrow(/ADMIN_PASSWORD_HASH is required when APP_ENV=production/);
+    expect(parseConfig({ ...base, APP_ENV: 'production', ADMIN_PASSWORD_HASH: hash }).ADMIN_PASSWORD_HASH).toBe(hash);
+    expect(parseConfig({ ...base, APP_ENV: 'production', ADMIN_PASSWORD: 'a long enough password' }).ADMIN_PASSWORD).toBe('a long enough password');
+    expect(parseConfig({ ...base, APP_ENV: 'production', ADMIN_CONSOLE: 'off' }).ADMIN_CONSOLE).toBe('off');
+    // Development may leave it unset: the web app generates one (src/server/admin/credentials.ts).
+    expect(parseConfig(base).ADMIN_PASSWORD_HASH).toBeUndefined();
+  });
+
+  it('refuses a malformed hash, a short password, and both at once', () => {
+    expect(() => parseConfig({ ...base, ADMIN_PASSWORD_HASH: 'hunter2' })).toThrow(/ADMIN_PASSWORD_HASH must be an scrypt/);
+    expect(() => parseConfig({ ...base, ADMIN_PASSWORD: 'short' })).toThrow(/ADMIN_PASSWORD must be at least 12/);
+    expect(() => parseConfig({ ...base, ADMIN_PASSWORD_HASH: hash, ADMIN_PASSWORD: 'a long enough password' })).toThrow(/ADMIN_PASSWORD must not be set together/);
+    expect(() => parseConfig({ ...base, ADMIN_SESSION_TTL_MS: '1000' })).toThrow(/ADMIN_SESSION_TTL_MS/);
+  });
+});

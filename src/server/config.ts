@@ -85,6 +85,21 @@ const schema = z
     /** Carts untouched this long, and webhook events processed this long ago, are deleted. */
     CART_RETENTION_MS: z.coerce.number().int().min(3600_000).default(7 * 24 * 3600_000),
     WEBHOOK_EVENT_RETENTION_MS: z.coerce.number().int().min(7 * 24 * 3600_000).default(30 * 24 * 3600_000),
+    /**
+     * The operator console (/admin). Its password, as an scrypt hash
+     * (`npm run --silent admin:hash-password`, see src/server/admin/credentials.ts)
+     * or in clear; in development and test without either, the web app
+     * generates one at start (.data/admin-password). Production requires one.
+     */
+    ADMIN_PASSWORD_HASH: z
+      .string()
+      .regex(/^scrypt:\d{1,2}:\d{1,2}:\d{1,2}:[A-Za-z0-9_-]{16,64}:[A-Za-z0-9_-]{32,128}$/, 'must be an scrypt:… hash from `npm run admin:hash-password`')
+      .optional(),
+    ADMIN_PASSWORD: z.string().min(12, 'must be at least 12 characters').max(200).optional(),
+    /** How long an operator stays signed in (absolute, from sign-in). */
+    ADMIN_SESSION_TTL_MS: z.coerce.number().int().min(60_000).max(7 * 24 * 3600_000).default(8 * 3600_000),
+    /** `off` serves no console at all (every admin route answers 404), and then needs no password. */
+    ADMIN_CONSOLE: z.enum(['on', 'off']).default('on'),
   })
   .superRefine((env, ctx) => {
     // The simulator is a development and test tool: production must talk to Stripe itself.
@@ -100,6 +115,12 @@ const schema = z
       } catch (err) {
         ctx.addIssue({ code: 'custom', path: ['RATE_LIMIT_EXEMPT_IPS'], message: `${(err as Error).message} (comma-separated addresses or CIDR ranges, or none)` });
       }
+    // No default password in production: the console must be given one, or be switched off.
+    if (env.APP_ENV === 'production' && env.ADMIN_CONSOLE === 'on' && !env.ADMIN_PASSWORD_HASH && !env.ADMIN_PASSWORD) {
+      ctx.addIssue({ code: 'custom', path: ['ADMIN_PASSWORD_HASH'], message: 'is required when APP_ENV=production (or set ADMIN_CONSOLE=off)' });
+    }
+    if (env.ADMIN_PASSWORD_HASH && env.ADMIN_PASSWORD) {
+      ctx.addIssue({ code: 'custom', path: ['ADMIN_PASSWORD'], message: 'must not be set together with ADMIN_PASSWORD_HASH (keep only the hash)' });
     }
   });
 

@@ -16,6 +16,8 @@ export const domainErrorCodes = {
   /** Too many calls; details.retryAfterSeconds says when to try again. */
   RATE_LIMITED: 429,
   UNAVAILABLE: 503,
+  /** The payment provider would not refund (a dispute, a charge refunded elsewhere). */
+  REFUND_REFUSED: 409,
 } as const;
 
 export type DomainErrorCode = keyof typeof domainErrorCodes;

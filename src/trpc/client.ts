@@ -3,19 +3,30 @@
  *   const api = createOrdersClient('http://localhost:4000');
  *   await api.checkout.placeOrder.mutate(input, ...)
  * Only the AppRouter type is imported: no server code reaches the client.
+ *
+ * Other packages import it as `resilient-orders/client` (package.json
+ * "exports"; built by `npm run build:client` into dist/client/, see the
+ * README's "Typed client" and examples/typed-client/).
  */
-import { createTRPCClient, httpLink } from '@trpc/client';
+import { createTRPCClient, httpLink, type TRPCClient } from '@trpc/client';
+import type { inferRouterInputs, inferRouterOutputs } from '@trpc/server';
 import type { AppRouter } from '../server/api/root';
+
+export { TRPCClientError, isTRPCClientError } from '@trpc/client';
+export type { AppRouter };
+/** What each procedure takes and returns, e.g. `OrdersApiOutputs['orders']['get']['state']`. */
+export type OrdersApiInputs = inferRouterInputs<AppRouter>;
+export type OrdersApiOutputs = inferRouterOutputs<AppRouter>;
 
 export interface OrdersClientOptions {
   /** Extra headers per request, e.g. { 'Idempotency-Key': key }. */
   headers?: () => Record<string, string>;
 }
 
-export function createOrdersClient(baseUrl: string, opts: OrdersClientOptions = {}) {
+export type OrdersClient = TRPCClient<AppRouter>;
+
+export function createOrdersClient(baseUrl: string, opts: OrdersClientOptions = {}): OrdersClient {
   return createTRPCClient<AppRouter>({
     links: [httpLink({ url: `${baseUrl.replace(/\/$/, '')}/api/trpc`, headers: opts.headers ?? (() => ({})) })],
   });
 }
-
-export type OrdersClient = ReturnType<typeof createOrdersClient>;

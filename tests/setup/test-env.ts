@@ -24,6 +24,8 @@ export function siblingDatabase(uri: string, suffix: string): string {
 }
 
 export const WEBHOOK_SECRET = 'whsec_test_suite_secret';
+/** The operator console's password for the suite's app (tests/admin-helpers.ts signs in with it). */
+export const ADMIN_PASSWORD = 'test-suite-operator-password';
 export const APP_PORT = Number(process.env.TEST_APP_PORT ?? 4100);
 export const SIM_PORT = Number(process.env.TEST_SIM_PORT ?? 12290);
 export const STRIPE_MOCK_PORT = Number(process.env.TEST_STRIPE_MOCK_PORT ?? 12190);
@@ -55,6 +57,7 @@ export function testEnv() {
     QUEUE_PREFIX: `t_${runId}`,
     STRIPE_SECRET_KEY: 'sk_test_suite',
     STRIPE_WEBHOOK_SECRET: WEBHOOK_SECRET,
+    ADMIN_PASSWORD,
     STRIPE_API_HOST: '127.0.0.1',
     STRIPE_API_PORT: String(SIM_PORT),
     STRIPE_API_PROTOCOL: 'http',

@@ -1,3 +1,4 @@
+import { adminRouter } from './routers/admin';
 import { cartRouter } from './routers/cart';
 import { catalogRouter } from './routers/catalog';
 import { checkoutRouter } from './routers/checkout';
@@ -9,6 +10,7 @@ export const appRouter = createTRPCRouter({
   cart: cartRouter,
   checkout: checkoutRouter,
   orders: ordersRouter,
+  admin: adminRouter,
 });
 
 /** The API's type; clients import only this. */

@@ -8,13 +8,16 @@
  *      an unexpected error only a reference to its log line;
  *   3. procedures: the one builder the routers use, which turns domain errors
  *      into tRPC errors in this single place (and the Retry-After of a 429),
- *      and counts every call, batched ones included, against the rate limits.
+ *      and counts every call, batched ones included, against the rate limits;
+ *   4. the operator console's builder: the same, for a signed-in operator only.
  */
 import { initTRPC, TRPCError } from '@trpc/server';
 import type { FetchCreateContextFnOptions } from '@trpc/server/adapters/fetch';
 import { z, ZodError } from 'zod';
 import { peerAddressHeader, resolveClientAddress } from '../abuse/client-address';
 import { getConfig } from '../config';
+import { getOperatorConsole } from '../admin/operator-console';
+import { operatorSession } from '../admin/sign-in';
 import { isDomainError, type DomainErrorCode } from '../errors';
 import { readBoundedBody } from '../http/bounded-body';
 import { logger } from '../logger';
@@ -105,6 +108,7 @@ const codeFor: Record<DomainErrorCode, TRPCError['code']> = {
   CART_ALREADY_ORDERED: 'CONFLICT',
   RATE_LIMITED: 'TOO_MANY_REQUESTS',
   UNAVAILABLE: 'SERVICE_UNAVAILABLE',
+  REFUND_REFUSED: 'CONFLICT',
 };
 
 /** What the domain-error middleware attaches to a TRPCError for the formatter. */
@@ -206,3 +210,17 @@ export function httpResponseMeta({ errors }: { errors: readonly TRPCError[] }): 
   const waits = errors.map((e) => (e.cause instanceof DomainCause ? e.cause.retryAfterSeconds : null)).filter((s) => s !== null);
   return waits.length > 0 ? { headers: { 'Retry-After': String(Math.max(...waits)) } } : {};
 }
+
+// 4. Operator console ----------------------------------------------------------
+/**
+ * A signed-in operator only: the session cookie must name a live session
+ * (src/server/admin/sessions.ts), or the call is answered 401 before its
+ * input is even read. With the console switched off, 404.
+ */
+export const adminProcedure = publicProcedure.use(async ({ ctx, next }) => {
+  const operatorConsole = await getOperatorConsole();
+  if (!operatorConsole) throw new TRPCError({ code: 'NOT_FOUND', message: 'The operator console is switched off' });
+  const session = await operatorSession(ctx.headers.get('cookie'), operatorConsole.credential);
+  if (!session) throw new TRPCError({ code: 'UNAUTHORIZED', message: 'Sign in to the operator console first' });
+  return next({ ctx: { ...ctx, operator: session } });
+});

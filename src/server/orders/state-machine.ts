@@ -19,6 +19,8 @@ export interface TransitionRule {
   readonly from: OrderState;
   readonly to: OrderState;
   readonly action: string;
+  /** Taken only on an operator's decision (the console), never by an automatic step. */
+  readonly byOperator?: true;
 }
 
 /** The whole table. README.md draws it; state-machine.test.ts checks it. */
@@ -47,6 +49,8 @@ export const TRANSITIONS: readonly TransitionRule[] = [
   { from: 'PAYMENT_PENDING', to: 'PAYMENT_MISMATCH', action: 'flag-mismatch' },
   { from: 'EXPIRED', to: 'PAYMENT_MISMATCH', action: 'flag-mismatch' },
   { from: 'CANCELLED', to: 'PAYMENT_MISMATCH', action: 'flag-mismatch' },
+  // An operator reviewed a mismatched payment and gives the money back (refund-mismatch.ts).
+  { from: 'PAYMENT_MISMATCH', to: 'REFUNDED', action: 'refund-mismatch', byOperator: true },
 ];
 
 export const INITIAL_STATE: OrderState = 'CREATED';

@@ -14,7 +14,7 @@ export const ORDER_STATES = [
 
 export type OrderState = (typeof ORDER_STATES)[number];
 
-/** States no automatic step leaves. */
+/** States no automatic step leaves (an operator may refund a PAYMENT_MISMATCH: state-machine.ts). */
 export const TERMINAL_STATES: ReadonlySet<OrderState> = new Set(['CONFIRMED', 'REJECTED', 'REFUNDED', 'PAYMENT_MISMATCH']);
 
 /**
