@@ -115,6 +115,7 @@ const schema = z
       } catch (err) {
         ctx.addIssue({ code: 'custom', path: ['RATE_LIMIT_EXEMPT_IPS'], message: `${(err as Error).message} (comma-separated addresses or CIDR ranges, or none)` });
       }
+    }
     // No default password in production: the console must be given one, or be switched off.
     if (env.APP_ENV === 'production' && env.ADMIN_CONSOLE === 'on' && !env.ADMIN_PASSWORD_HASH && !env.ADMIN_PASSWORD) {
       ctx.addIssue({ code: 'custom', path: ['ADMIN_PASSWORD_HASH'], message: 'is required when APP_ENV=production (or set ADMIN_CONSOLE=off)' });
