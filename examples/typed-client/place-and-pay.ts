@@ -38,7 +38,7 @@ async function follow(orderId: string, accessToken: string, done: (o: Order) => 
 
 async function main(): Promise<void> {
   const catalog = await api.catalog.list.query();
-  const product = catalog.find((p) => (process.env.SKU ? p.sku === process.env.SKU : p.available > 0));
+  const product = catalog.find((p) => (process.env.SKU ? p.sku === process.env.SKU : p.stock !== 'sold-out'));
   if (!product) throw new Error(process.env.SKU ? `no product ${process.env.SKU}` : 'nothing in stock');
 
   const { cartId } = await api.cart.create.mutate();
