@@ -53,6 +53,7 @@ function page(res: ServerResponse, status: number, title: string, body: string, 
 <style>
   body { font: 16px/1.5 system-ui, sans-serif; margin: 0; padding: 1.25rem; color: #1a1a1a; background: #fff; }
   main { max-width: 26rem; margin: 0 auto; }
+  h1 { font-size: 1.3rem; margin: 0 0 .75rem; }
   .test { background: #fff4ce; border: 2px solid #8a6d00; color: #4d3d00; padding: .5rem .75rem; border-radius: 6px; font-weight: 600; }
   .actions { display: flex; flex-wrap: wrap; gap: .75rem; margin-top: 1rem; }
   button { font: inherit; padding: .6rem 1.1rem; border-radius: 6px; border: 2px solid #1d4ed8; cursor: pointer; }

@@ -33,17 +33,28 @@ function challengeUrlOf(pi: Stripe.PaymentIntent): string {
   return url;
 }
 
-/** Answers the challenge as the page's buttons do: GET the page, POST its form. */
-async function answerChallenge(url: string, outcome: 'complete' | 'fail'): Promise<Response> {
+/** The client secret in the challenge page's form (what its buttons send back). */
+async function formSecret(url: string): Promise<string> {
   const pageHtml = await (await fetch(url)).text();
   const secret = /name="client_secret" value="([^"]+)"/.exec(pageHtml)?.[1];
   if (!secret) throw new Error(`no form on the challenge page:\n${pageHtml}`);
-  return fetch(new URL(url).origin + new URL(url).pathname, {
+  return secret;
+}
+
+/** What pressing one of the page's buttons sends. */
+function postAnswer(url: string, secret: string, outcome: string): Promise<Response> {
+  const { origin, pathname } = new URL(url);
+  return fetch(`${origin}${pathname}`, {
     method: 'POST',
     headers: { 'content-type': 'application/x-www-form-urlencoded' },
     body: new URLSearchParams({ client_secret: secret, outcome }).toString(),
     redirect: 'manual',
   });
+}
+
+/** Answers the challenge as the page's buttons do: GET the page, POST its form. */
+async function answerChallenge(url: string, outcome: 'complete' | 'fail'): Promise<Response> {
+  return postAnswer(url, await formSecret(url), outcome);
 }
 
 describe('3-D Secure test cards', () => {
@@ -150,16 +161,10 @@ describe('3-D Secure test cards', () => {
   it('answering twice, or after the intent moved on, changes nothing', async () => {
     const pi = await stripe.paymentIntents.create(orderParams('order-3ds-twice'));
     const url = challengeUrlOf(await stripe.paymentIntents.confirm(pi.id, { payment_method: 'pm_card_authenticationRequired', use_stripe_sdk: true }));
-    const secret = /name="client_secret" value="([^"]+)"/.exec(await (await fetch(url)).text())?.[1] ?? '';
-    const post = (outcome: string) =>
-      fetch(new URL(url).origin + new URL(url).pathname, {
-        method: 'POST',
-        headers: { 'content-type': 'application/x-www-form-urlencoded' },
-        body: new URLSearchParams({ client_secret: secret, outcome }).toString(),
-      });
-    expect((await post('complete')).status).toBe(200);
+    const secret = await formSecret(url);
+    expect((await postAnswer(url, secret, 'complete')).status).toBe(200);
     // A double submit, or the back button and the other button: the first answer stands.
-    const again = await post('fail');
+    const again = await postAnswer(url, secret, 'fail');
     expect(again.status).toBe(200);
     expect(await again.text()).toContain('Authentication complete');
     expect((await stripe.paymentIntents.retrieve(pi.id)).status).toBe('succeeded');
@@ -170,13 +175,9 @@ describe('3-D Secure test cards', () => {
     // Confirmed again with another card before answering: the old challenge is void.
     const other = await stripe.paymentIntents.create(orderParams());
     const stale = challengeUrlOf(await stripe.paymentIntents.confirm(other.id, { payment_method: 'pm_card_authenticationRequired', use_stripe_sdk: true }));
-    const staleSecret = /name="client_secret" value="([^"]+)"/.exec(await (await fetch(stale)).text())?.[1] ?? '';
+    const staleSecret = await formSecret(stale);
     await rejection(stripe.paymentIntents.confirm(other.id, { payment_method: 'pm_card_chargeDeclined' }));
-    const staleAnswer = await fetch(new URL(stale).origin + new URL(stale).pathname, {
-      method: 'POST',
-      headers: { 'content-type': 'application/x-www-form-urlencoded' },
-      body: new URLSearchParams({ client_secret: staleSecret, outcome: 'complete' }).toString(),
-    });
+    const staleAnswer = await postAnswer(stale, staleSecret, 'complete');
     expect(await staleAnswer.text()).toContain('no longer needed');
     expect((await stripe.paymentIntents.retrieve(other.id)).status).toBe('requires_payment_method');
 
@@ -194,11 +195,7 @@ describe('3-D Secure test cards', () => {
     const url = new URL(challengeUrlOf(await stripe.paymentIntents.confirm(pi.id, { payment_method: 'pm_card_authenticationRequired', use_stripe_sdk: true })));
     expect((await fetch(`${url.origin}${url.pathname}`)).status).toBe(404);
     expect((await fetch(`${url.origin}${url.pathname}?client_secret=src_client_secret_wrong`)).status).toBe(404);
-    const forged = await fetch(`${url.origin}${url.pathname}`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/x-www-form-urlencoded' },
-      body: 'client_secret=src_client_secret_wrong&outcome=complete',
-    });
+    const forged = await postAnswer(url.toString(), 'src_client_secret_wrong', 'complete');
     expect(forged.status).toBe(404);
     expect((await stripe.paymentIntents.retrieve(pi.id)).status).toBe('requires_action');
   });
