@@ -34,6 +34,9 @@ const webhookEventSchema = new Schema(
   { versionKey: false },
 );
 
+// The order page lists an order's payment events on every refresh: by order, oldest first.
+webhookEventSchema.index({ orderId: 1, receivedAt: 1 }, { sparse: true });
+
 webhookEventSchema.plugin(operationGatePlugin);
 
 export type WebhookEventDoc = InferSchemaType<typeof webhookEventSchema>;
