@@ -40,6 +40,10 @@ const ACTIONS: Record<string, string> = {
 const EVENTS: Record<string, string> = {
   'payment_intent.succeeded': 'Stripe reported the payment succeeded',
   'payment_intent.payment_failed': 'Stripe reported a failed payment attempt',
+  'refund.created': 'Refund started',
+  'refund.updated': 'Refund updated',
+  'refund.failed': 'Refund failed',
+  'charge.refunded': 'Payment refunded',
 };
 
 const OUTCOMES: Record<string, string> = {
@@ -72,6 +76,20 @@ export function journeyOf(order: OrderView): JourneyEntry[] {
     outcome: e.outcome ? (OUTCOMES[e.outcome] ?? e.outcome) : 'being processed',
   }));
   return [...steps, ...events].sort((a, b) => a.at.localeCompare(b.at));
+}
+
+/** Stripe's refund statuses that mean the money did not go back. */
+const REFUND_FAILED = new Set(['failed', 'canceled']);
+
+/**
+ * The server's reason as a line under the next step, or null when the next
+ * step already says it (REFUNDED and PAYMENT_MISMATCH put it in their detail
+ * or word it themselves) or there is none. A closed order's reason is
+ * introduced as one; a dispute or a failed refund on a sale is its own sentence.
+ */
+export function closeReasonLine(order: OrderView): string | null {
+  if (!order.closeReason || order.state === 'REFUNDED' || order.state === 'PAYMENT_MISMATCH') return null;
+  return order.state === 'CANCELLED' || order.state === 'EXPIRED' ? `Reason: ${order.closeReason}` : order.closeReason;
 }
 
 export interface NextStep {
@@ -116,7 +134,7 @@ export function nextStepFor(order: OrderView): NextStep {
     case 'CANCELLED':
       return {
         title: 'This order is cancelled',
-        detail: 'Nothing was charged and your items were released. If a payment went through at the last moment, we will honour it or refund it in full.',
+        detail: 'Nothing was charged and your items were released. If a payment went through at the last moment, we will refund it in full.',
       };
     case 'EXPIRED':
       return {
@@ -124,10 +142,13 @@ export function nextStepFor(order: OrderView): NextStep {
         detail: 'Nothing was charged and the items were released. If a payment went through at the last moment, we will honour it or refund it in full. You can place a new order.',
       };
     case 'REFUNDED':
-      return {
-        title: 'Your payment was refunded',
-        detail: 'Your payment arrived after the order had closed and the items were no longer available, so we refunded it in full. Refunds take a few working days to reach your account.',
-      };
+      // The server says why (a late payment, a payment after cancelling) and whether the refund failed.
+      return REFUND_FAILED.has(order.refund?.status ?? '')
+        ? { title: 'Your refund did not go through', detail: order.closeReason ?? 'Our team has been told and will contact you.' }
+        : {
+            title: 'Your payment was refunded',
+            detail: `${order.closeReason ?? 'We refunded your payment in full.'} Refunds take a few working days to reach your account.`,
+          };
     case 'PAYMENT_MISMATCH':
       return {
         title: 'We are reviewing your payment',

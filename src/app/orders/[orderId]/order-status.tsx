@@ -14,7 +14,7 @@ import { CANCELLABLE_STATES } from '../../../server/orders/states';
 import { useTRPC } from '../../../trpc/react';
 import { clearAttempt } from '../../_storefront/checkout-attempt';
 import { nextPollDelay, POLL } from '../../_lib/polling';
-import { nextStepFor, STATE_NAMES, type OrderView } from '../../_lib/order-words';
+import { closeReasonLine, nextStepFor, STATE_NAMES, type OrderView } from '../../_lib/order-words';
 import { formatMoney } from '../../format';
 import { HoldCountdown } from './hold-countdown';
 import { OrderJourney } from './order-journey';
@@ -99,6 +99,7 @@ function LiveOrder({ orderId, accessToken, payment }: { orderId: string; accessT
   if (!order.data) return <p role="status">Loading your order…</p>;
   const o = order.data;
   const next = nextStepFor(o);
+  const reason = closeReasonLine(o);
   const clockOffsetMs = new Date(o.serverTime).getTime() - order.dataUpdatedAt;
   const payable = o.state === 'PAYMENT_PENDING' && o.payment.clientSecret && o.payment.paymentIntentId;
 
@@ -115,9 +116,9 @@ function LiveOrder({ orderId, accessToken, payment }: { orderId: string; accessT
           <p className="next-title">{next.title}</p>
           <p className="next-detail">{next.detail}</p>
         </div>
-        {o.closeReason && (o.state === 'CANCELLED' || o.state === 'EXPIRED') && (
+        {reason && (
           <p className="hint" data-testid="close-reason">
-            Reason: {o.closeReason}
+            {reason}
           </p>
         )}
         {o.state === 'PAYMENT_PENDING' && o.holdExpiresAt && <HoldCountdown expiresAt={o.holdExpiresAt} clockOffsetMs={clockOffsetMs} onElapsed={hurry} />}
