@@ -11,6 +11,15 @@ const nextConfig = {
   // (Bull Board finds its UI files with require.resolve at run time).
   serverExternalPackages: ['mongoose', 'mongodb', 'bullmq', 'ioredis', 'pino', 'prom-client', 'stripe', '@bull-board/api', '@bull-board/hono', '@bull-board/ui', 'hono'],
   eslint: { ignoreDuringBuilds: true }, // lint runs in `npm run check`, once
+  async headers() {
+    return [
+      {
+        source: '/:path*',
+        // Order pages are capabilities; no URL of ours is ever sent to another site (Stripe, the 3-D Secure page).
+        headers: [{ key: 'Referrer-Policy', value: 'no-referrer' }],
+      },
+    ];
+  },
 };
 
 module.exports = nextConfig;

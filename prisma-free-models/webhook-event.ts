@@ -37,6 +37,8 @@ const webhookEventSchema = new Schema(
 // Retention: events processed more than WEBHOOK_EVENT_RETENTION_MS ago are
 // purged (src/server/retention/purge.ts); unprocessed ones are kept.
 webhookEventSchema.index({ processedAt: 1 }, { sparse: true });
+// The order page lists an order's payment events on every refresh: by order, oldest first.
+webhookEventSchema.index({ orderId: 1, receivedAt: 1 }, { sparse: true });
 
 webhookEventSchema.plugin(operationGatePlugin);
 

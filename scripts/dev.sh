@@ -43,7 +43,7 @@ if [[ -z "${STRIPE_SECRET_KEY:-}" ]]; then
   export STRIPE_WEBHOOK_SECRET="${STRIPE_WEBHOOK_SECRET:-whsec_local_simulator}"
   export STRIPE_API_HOST=127.0.0.1 STRIPE_API_PORT="${SIM_PORT:-12200}" STRIPE_API_PROTOCOL=http
   children=(simulator "${children[@]}")
-  echo "[dev] payment simulator on http://127.0.0.1:$STRIPE_API_PORT (pay: POST /_sim/payment_intents/<id>/pay)" >&2
+  echo "[dev] payment simulator on http://127.0.0.1:$STRIPE_API_PORT (pay on the order page with its test cards)" >&2
 fi
 
 npm run --silent seed

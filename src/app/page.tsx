@@ -1,9 +1,9 @@
-import { Storefront } from './storefront';
+import { Storefront } from './_storefront/storefront';
 
 export default function Home() {
   return (
-    <main>
-      <h1>Resilient Orders</h1>
+    <main id="main">
+      <h1>Shop</h1>
       <Storefront />
     </main>
   );

@@ -10,6 +10,14 @@
  * nothing; a repeat with other parameters or another path is an
  * idempotency_error. Parameter-validation failures, 5xx and 409 are not
  * stored, so they can be retried under the same key.
+ *
+ * Keys: a secret key (`sk_test_…`, the server) may call everything; a
+ * publishable key (`pk_test_…`, the customer's browser, as Stripe.js sends
+ * it) only retrieves and confirms a PaymentIntent, with its client secret,
+ * and gets the intent without the merchant's fields. Like api.stripe.com the
+ * API answers browsers from any origin (CORS): the keys, not the origin, say
+ * who may do what. The `/_sim` control API gets no CORS headers, so a web page
+ * cannot read it.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { DisputeService } from './disputes';
@@ -42,6 +50,8 @@ export interface ApiDeps {
   /** Consumes one unit of the `dropNextResponses` switch. */
   takeResponseDrop: () => boolean;
   event: (id: string) => SimEvent | undefined;
+  /** A response body as a publishable key may see it (PaymentIntents without the merchant's fields). */
+  toClientView: (body: unknown) => unknown;
   /** Saves what the request changed; runs before the answer is sent (throws if it cannot be saved). */
   commit: () => void;
   log: Logger;
@@ -52,21 +62,24 @@ interface Route {
   /** Counted and logged under this name, e.g. `POST /v1/payment_intents/:id/confirm`. */
   template: string;
   pattern: RegExp;
+  /** A publishable key may call it (Stripe.js's calls). */
+  publishable: boolean;
   run: (id: string, params: FormObject, ctx: RequestContext) => ApiResult;
 }
 
 function routes(deps: ApiDeps): Route[] {
   const { intents, refunds, disputes } = deps;
-  const r = (method: Route['method'], template: string, run: Route['run']): Route => ({
+  const r = (method: Route['method'], template: string, run: Route['run'], publishable = false): Route => ({
     method,
     template: `${method} ${template}`,
     pattern: new RegExp(`^${template.replace(':id', '([^/]+)')}$`),
+    publishable,
     run,
   });
   return [
     r('POST', '/v1/payment_intents', (_id, p, ctx) => intents.create(p, ctx)),
-    r('GET', '/v1/payment_intents/:id', (id, p) => intents.retrieve(id, p)),
-    r('POST', '/v1/payment_intents/:id/confirm', (id, p, ctx) => intents.confirm(id, p, ctx)),
+    r('GET', '/v1/payment_intents/:id', (id, p, ctx) => intents.retrieve(id, p, ctx), true),
+    r('POST', '/v1/payment_intents/:id/confirm', (id, p, ctx) => intents.confirm(id, p, ctx), true),
     r('POST', '/v1/payment_intents/:id/cancel', (id, p, ctx) => intents.cancel(id, p, ctx)),
     r('POST', '/v1/refunds', (_id, p, ctx) => refunds.create(p, ctx)),
     r('GET', '/v1/refunds/:id', (id, p) => refunds.retrieve(id, p)),
@@ -89,27 +102,47 @@ function routes(deps: ApiDeps): Route[] {
 const NO_KEY_MESSAGE =
   "You did not provide an API key. You need to provide your API key in the Authorization header, using Bearer auth (e.g. 'Authorization: Bearer YOUR_SECRET_KEY'). See https://stripe.com/docs/api#authentication for details.";
 
+const PUBLISHABLE_KEY_FORBIDDEN =
+  'This API call cannot be made with a publishable API key. Please use a secret API key. You can find a list of your API keys at https://dashboard.stripe.com/account/apikeys.';
+
 function redactKey(key: string): string {
   return key.length > 12 ? `${key.slice(0, 8)}********${key.slice(-4)}` : '********';
 }
 
-/** Null when the request may proceed, else the 401 message. Accepts Bearer (the SDK) and Basic (curl -u). */
-export function authProblem(authorization: string | undefined): string | null {
-  if (!authorization) return NO_KEY_MESSAGE;
+export type ApiKeyCheck = { ok: true; publishable: boolean } | { ok: false; message: string };
+
+/** Who is calling. Accepts Bearer (the SDK, Stripe.js) and Basic (curl -u); test-mode keys only. */
+export function checkApiKey(authorization: string | undefined): ApiKeyCheck {
+  if (!authorization) return { ok: false, message: NO_KEY_MESSAGE };
   const space = authorization.indexOf(' ');
   const scheme = space === -1 ? authorization : authorization.slice(0, space);
   const value = space === -1 ? '' : authorization.slice(space + 1).trim();
   let key: string;
   if (/^bearer$/i.test(scheme)) key = value;
   else if (/^basic$/i.test(scheme)) key = Buffer.from(value, 'base64').toString('utf8').split(':')[0] ?? '';
-  else return `Invalid Authorization header: use 'Authorization: Bearer sk_test_...'.`;
-  if (!key) return NO_KEY_MESSAGE;
-  if (/^(sk|rk)_live_/.test(key)) {
-    return 'The payment simulator only accepts test-mode keys (sk_test_...); a live key was provided.';
+  else return { ok: false, message: `Invalid Authorization header: use 'Authorization: Bearer sk_test_...'.` };
+  if (!key) return { ok: false, message: NO_KEY_MESSAGE };
+  if (/^(sk|rk|pk)_live_/.test(key)) {
+    return { ok: false, message: 'The payment simulator only accepts test-mode keys (sk_test_..., pk_test_...); a live key was provided.' };
   }
-  if (!/^(sk|rk)_test_[A-Za-z0-9_]+$/.test(key)) return `Invalid API Key provided: ${redactKey(key)}`;
-  return null;
+  if (/^(sk|rk)_test_[A-Za-z0-9_]+$/.test(key)) return { ok: true, publishable: false };
+  if (/^pk_test_[A-Za-z0-9_]+$/.test(key)) return { ok: true, publishable: true };
+  return { ok: false, message: `Invalid API Key provided: ${redactKey(key)}` };
 }
+
+/** What browsers need to call the API from a page of another origin, as api.stripe.com allows. */
+export const CORS_HEADERS: Readonly<Record<string, string>> = {
+  'Access-Control-Allow-Origin': '*',
+  'Access-Control-Expose-Headers': 'Request-Id, Stripe-Version, Idempotency-Key, Idempotent-Replayed, Original-Request',
+};
+
+/** The answer to a browser's preflight (OPTIONS) for any /v1 URL. */
+export const CORS_PREFLIGHT_HEADERS: Readonly<Record<string, string>> = {
+  ...CORS_HEADERS,
+  'Access-Control-Allow-Methods': 'GET, POST',
+  'Access-Control-Allow-Headers': 'Authorization, Content-Type, Stripe-Version, Idempotency-Key',
+  'Access-Control-Max-Age': '600',
+};
 
 function safeDecode(segment: string): string {
   try {
@@ -122,7 +155,8 @@ function safeDecode(segment: string): string {
 export function createApiHandler(deps: ApiDeps) {
   const table = routes(deps);
 
-  return function handleApi(req: IncomingMessage, res: ServerResponse, url: URL, rawBody: string): void {
+  /** `baseUrl`: how the caller reached the simulator, for URLs handed back to it. */
+  return function handleApi(req: IncomingMessage, res: ServerResponse, url: URL, rawBody: string, baseUrl: string): void {
     const started = Date.now();
     const method = req.method ?? 'GET';
     const requestId = newId.request();
@@ -130,6 +164,7 @@ export function createApiHandler(deps: ApiDeps) {
     // Stripe ignores Idempotency-Key on GET and DELETE: reads are naturally safe to repeat.
     const idempotencyKey = method === 'POST' ? header(req, 'idempotency-key') || undefined : undefined;
     const baseHeaders: Record<string, string> = {
+      ...CORS_HEADERS,
       'Request-Id': requestId,
       'Stripe-Version': apiVersion,
       ...(idempotencyKey ? { 'Idempotency-Key': idempotencyKey } : {}),
@@ -147,8 +182,8 @@ export function createApiHandler(deps: ApiDeps) {
       });
     };
 
-    const authError = authProblem(header(req, 'authorization'));
-    if (authError) return reply(401, { error: { type: 'invalid_request_error', message: authError } }, {}, 'unauthorized');
+    const key = checkApiKey(header(req, 'authorization'));
+    if (!key.ok) return reply(401, { error: { type: 'invalid_request_error', message: key.message } }, {}, 'unauthorized');
 
     let route: Route | undefined;
     let id = '';
@@ -174,6 +209,9 @@ export function createApiHandler(deps: ApiDeps) {
       );
     }
     routeName = route.template;
+    if (key.publishable && !route.publishable) {
+      return reply(401, { error: { type: 'invalid_request_error', message: PUBLISHABLE_KEY_FORBIDDEN } }, {}, 'unauthorized');
+    }
 
     let params: FormObject;
     try {
@@ -226,7 +264,13 @@ export function createApiHandler(deps: ApiDeps) {
     }
 
     deps.counters.count(route.template);
-    const ctx: RequestContext = { requestId, idempotencyKey: idempotencyKey ?? null, apiVersion };
+    const ctx: RequestContext = {
+      requestId,
+      idempotencyKey: idempotencyKey ?? null,
+      apiVersion,
+      baseUrl,
+      ...(key.publishable ? { publishableKey: true } : {}),
+    };
     let status: number;
     let body: unknown;
     let storable: boolean;
@@ -245,7 +289,7 @@ export function createApiHandler(deps: ApiDeps) {
         storable = false;
       }
     }
-    const text = JSON.stringify(body, null, 2);
+    const text = JSON.stringify(key.publishable ? deps.toClientView(body) : body, null, 2);
     if (idempotencyKey !== undefined && storable && status < 500 && status !== 409) {
       deps.idempotency.set(idempotencyKey, {
         fingerprint,

@@ -66,6 +66,8 @@ export function chargeIntent(
   };
   store.save(charge);
   intent.latest_charge = charge.id;
+  // Whatever the outcome, nothing is left for the customer to do.
+  intent.next_action = null;
 
   if (!decline) {
     intent.status = 'succeeded';
@@ -78,14 +80,7 @@ export function chargeIntent(
     return;
   }
 
-  const method: PaymentMethodSnapshot = {
-    id: paymentMethod,
-    object: 'payment_method',
-    type: 'card',
-    card: { ...testCard.card },
-    created,
-    livemode: false,
-  };
+  const method = paymentMethodSnapshot(paymentMethod, testCard, created);
   const doc_url = `https://stripe.com/docs/error-codes/${decline.code.replace(/_/g, '-')}`;
   // Stripe detaches a declined method so the customer has to supply another one.
   intent.status = 'requires_payment_method';
@@ -110,4 +105,9 @@ export function chargeIntent(
     payment_intent: store.presentIntent(intent, new Set()),
     payment_method: method,
   });
+}
+
+/** The PaymentMethod as errors and `last_payment_error` show it. */
+export function paymentMethodSnapshot(paymentMethod: string, testCard: TestCard, created = nowSeconds()): PaymentMethodSnapshot {
+  return { id: paymentMethod, object: 'payment_method', type: 'card', card: { ...testCard.card }, created, livemode: false };
 }

@@ -84,6 +84,13 @@ export function createControlHandler(sim: PaymentSimulatorControls, opts: Contro
         const result = sim.pay(decodeURIComponent(m[1] ?? ''), paymentMethod);
         return send(result.status, result.ok ? result.paymentIntent : { error: result.error });
       }
+      if (method === 'POST' && (m = /^\/_sim\/payment_intents\/([^/]+)\/authenticate$/.exec(path))) {
+        const body = parseJson(rawBody);
+        const outcome = typeof body === 'object' && body !== null ? (body as { outcome?: unknown }).outcome : undefined;
+        if (outcome !== 'complete' && outcome !== 'fail') return fail(400, 'outcome must be "complete" or "fail"');
+        const result = sim.authenticate(decodeURIComponent(m[1] ?? ''), outcome);
+        return send(result.status, result.ok ? result.paymentIntent : { error: result.error });
+      }
       if (method === 'GET' && path === '/_sim/requests') return send(200, sim.requestCounts());
       return fail(404, `unknown control endpoint ${method} ${path}`);
     } catch (err) {

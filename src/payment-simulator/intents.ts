@@ -1,10 +1,14 @@
 /**
  * PaymentIntents: create, retrieve, confirm, cancel.
  *
- * Confirmation is synchronous and card-only: a test PaymentMethod either
- * succeeds at once or is declined at once (see test-cards.ts). There is no
- * 3-D Secure, manual capture or `processing` state — an app that needs those
- * would get a clear 400 rather than a silently different flow.
+ * Confirmation is card-only: a test PaymentMethod succeeds at once, is
+ * declined at once, or (the 3-D Secure cards) waits in `requires_action` for
+ * the customer to answer a challenge (three-d-secure.ts). There is no manual
+ * capture or `processing` state — an app that needs those would get a clear
+ * 400 rather than a silently different flow.
+ *
+ * A publishable key (the customer's browser, as Stripe.js calls) may only
+ * retrieve and confirm, and only with the intent's client secret.
  */
 import { chargeIntent } from './charging';
 import { executionError, missingParam, noSuchObject, noSuchParamObject, paramError } from './errors';
@@ -19,23 +23,22 @@ import {
   optMetadata,
   optNonEmptyString,
   optShipping,
+  optString,
   optStringList,
   readExpand,
   reqInt,
 } from './params';
 import type { ApiResult, SimStore } from './store';
 import { TEST_CARDS, type TestCard } from './test-cards';
+import type { ThreeDSecureService } from './three-d-secure';
 import type { PaymentIntent, PaymentIntentStatus, RequestContext } from './types';
 
 /** Real Stripe parameters the simulator accepts but does not act on. */
 const IGNORED = [
-  'return_url',
   'off_session',
   'payment_method_options',
   'payment_method_data',
   'payment_method_configuration',
-  'error_on_requires_action',
-  'use_stripe_sdk',
   'radar_options',
   'mandate',
   'mandate_data',
@@ -50,8 +53,12 @@ const IGNORED = [
   'customer_account',
 ];
 
+/** How a confirmation asks for the next action to be handled (three-d-secure.ts). */
+const NEXT_ACTION_KEYS = ['return_url', 'use_stripe_sdk', 'error_on_requires_action'];
+
 const CREATE_KEYS = new Set([
   ...IGNORED,
+  ...NEXT_ACTION_KEYS,
   'amount',
   'currency',
   'description',
@@ -73,6 +80,8 @@ const CREATE_KEYS = new Set([
 ]);
 const CONFIRM_KEYS = new Set([
   ...IGNORED,
+  ...NEXT_ACTION_KEYS,
+  'client_secret',
   'payment_method',
   'receipt_email',
   'shipping',
@@ -122,6 +131,50 @@ function readAutomaticPaymentMethods(params: FormObject): PaymentIntent['automat
   return { enabled, ...(allowRedirects ? { allow_redirects: allowRedirects } : {}) };
 }
 
+interface NextActionParams {
+  returnUrl: string | undefined;
+  useStripeSdk: boolean;
+  errorOnRequiresAction: boolean;
+}
+
+function readNextActionParams(params: FormObject): NextActionParams {
+  const returnUrl = optNonEmptyString(params, 'return_url', [], 2048);
+  if (returnUrl !== undefined && !/^https?:\/\/[^\s]+$/i.test(returnUrl)) {
+    throw paramError('return_url', 'Not a valid URL', 'url_invalid');
+  }
+  return {
+    returnUrl,
+    useStripeSdk: optBool(params, 'use_stripe_sdk') ?? false,
+    errorOnRequiresAction: optBool(params, 'error_on_requires_action') ?? false,
+  };
+}
+
+/** Stripe's answer to `error_on_requires_action` when the bank asks for authentication. */
+const AUTHENTICATION_REQUIRED_DECLINE = {
+  code: 'authentication_required',
+  declineCode: 'authentication_required',
+  message: 'Your card was declined. This transaction requires authentication.',
+};
+
+/**
+ * A publishable key must name the intent by its client secret; a secret key
+ * may, and then it must be the right one.
+ */
+function checkClientSecret(intent: PaymentIntent, params: FormObject, ctx: RequestContext): void {
+  const given = optString(params, 'client_secret');
+  if (given === undefined) {
+    if (ctx.publishableKey) throw missingParam('client_secret');
+    return;
+  }
+  if (given !== intent.client_secret) {
+    throw paramError(
+      'client_secret',
+      'The client_secret provided does not match the client_secret associated with the PaymentIntent.',
+      'payment_intent_invalid_parameter',
+    );
+  }
+}
+
 function findTestCard(paymentMethod: string): TestCard {
   const card = TEST_CARDS.get(paymentMethod);
   if (!card) throw noSuchParamObject('PaymentMethod', paymentMethod, 'payment_method');
@@ -129,7 +182,10 @@ function findTestCard(paymentMethod: string): TestCard {
 }
 
 export class IntentService {
-  constructor(private readonly store: SimStore) {}
+  constructor(
+    private readonly store: SimStore,
+    private readonly threeDSecure: ThreeDSecureService,
+  ) {}
 
   private get(id: string): PaymentIntent {
     const intent = this.store.intents.get(id);
@@ -156,6 +212,7 @@ export class IntentService {
     }
     const paymentMethod = optNonEmptyString(params, 'payment_method');
     const confirm = optBool(params, 'confirm') ?? false;
+    const nextAction = readNextActionParams(params);
     const expand = readExpand(params, EXPANDABLE);
     const created = nowSeconds();
     const id = newId.paymentIntent();
@@ -203,14 +260,16 @@ export class IntentService {
 
     this.store.save(intent);
     if (this.store.extraEvents()) this.store.emit('payment_intent.created', intent, ctx);
-    if (card && paymentMethod) chargeIntent(this.store, intent, paymentMethod, card, ctx);
+    if (card && paymentMethod) this.pay(intent, paymentMethod, card, ctx, nextAction);
     return { status: 200, body: this.store.presentIntent(intent, expand) };
   }
 
-  retrieve(id: string, params: FormObject): ApiResult {
+  retrieve(id: string, params: FormObject, ctx: RequestContext): ApiResult {
     checkKnown(params, RETRIEVE_KEYS);
     const expand = readExpand(params, EXPANDABLE);
-    return { status: 200, body: this.store.presentIntent(this.get(id), expand) };
+    const intent = this.get(id);
+    checkClientSecret(intent, params, ctx);
+    return { status: 200, body: this.store.presentIntent(intent, expand) };
   }
 
   confirm(id: string, params: FormObject, ctx: RequestContext): ApiResult {
@@ -219,8 +278,10 @@ export class IntentService {
     const requested = optNonEmptyString(params, 'payment_method');
     const shipping = optShipping(params);
     const receiptEmail = optEmail(params, 'receipt_email');
+    const nextAction = readNextActionParams(params);
     readCaptureMethod(params);
     const intent = this.get(id);
+    checkClientSecret(intent, params, ctx);
     if (!CONFIRMABLE.includes(intent.status)) {
       throw executionError(400, {
         type: 'invalid_request_error',
@@ -243,8 +304,25 @@ export class IntentService {
     const card = findTestCard(paymentMethod);
     if (shipping !== undefined) intent.shipping = shipping;
     if (receiptEmail !== undefined) intent.receipt_email = receiptEmail;
-    chargeIntent(this.store, intent, paymentMethod, card, ctx);
+    this.pay(intent, paymentMethod, card, ctx, nextAction);
     return { status: 200, body: this.store.presentIntent(intent, expand) };
+  }
+
+  /**
+   * Charges the card, or first asks for 3-D Secure when its bank wants it.
+   * A challenge left open by an earlier confirmation is void either way.
+   */
+  private pay(intent: PaymentIntent, paymentMethod: string, card: TestCard, ctx: RequestContext, next: NextActionParams): void {
+    this.threeDSecure.abandon(intent);
+    if (card.authenticationRequired && next.errorOnRequiresAction) {
+      chargeIntent(this.store, intent, paymentMethod, { ...card, decline: AUTHENTICATION_REQUIRED_DECLINE }, ctx);
+      return;
+    }
+    if (card.authenticationRequired) {
+      this.threeDSecure.begin(intent, paymentMethod, ctx, next);
+      return;
+    }
+    chargeIntent(this.store, intent, paymentMethod, card, ctx);
   }
 
   cancel(id: string, params: FormObject, ctx: RequestContext): ApiResult {
@@ -260,7 +338,9 @@ export class IntentService {
         payment_intent: this.store.presentIntent(intent, new Set()),
       });
     }
+    this.threeDSecure.abandon(intent);
     intent.status = 'canceled';
+    intent.next_action = null;
     intent.canceled_at = nowSeconds();
     intent.cancellation_reason = reason ?? null;
     this.store.emit('payment_intent.canceled', intent, ctx);

@@ -13,6 +13,8 @@
  *                          suite's simulator starts empty on every run, like
  *                          its in-memory MongoDB.
  *
+ * Never runs with APP_ENV=production.
+ *
  * Logs one JSON object per line on stdout. A bad variable, or a state file
  * that is damaged or in use by another simulator, stops the process with exit
  * code 1 and one message naming it, before anything listens.
@@ -36,6 +38,8 @@ function fail(message: string): never {
 }
 
 function readEnv(env: NodeJS.ProcessEnv) {
+  // It takes any test key and hands out test-card payments: a shop in production must talk to Stripe.
+  if (env.APP_ENV === 'production') fail('refusing to run with APP_ENV=production: the payment simulator is a development and test tool');
   const secret = env.STRIPE_WEBHOOK_SECRET ?? '';
   if (secret === '') fail('STRIPE_WEBHOOK_SECRET is required (the whsec_... secret the app verifies webhooks with)');
   if (!/^whsec_\S+$/.test(secret)) fail('STRIPE_WEBHOOK_SECRET must start with whsec_ followed by the secret, without spaces');

@@ -43,11 +43,11 @@ afterEach(async () => {
 });
 
 /** An in-process simulator on this test's state file, listening, with an SDK client. */
-async function simulator(extra: { compactAfterBytes?: number } = {}): Promise<{ sim: PaymentSimulator; stripe: Stripe }> {
+async function simulator(extra: { compactAfterBytes?: number } = {}): Promise<{ sim: PaymentSimulator; stripe: Stripe; port: number }> {
   const sim = createPaymentSimulator({ webhookSecret: SECRET, webhookUrl: receiver.url, stateFile: file, ...extra });
   open.push(sim);
   const { port } = await sim.listen(0);
-  return { sim, stripe: new Stripe('sk_test_simulator', { host: '127.0.0.1', port, protocol: 'http' }) };
+  return { sim, port, stripe: new Stripe('sk_test_simulator', { host: '127.0.0.1', port, protocol: 'http' }) };
 }
 
 async function closeSim(sim: PaymentSimulator): Promise<void> {
@@ -99,6 +99,27 @@ describe('a restart on the same state file', () => {
     // Switches and counts are the test's instruments, not the account: they start afresh.
     expect(second.sim.config().asyncDelayMs).not.toBe(0);
     expect(second.sim.requestCounts().replays).toBe(1);
+  });
+
+  it('keeps a 3-D Secure challenge open across the restart, and answering it then pays', async () => {
+    const first = await simulator();
+    const pi = await first.stripe.paymentIntents.create(orderParams('order-3ds'));
+    const waiting = await first.stripe.paymentIntents.confirm(pi.id, { payment_method: 'pm_card_threeDSecure2Required', use_stripe_sdk: true });
+    const challenge = new URL((waiting.next_action?.use_stripe_sdk as { stripe_js: string }).stripe_js);
+    await closeSim(first.sim);
+
+    const second = await simulator();
+    expect((await second.stripe.paymentIntents.retrieve(pi.id)).status).toBe('requires_action');
+    // The same page and secret; only the port is new (a test listens on any free one).
+    const base = `http://127.0.0.1:${second.port}${challenge.pathname}`;
+    expect(await (await fetch(`${base}${challenge.search}`)).text()).toContain('Complete authentication');
+    const answered = await fetch(base, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ client_secret: challenge.searchParams.get('client_secret') ?? '', outcome: 'complete' }).toString(),
+    });
+    expect(answered.status).toBe(200);
+    expect((await second.stripe.paymentIntents.retrieve(pi.id)).status).toBe('succeeded');
   });
 
   it('compacts the file while it grows and loses nothing doing so', async () => {

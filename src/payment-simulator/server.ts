@@ -14,8 +14,15 @@
  * SimulatorConfig). Tests drive the switches through the methods below, other
  * processes through the `/_sim` control API (control.ts).
  *
+ * The customer's side is here too, as Stripe serves it to browsers: a
+ * publishable key (`pk_test_…`) may retrieve and confirm a PaymentIntent with
+ * its client secret, from any origin (api.ts), and the 3-D Secure test cards
+ * send the customer to a challenge page (challenge-page.ts,
+ * three-d-secure.ts).
+ *
  * Events sent (data.object in brackets):
  *   payment_intent.succeeded / .payment_failed / .canceled  [PaymentIntent]
+ *   payment_intent.requires_action  [PaymentIntent]  3-D Secure cards, on confirm
  *   charge.refunded   [Charge, with amount_refunded, refunded and `refunds` listed]
  *   refund.created    [Refund]                          (refunds.ts)
  *   refund.updated, refund.failed  [Refund, status failed] pm_card_refundFail
@@ -26,7 +33,8 @@
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { createApiHandler, DEFAULT_API_VERSION } from './api';
+import { CORS_PREFLIGHT_HEADERS, createApiHandler, DEFAULT_API_VERSION } from './api';
+import { createChallengeHandler } from './challenge-page';
 import { applyPatch, cloneConfig, defaultConfig, isHttpUrl, validatePatch } from './config';
 import { createControlHandler } from './control';
 import { DisputeService } from './disputes';
@@ -40,6 +48,7 @@ import { RefundService } from './refunds';
 import { Scheduler, type ScheduledChange } from './scheduled';
 import { openStateFile, type StateFile } from './state-file';
 import { SimStore } from './store';
+import { CHALLENGE_PATH, ThreeDSecureService, type ChallengeOutcome } from './three-d-secure';
 import type {
   DeliveryRecord,
   EventRecord,
@@ -86,8 +95,14 @@ export interface PaymentSimulatorControls {
   resend(eventId: string): Promise<DeliveryRecord | undefined>;
   /** All PaymentIntents, oldest first; `metadata` keeps only those carrying every given pair. */
   paymentIntents(filter?: { metadata?: Record<string, string> }): PaymentIntent[];
-  /** Confirms as the customer would (same code path as POST /v1/payment_intents/:id/confirm). */
+  /**
+   * Confirms as the customer would (same code path as POST
+   * /v1/payment_intents/:id/confirm). A 3-D Secure card leaves the intent in
+   * `requires_action`; authenticate() answers the challenge.
+   */
   pay(paymentIntentId: string, paymentMethod?: string): PayResult;
+  /** Answers the intent's open 3-D Secure challenge as the customer would on the challenge page. */
+  authenticate(paymentIntentId: string, outcome: ChallengeOutcome): PayResult;
   requestCounts(): RequestCounts;
   /**
    * Waits until no scheduled change (asyncDelayMs) is due and no webhook
@@ -156,7 +171,10 @@ export function createPaymentSimulator(opts: PaymentSimulatorOptions): PaymentSi
     schedule: (change) => scheduler.schedule(change),
     changed: (object) => stateFile?.object(object),
   });
-  const intents = new IntentService(store);
+  // The listening address, for 3-D Secure URLs made outside an HTTP request (pay()).
+  let ownUrl = 'http://127.0.0.1';
+  const threeDSecure = new ThreeDSecureService(store, () => ownUrl);
+  const intents = new IntentService(store, threeDSecure);
   const refunds = new RefundService(store);
   const disputes = new DisputeService(store);
   const idempotency = new IdempotencyStore({ stored: (key, value) => stateFile?.idempotency(key, value) });
@@ -191,6 +209,7 @@ export function createPaymentSimulator(opts: PaymentSimulatorOptions): PaymentSi
       return true;
     },
     event: (id) => dispatcher.event(id)?.event,
+    toClientView: (body) => toClientView(store, body),
     commit: () => stateFile?.commit(),
     log,
   });
@@ -227,6 +246,18 @@ export function createPaymentSimulator(opts: PaymentSimulatorOptions): PaymentSi
         throw err;
       }
     },
+    authenticate(paymentIntentId, outcome) {
+      const intent = store.intents.get(paymentIntentId);
+      const open = intent && threeDSecure.pendingFor(intent);
+      if (!intent || !open) {
+        const message = intent
+          ? `PaymentIntent ${paymentIntentId} has no 3-D Secure check waiting (status ${intent.status}).`
+          : `No such payment_intent: '${paymentIntentId}'`;
+        return { ok: false, status: intent ? 400 : 404, error: { type: 'invalid_request_error', message } };
+      }
+      threeDSecure.answer(open.id, open.client_secret, outcome);
+      return { ok: true, status: 200, paymentIntent: store.presentIntent(intent, new Set()) };
+    },
     requestCounts: () => structuredClone(counts),
     async settle(timeoutMs = 30_000) {
       // Scheduled changes first: the events they send are deliveries to wait for too.
@@ -247,6 +278,7 @@ export function createPaymentSimulator(opts: PaymentSimulatorOptions): PaymentSi
   };
 
   const handleControl = createControlHandler(controls, { beforeReply: () => stateFile?.commit() });
+  const handleChallenge = createChallengeHandler({ threeDSecure, intents: () => store.intents, commit: () => stateFile?.commit() });
 
   if (opts.stateFile !== undefined) {
     stateFile = openStateFile(opts.stateFile, { store, idempotency, dispatcher, scheduler }, { log, compactAfterBytes: opts.compactAfterBytes });
@@ -258,7 +290,13 @@ export function createPaymentSimulator(opts: PaymentSimulatorOptions): PaymentSi
       try {
         const body = await readBody(req);
         if (url.pathname.startsWith('/_sim/')) return await handleControl(req, res, url, body);
-        if (url.pathname.startsWith('/v1/')) return handleApi(req, res, url, body);
+        if (url.pathname.startsWith('/v1/') && req.method === 'OPTIONS') {
+          res.writeHead(204, CORS_PREFLIGHT_HEADERS).end();
+          return;
+        }
+        if (url.pathname.startsWith('/v1/')) return handleApi(req, res, url, body, reachedAs(req.headers.host, ownUrl));
+        const challenge = CHALLENGE_PATH.exec(url.pathname);
+        if (challenge) return handleChallenge(req, res, url, challenge[1] ?? '', body);
         sendJson(res, 404, { error: { type: 'invalid_request_error', message: `Unrecognized request URL (${req.method}: ${url.pathname}).` } });
       } catch (err) {
         if (err instanceof BodyTooLargeError) return; // the socket is already gone
@@ -293,6 +331,7 @@ export function createPaymentSimulator(opts: PaymentSimulatorOptions): PaymentSi
           const address = server.address() as AddressInfo;
           const shownHost = address.family === 'IPv6' ? `[${address.address}]` : address.address;
           const url = `http://${shownHost}:${address.port}`;
+          ownUrl = url;
           log('payment simulator listening', { url, webhookUrl: config.webhookUrl });
           resolve({ port: address.port, url });
         });
@@ -318,6 +357,26 @@ export function createPaymentSimulator(opts: PaymentSimulatorOptions): PaymentSi
       log('payment simulator closed');
     },
   };
+}
+
+/**
+ * The simulator's address as a caller reached it (its Host header), so URLs
+ * handed back (the challenge page) work from where the caller is; anything
+ * that does not look like a host and port falls back to our own address.
+ */
+function reachedAs(host: string | undefined, fallback: string): string {
+  return host && /^(?:[A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\])(?::\d{1,5})?$/.test(host) ? `http://${host}` : fallback;
+}
+
+/** A response body as a publishable key sees it: intents, alone or inside an error, without the merchant's fields. */
+function toClientView(store: SimStore, body: unknown): unknown {
+  if (typeof body !== 'object' || body === null) return body;
+  const record = body as { object?: unknown; error?: { payment_intent?: PaymentIntent } };
+  if (record.object === 'payment_intent') return store.presentIntentToClient(body as PaymentIntent);
+  if (record.error?.payment_intent) {
+    return { ...record, error: { ...record.error, payment_intent: store.presentIntentToClient(record.error.payment_intent) } };
+  }
+  return body;
 }
 
 function emptyCounts(): RequestCounts {

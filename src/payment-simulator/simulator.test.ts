@@ -480,7 +480,8 @@ describe('errors the app must handle', () => {
   });
 
   it('answers 401 without a valid test key', async () => {
-    const wrongKey = new Stripe('pk_test_publishable', { host: '127.0.0.1', port, protocol: 'http' });
+    // (A publishable key is a valid key with fewer rights: browser-access.test.ts.)
+    const wrongKey = new Stripe('xk_test_not_a_key', { host: '127.0.0.1', port, protocol: 'http' });
     const wrong = await rejection(wrongKey.paymentIntents.create({ amount: 100, currency: 'usd' }));
     expect(wrong).toBeInstanceOf(Stripe.errors.StripeAuthenticationError);
     expect(wrong.statusCode).toBe(401);

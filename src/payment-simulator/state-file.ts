@@ -1,6 +1,7 @@
 /**
  * The simulator's state on disk, so that a restart — kill -9 included — loses
  * nothing Stripe would not: PaymentIntents, charges, refunds, disputes,
+ * 3-D Secure challenges (one left open is still answerable afterwards),
  * idempotency keys, events with their deliveries (pending and held ones carry
  * on after the restart) and changes scheduled for later. Switches and request
  * counts are test instruments, not account state, and start afresh.

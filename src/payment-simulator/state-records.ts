@@ -41,7 +41,7 @@ export class StateFileError extends Error {
   override name = 'StateFileError';
 }
 
-const OBJECT_KINDS = new Set(['payment_intent', 'charge', 'refund', 'dispute']);
+const OBJECT_KINDS = new Set(['payment_intent', 'charge', 'refund', 'dispute', 'source']);
 const DELIVERY_STATUSES = new Set<DeliveryStatus>(['held', 'pending', 'succeeded', 'failed', 'no_endpoint', 'canceled']);
 const SCHEDULED_KINDS = new Set(['refund.fail', 'dispute.open']);
 

@@ -9,7 +9,7 @@
  * sent — an event is a snapshot of the object at the moment it happened.
  */
 import type { ScheduledChangeInput } from './scheduled';
-import type { Charge, Dispute, PaymentIntent, Refund, RequestContext, SimObject } from './types';
+import type { Charge, Dispute, PaymentIntent, Refund, RequestContext, SimObject, ThreeDSecureSource } from './types';
 
 export interface EmitOptions {
   /** What the event carries when it is not the saved object itself (a charge with its refunds listed). */
@@ -39,6 +39,8 @@ export class SimStore {
   readonly charges = new Map<string, Charge>();
   readonly refunds = new Map<string, Refund>();
   readonly disputes = new Map<string, Dispute>();
+  /** 3-D Secure authentications (three-d-secure.ts). */
+  readonly sources = new Map<string, ThreeDSecureSource>();
 
   constructor(private readonly deps: StoreDeps) {}
 
@@ -55,9 +57,15 @@ export class SimStore {
     this.deps.changed(object);
   }
 
-  /** Everything, for the state file: intents, charges, refunds, disputes, each oldest first. */
+  /** Everything, for the state file: intents, charges, refunds, disputes, sources, each oldest first. */
   all(): SimObject[] {
-    return [...this.intents.values(), ...this.charges.values(), ...this.refunds.values(), ...this.disputes.values()];
+    return [
+      ...this.intents.values(),
+      ...this.charges.values(),
+      ...this.refunds.values(),
+      ...this.disputes.values(),
+      ...this.sources.values(),
+    ];
   }
 
   /** Saves `object` and sends an event about it. */
@@ -81,6 +89,8 @@ export class SimStore {
         return this.refunds;
       case 'dispute':
         return this.disputes;
+      case 'source':
+        return this.sources;
     }
   }
 
@@ -92,6 +102,16 @@ export class SimStore {
       if (charge) copy.latest_charge = this.presentCharge(charge, new Set());
     }
     return copy;
+  }
+
+  /**
+   * An intent as a publishable key may see it (Stripe.js's PaymentIntent):
+   * what the customer's browser needs to pay and to show the outcome, and
+   * nothing of the merchant's (no metadata, customer, charges or amounts received).
+   */
+  presentIntentToClient(intent: PaymentIntent): Partial<PaymentIntent> {
+    const copy = structuredClone(intent);
+    return Object.fromEntries(CLIENT_INTENT_FIELDS.map((k) => [k, copy[k]]));
   }
 
   /** A response copy of a charge, with its refunds listed (newest first, like every Stripe list) if asked for. */
@@ -130,5 +150,31 @@ export class SimStore {
     this.charges.clear();
     this.refunds.clear();
     this.disputes.clear();
+    this.sources.clear();
   }
 }
+
+/** The PaymentIntent fields Stripe answers a publishable key with. */
+const CLIENT_INTENT_FIELDS = [
+  'id',
+  'object',
+  'amount',
+  'automatic_payment_methods',
+  'canceled_at',
+  'cancellation_reason',
+  'capture_method',
+  'client_secret',
+  'confirmation_method',
+  'created',
+  'currency',
+  'description',
+  'last_payment_error',
+  'livemode',
+  'next_action',
+  'payment_method',
+  'payment_method_types',
+  'receipt_email',
+  'setup_future_usage',
+  'shipping',
+  'status',
+] as const satisfies readonly (keyof PaymentIntent)[];

@@ -8,6 +8,11 @@
  *   pm_card_createDispute  (4000 0000 0000 0259) the payment is disputed as
  *                          `fraudulent` (a chargeback)
  *
+ * Two ask for 3-D Secure on every payment (confirm answers `requires_action`
+ * and the challenge page decides, see three-d-secure.ts):
+ *   pm_card_authenticationRequired  (4000 0027 6000 3184)
+ *   pm_card_threeDSecure2Required   (4000 0000 0000 3220)
+ *
  * Unlike Stripe, the token is kept as the PaymentIntent's `payment_method`
  * (Stripe would mint a fresh pm_… id): it makes logs and assertions readable.
  */
@@ -26,6 +31,8 @@ export interface TestCard {
   refundsFail?: true;
   /** The cardholder's bank disputes the payment some time after it succeeded. */
   disputed?: true;
+  /** The bank asks for 3-D Secure before it authorises the payment. */
+  authenticationRequired?: true;
 }
 
 const visa = (last4: string, funding: CardDetails['funding'] = 'credit'): CardDetails => ({
@@ -50,6 +57,8 @@ export const TEST_CARDS: ReadonlyMap<string, TestCard> = new Map<string, TestCar
   ['pm_card_amex', { card: { ...visa('8431'), brand: 'amex' }, decline: null }],
   ['pm_card_refundFail', { card: visa('5126'), decline: null, refundsFail: true }],
   ['pm_card_createDispute', { card: visa('0259'), decline: null, disputed: true }],
+  ['pm_card_authenticationRequired', { card: visa('3184'), decline: null, authenticationRequired: true }],
+  ['pm_card_threeDSecure2Required', { card: visa('3220'), decline: null, authenticationRequired: true }],
   [
     'pm_card_chargeDeclined',
     { card: visa('0002'), decline: declined('card_declined', 'generic_decline', 'Your card was declined.') },

@@ -53,15 +53,46 @@ export interface PaymentMethodSnapshot {
   livemode: false;
 }
 
-export interface LastPaymentError {
-  type: 'card_error';
-  code: string;
-  decline_code: string;
-  message: string;
-  doc_url: string;
-  charge: string;
-  payment_method: PaymentMethodSnapshot;
-}
+/**
+ * Why the last attempt failed: a decline (`card_error`, with the failed
+ * charge) or a failed 3-D Secure authentication (`invalid_request_error`,
+ * `payment_intent_authentication_failure`, no charge: the bank never saw an
+ * authorisation request).
+ */
+export type LastPaymentError =
+  | {
+      type: 'card_error';
+      code: string;
+      decline_code: string;
+      message: string;
+      doc_url: string;
+      charge: string;
+      payment_method: PaymentMethodSnapshot;
+    }
+  | {
+      type: 'invalid_request_error';
+      code: 'payment_intent_authentication_failure';
+      message: string;
+      doc_url: string;
+      payment_method: PaymentMethodSnapshot;
+    };
+
+/**
+ * What the customer must do before the payment can go on (status
+ * `requires_action`): here, always a 3-D Secure challenge. Stripe.js confirms
+ * with `use_stripe_sdk=true` and gets `use_stripe_sdk` (the challenge opens in
+ * a frame on the merchant's page); a confirmation with a `return_url` gets
+ * `redirect_to_url` (the whole page goes to the bank and comes back).
+ */
+export type NextAction =
+  | {
+      type: 'use_stripe_sdk';
+      use_stripe_sdk: { type: 'three_d_secure_redirect'; stripe_js: string; source: string };
+    }
+  | {
+      type: 'redirect_to_url';
+      redirect_to_url: { url: string; return_url: string };
+    };
 
 export interface PaymentIntent {
   id: string;
@@ -85,7 +116,7 @@ export interface PaymentIntent {
   latest_charge: string | Charge | null;
   livemode: false;
   metadata: Metadata;
-  next_action: null;
+  next_action: NextAction | null;
   payment_method: string | null;
   payment_method_types: string[];
   receipt_email: string | null;
@@ -201,7 +232,31 @@ export interface Dispute {
   status: 'needs_response' | 'under_review' | 'won' | 'lost' | 'warning_needs_response';
 }
 
-export type SimObject = PaymentIntent | Charge | Refund | Dispute;
+/**
+ * A 3-D Secure authentication in progress, as Stripe's `three_d_secure`
+ * Source objects were: what the challenge page (three-d-secure.ts) completes
+ * or fails. `client_secret` is in the challenge URL, so only whoever received
+ * the URL can answer the challenge. Never returned by the API.
+ */
+export interface ThreeDSecureSource {
+  id: string;
+  object: 'source';
+  type: 'three_d_secure';
+  client_secret: string;
+  created: number;
+  livemode: false;
+  /** `pending` until answered; `canceled` when the intent moved on without it. */
+  status: 'pending' | 'succeeded' | 'failed' | 'canceled';
+  payment_intent: string;
+  /** The test card being authenticated. */
+  payment_method: string;
+  /** Where the challenge page sends the customer afterwards (redirect_to_url), or null (use_stripe_sdk). */
+  return_url: string | null;
+  /** The API version of the confirmation, for the events the answer sends. */
+  api_version: string;
+}
+
+export type SimObject = PaymentIntent | Charge | Refund | Dispute | ThreeDSecureSource;
 
 export interface SimEvent {
   id: string;
@@ -227,6 +282,13 @@ export interface RequestContext {
   requestId: string | null;
   idempotencyKey: string | null;
   apiVersion: string;
+  /**
+   * The simulator's address as the caller reached it (`http://host:port`), for
+   * URLs handed back to that caller (the 3-D Secure challenge page).
+   */
+  baseUrl?: string;
+  /** The request was made with a publishable key (the customer's browser): client-secret rules apply. */
+  publishableKey?: boolean;
 }
 
 // ---------------------------------------------------------------- configuration

@@ -67,3 +67,21 @@ describe('operator console configuration', () => {
     expect(() => parseConfig({ ...base, ADMIN_SESSION_TTL_MS: '1000' })).toThrow(/ADMIN_SESSION_TTL_MS/);
   });
 });
+
+describe('the publishable key', () => {
+  it('is optional, must look like one and must match the secret key’s mode', () => {
+    expect(parseConfig(base).NEXT_PUBLIC_STRIPE_PUBLISHABLE_KEY).toBeUndefined();
+    expect(parseConfig({ ...base, NEXT_PUBLIC_STRIPE_PUBLISHABLE_KEY: 'pk_test_abc' }).NEXT_PUBLIC_STRIPE_PUBLISHABLE_KEY).toBe('pk_test_abc');
+    expect(() => parseConfig({ ...base, NEXT_PUBLIC_STRIPE_PUBLISHABLE_KEY: 'sk_test_abc' })).toThrow(/NEXT_PUBLIC_STRIPE_PUBLISHABLE_KEY must look like pk_test_/);
+    expect(() => parseConfig({ ...base, NEXT_PUBLIC_STRIPE_PUBLISHABLE_KEY: 'pk_live_abc' })).toThrow(/same mode/);
+    const live = { APP_ENV: 'production', STRIPE_SECRET_KEY: 'sk_live_abc', STRIPE_WEBHOOK_SECRET: 'whsec_abc' };
+    expect(() => parseConfig({ ...live, NEXT_PUBLIC_STRIPE_PUBLISHABLE_KEY: 'pk_test_abc' })).toThrow(/same mode/);
+    expect(parseConfig({ ...live, NEXT_PUBLIC_STRIPE_PUBLISHABLE_KEY: 'pk_live_abc' }).APP_ENV).toBe('production');
+  });
+
+  it('is refused next to a Stripe stand-in: Stripe.js cannot confirm an intent the simulator created', () => {
+    expect(() => parseConfig({ ...base, STRIPE_API_HOST: '127.0.0.1', NEXT_PUBLIC_STRIPE_PUBLISHABLE_KEY: 'pk_test_abc' })).toThrow(
+      /NEXT_PUBLIC_STRIPE_PUBLISHABLE_KEY must not be set with STRIPE_API_HOST/,
+    );
+  });
+});

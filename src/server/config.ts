@@ -30,6 +30,16 @@ const schema = z
       .default('orders'),
     STRIPE_SECRET_KEY: z.string().regex(/^(sk|rk)_(test|live)_[A-Za-z0-9_]+$/, 'must look like sk_test_… or sk_live_…'),
     STRIPE_WEBHOOK_SECRET: z.string().regex(/^whsec_[A-Za-z0-9_]+$/, 'must look like whsec_…'),
+    /**
+     * The key the customer's browser uses with Stripe.js (Payment Element).
+     * Read at run time by the server and handed to the order page, so one
+     * build serves any key. Never with STRIPE_API_HOST: the simulator has a
+     * card form of its own (payments/payment-mode.ts).
+     */
+    NEXT_PUBLIC_STRIPE_PUBLISHABLE_KEY: z
+      .string()
+      .regex(/^pk_(test|live)_[A-Za-z0-9_]+$/, 'must look like pk_test_… or pk_live_…')
+      .optional(),
     /** Set only for the local payment simulator or stripe-mock; unset means api.stripe.com. */
     STRIPE_API_HOST: z.string().min(1).max(200).optional(),
     STRIPE_API_PORT: port.optional(),
@@ -122,6 +132,18 @@ const schema = z
     }
     if (env.ADMIN_PASSWORD_HASH && env.ADMIN_PASSWORD) {
       ctx.addIssue({ code: 'custom', path: ['ADMIN_PASSWORD'], message: 'must not be set together with ADMIN_PASSWORD_HASH (keep only the hash)' });
+    }
+    const publishable = env.NEXT_PUBLIC_STRIPE_PUBLISHABLE_KEY;
+    if (publishable && env.STRIPE_API_HOST) {
+      // Stripe.js would confirm at Stripe an intent that was created somewhere else.
+      ctx.addIssue({
+        code: 'custom',
+        path: ['NEXT_PUBLIC_STRIPE_PUBLISHABLE_KEY'],
+        message: 'must not be set with STRIPE_API_HOST (Stripe.js talks to Stripe itself; the simulator has its own test card form)',
+      });
+    }
+    if (publishable && publishable.startsWith('pk_live_') !== /^(sk|rk)_live_/.test(env.STRIPE_SECRET_KEY)) {
+      ctx.addIssue({ code: 'custom', path: ['NEXT_PUBLIC_STRIPE_PUBLISHABLE_KEY'], message: 'must be of the same mode (test or live) as STRIPE_SECRET_KEY' });
     }
   });
 

@@ -6,6 +6,7 @@ import type { OrderDoc } from '../../../prisma-free-models/order';
 import { Order } from '../../../prisma-free-models/order';
 import { DomainError } from '../errors';
 import { sameSecret } from '../ids';
+import { paymentEventsFor, type PaymentEventView } from './payment-events-view';
 import type { OrderState } from './states';
 
 export interface OrderView {
@@ -29,8 +30,13 @@ export interface OrderView {
   /** A dispute (chargeback) of the payment by the customer's bank. */
   dispute: { status: string; reason: string } | null;
   holdExpiresAt: string | null;
-  history: { from: OrderState | null; to: OrderState; action: string; at: string }[];
+  /** Each state change; `outcome` is how the step found the order (`created`, `applied`). */
+  history: { from: OrderState | null; to: OrderState; action: string; outcome: string; at: string }[];
+  /** The payment events for the order's PaymentIntent and what each did (only from getOrderForOwner). */
+  paymentEvents: PaymentEventView[];
   createdAt: string;
+  /** The server's clock when this view was made, so a countdown to holdExpiresAt does not trust the browser's clock. */
+  serverTime: string;
 }
 
 function closeReasonFor(o: OrderDoc): string | null {
@@ -51,7 +57,7 @@ function closeReasonFor(o: OrderDoc): string | null {
   }
 }
 
-export function toOrderView(o: OrderDoc & { createdAt?: Date }): OrderView {
+export function toOrderView(o: OrderDoc & { createdAt?: Date }, paymentEvents: PaymentEventView[] = []): OrderView {
   const state = o.state;
   return {
     orderId: o._id,
@@ -82,9 +88,12 @@ export function toOrderView(o: OrderDoc & { createdAt?: Date }): OrderView {
       from: (h.from ?? null),
       to: h.to,
       action: h.action,
+      outcome: h.outcome,
       at: h.at.toISOString(),
     })),
+    paymentEvents,
     createdAt: (o.createdAt ?? o.stateChangedAt).toISOString(),
+    serverTime: new Date().toISOString(),
   };
 }
 
@@ -97,5 +106,5 @@ export async function getOrderForOwner(orderId: string, accessToken: string): Pr
   if (!order || !sameSecret(order.accessToken, accessToken)) {
     throw new DomainError('NOT_FOUND', 'Order not found', { field: 'orderId' });
   }
-  return toOrderView(order);
+  return toOrderView(order, await paymentEventsFor(order));
 }

@@ -13,6 +13,9 @@ const handler = withRequestScope((req: Request) =>
     router: appRouter,
     // One request may not fan out into unbounded work (the client batches at most this many).
     maxBatchSize: 20,
+    // The storefront sends queries as POST too: their inputs are capabilities
+    // (cart id, order access token) that must not end up in URLs and access logs.
+    allowMethodOverride: true,
     createContext: createHttpContext,
     responseMeta: httpResponseMeta,
   }),
