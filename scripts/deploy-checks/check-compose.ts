@@ -72,11 +72,18 @@ const envFile = (name: string, vars: Record<string, string>) => {
   return file;
 };
 
+/** This process's environment with only the given variables left. */
+function onlyEnv(keep: string[]): NodeJS.ProcessEnv {
+  const env = { ...process.env };
+  for (const key of Object.keys(env)) if (!keep.includes(key)) delete env[key];
+  return env;
+}
+
 /** Runs Compose on a clean environment: only the given env files decide (no .env, nothing inherited). */
 function run(envFiles: string[], ...args: string[]) {
   return spawnSync(compose!, ['--project-name', 'orders-check', '-f', 'docker-compose.yml', ...envFiles.flatMap((f) => ['--env-file', f]), ...args], {
     cwd: ROOT,
-    env: Object.fromEntries(['PATH', 'HOME'].map((k) => [k, process.env[k]])) as NodeJS.ProcessEnv,
+    env: onlyEnv(['PATH', 'HOME']),
     encoding: 'utf8',
   });
 }
