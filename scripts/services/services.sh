@@ -15,6 +15,7 @@
 #   redis         6379     6390     Debian redis-server, AOF on, noeviction; data in .run/<profile>/redis
 #   mongo         27017    27090    dev: H2 file backend in .data/mongo/dev.mv (persistent); test: in-memory
 #   stripe-mock   12111    12190    HTTP only, from `go install github.com/stripe/stripe-mock@v0.197.0`
+# The test ports move with TEST_REDIS_PORT, TEST_MONGO_PORT and TEST_STRIPE_MOCK_PORT.
 #
 # Deployment checks (no Docker engine needed), for scripts/deploy-checks/:
 #   .run/bin/docker-compose          Docker Compose v5.6.0, built with Go from the module
@@ -83,7 +84,8 @@ set_profile() {
       MONGO_FILE="$REPO/.data/mongo/dev.mv"
       ;;
     test)
-      REDIS_PORT=6390; MONGO_PORT=27090; STRIPE_PORT=12190
+      # Overridable, so two checkouts can each run their suite on one machine.
+      REDIS_PORT=${TEST_REDIS_PORT:-6390}; MONGO_PORT=${TEST_MONGO_PORT:-27090}; STRIPE_PORT=${TEST_STRIPE_MOCK_PORT:-12190}
       MONGO_BACKEND=memory; MONGO_DB=orders_test
       MONGO_FILE=""
       ;;
