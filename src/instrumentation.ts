@@ -1,16 +1,12 @@
 /**
- * Runs once when the Next server starts: validate the configuration now, so
- * a missing or malformed variable stops the web app with one message naming
- * it instead of failing the first request, and start recording each
- * request's TCP peer address. Skipped while building.
+ * Runs once when the Next server starts (see instrumentation-node.ts). The
+ * Node-only part is imported under the NEXT_RUNTIME check, the form Next's
+ * bundler drops from the edge build (the middleware's), where its imports
+ * (BullMQ, ioredis) cannot compile.
  */
 export async function register(): Promise<void> {
-  if (process.env.NEXT_RUNTIME !== 'nodejs' || process.env.NEXT_PHASE === 'phase-production-build') return;
-  const { loadConfigOrExit } = await import('./server/config');
-  loadConfigOrExit();
-  const { recordPeerAddresses } = await import('./server/http/peer-address');
-  recordPeerAddresses();
-  // The operator console's password exists before the first sign-in (in development: generated and shown).
-  const { announceOperatorConsole } = await import('./server/admin/operator-console');
-  await announceOperatorConsole();
+  if (process.env.NEXT_RUNTIME === 'nodejs' && process.env.NEXT_PHASE !== 'phase-production-build') {
+    const { registerNode } = await import('./instrumentation-node');
+    await registerNode();
+  }
 }
