@@ -74,7 +74,7 @@ describe('the publishable key', () => {
     expect(parseConfig({ ...base, NEXT_PUBLIC_STRIPE_PUBLISHABLE_KEY: 'pk_test_abc' }).NEXT_PUBLIC_STRIPE_PUBLISHABLE_KEY).toBe('pk_test_abc');
     expect(() => parseConfig({ ...base, NEXT_PUBLIC_STRIPE_PUBLISHABLE_KEY: 'sk_test_abc' })).toThrow(/NEXT_PUBLIC_STRIPE_PUBLISHABLE_KEY must look like pk_test_/);
     expect(() => parseConfig({ ...base, NEXT_PUBLIC_STRIPE_PUBLISHABLE_KEY: 'pk_live_abc' })).toThrow(/same mode/);
-    const live = { APP_ENV: 'production', STRIPE_SECRET_KEY: 'sk_live_abc', STRIPE_WEBHOOK_SECRET: 'whsec_abc' };
+    const live = { APP_ENV: 'production', STRIPE_SECRET_KEY: 'sk_live_abc', STRIPE_WEBHOOK_SECRET: 'whsec_abc', ADMIN_CONSOLE: 'off' };
     expect(() => parseConfig({ ...live, NEXT_PUBLIC_STRIPE_PUBLISHABLE_KEY: 'pk_test_abc' })).toThrow(/same mode/);
     expect(parseConfig({ ...live, NEXT_PUBLIC_STRIPE_PUBLISHABLE_KEY: 'pk_live_abc' }).APP_ENV).toBe('production');
   });

@@ -242,6 +242,7 @@ beforeAll(async () => {
       ['--enable-source-maps', 'dist/simulator/main.js'],
       processEnv(workerImage, {
         SERVICE_NAME: 'simulator',
+        APP_ENV: 'development',
         SIM_HOST: '127.0.0.1',
         SIM_PORT: String(PROD_SIM_PORT),
         SIM_WEBHOOK_URL: `${WEB_URL}/api/webhooks/stripe`,
@@ -303,9 +304,10 @@ describe('the production artifacts, run as the images run them', () => {
           (err: unknown) => ({ error: String(err) }),
         ),
     );
-    // In flight for certain: every order is written, and each request is now waiting on Redis to enqueue its reservation.
-    await waitFor('every order written', () => Order.countDocuments({ idempotencyKey: { $in: keys } }), (c) => c === n, 30_000);
-    expect(redisProxy.heldChunks(), 'enqueue commands held on their way to Redis').toBeGreaterThan(0);
+    // In flight for certain: each request is waiting on Redis, where its first
+    // step (counting the call against its cart's rate limit) names its cart.
+    await waitFor('every request waiting on Redis', () => Promise.resolve(carts.filter((c) => redisProxy.heldIncludes(c)).length), (k) => k === n, 30_000, 50);
+    expect(await Order.countDocuments({ idempotencyKey: { $in: keys } }), 'no order written before Redis answers').toBe(0);
 
     const exited = web.exited.then((code) => ({ code, at: Date.now() }));
     web.child.kill('SIGTERM');

@@ -11,6 +11,8 @@ export interface HoldingProxy {
   port: number;
   /** Chunks kept from clients since hold(), across every connection. */
   heldChunks(): number;
+  /** Whether the bytes kept since hold() contain `text` (e.g. a key a command names). */
+  heldIncludes(text: string): boolean;
   hold(): void;
   release(): void;
   close(): Promise<void>;
@@ -60,6 +62,7 @@ export async function startHoldingProxy(upstreamHost: string, upstreamPort: numb
   return {
     port: address.port,
     heldChunks: () => held,
+    heldIncludes: (text) => [...pipes].some((pipe) => Buffer.concat(pipe.queue).includes(text)),
     hold: () => {
       holding = true;
       held = 0;

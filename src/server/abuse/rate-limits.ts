@@ -82,6 +82,23 @@ const refusal: Record<RateLimitScope, { what: string; field?: string }> = {
   'customer-orders': { what: 'orders for this email address', field: 'customer.email' },
 };
 
+const CONNECT_WAIT_MS = 2_000;
+
+/** Resolves once `redis` is ready, or after `ms` (or at once when it is not connecting). */
+async function connected(redis: Redis, ms: number): Promise<void> {
+  if (redis.status !== 'connecting' && redis.status !== 'connect') return;
+  let timer: NodeJS.Timeout | undefined;
+  let onReady: (() => void) | undefined;
+  await new Promise<void>((resolve) => {
+    onReady = resolve;
+    timer = setTimeout(resolve, ms);
+    redis.once('ready', onReady);
+  }).finally(() => {
+    clearTimeout(timer);
+    if (onReady) redis.off('ready', onReady);
+  });
+}
+
 export function createRateLimiter(redis: Redis, settings: RateLimitSettings): RateLimiter {
   const limiters = Object.fromEntries(
     (Object.keys(settings.points) as RateLimitScope[]).map((scope) => {
@@ -110,6 +127,11 @@ export function createRateLimiter(redis: Redis, settings: RateLimitSettings): Ra
       if (call.email && ORDER_PLACING.has(call.procedure)) counted.push(['customer-orders', hashed(customerKey(call.email))]);
       if (counted.length === 0) return;
 
+      // A connection still being opened (a new process's first calls) is not a
+      // Redis that failed: counted in memory, those calls would be missing from
+      // the shared count for good. Wait for it briefly; only a Redis that stays
+      // away falls back to the in-memory count.
+      await connected(redis, CONNECT_WAIT_MS);
       const results = await Promise.allSettled(counted.map(([scope, key]) => limiters[scope].consume(key)));
       let worst: { scope: RateLimitScope; msBeforeNext: number } | null = null;
       results.forEach((result, i) => {
