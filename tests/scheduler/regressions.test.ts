@@ -52,6 +52,11 @@ const REGRESSIONS: { race: string; scenario: string; schedule: string }[] = [
     scenario: 'mark-paid × cancel',
     schedule: 'dfs:0001100000000022222222',
   },
+  {
+    race: '6: a placeOrder twin with the same key, finding the cart already ordered by the first, answered CART_ALREADY_ORDERED instead of the order',
+    scenario: 'placeOrder twins with one key',
+    schedule: 'dfs:000010001',
+  },
 ];
 
 describe('schedules that broke a promise before their fix', () => {

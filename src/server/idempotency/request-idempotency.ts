@@ -42,6 +42,12 @@ export interface CreateOnceOptions<T extends KeyedRecord> {
   findByKey: (key: string) => Promise<T | null>;
   /** Inserts a new record carrying key and hash; must fail with a duplicate-key error if the key exists. */
   insert: () => Promise<T>;
+  /**
+   * Other failures of insert that a finished twin with the same key can cause
+   * (e.g. it already consumed what insert needs): the key is looked up again
+   * and its record replayed, as for a duplicate key.
+   */
+  mayBeTwin?: (err: unknown) => boolean;
 }
 
 export type CreateOnceResult<T> = { outcome: 'created' | 'replayed'; record: T };
@@ -67,7 +73,7 @@ export async function createOnce<T extends KeyedRecord>(opts: CreateOnceOptions<
     countIdempotencyOutcome('created');
     return { outcome: 'created', record };
   } catch (err) {
-    if (!isDuplicateKeyError(err)) throw err;
+    if (!isDuplicateKeyError(err) && !opts.mayBeTwin?.(err)) throw err;
     // Lost the race to a concurrent call with the same key: the winner is stored.
     const winner = await opts.findByKey(opts.key);
     if (!winner) throw err;

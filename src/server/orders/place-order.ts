@@ -19,7 +19,7 @@ import { assertWithinOrderLimits } from '../abuse/order-caps';
 import { cartAlreadyOrderedError, cartForOrder, markCartOrdered } from '../cart/cart';
 import { priceLines } from '../catalog/pricing';
 import type { Deps } from '../deps';
-import { DomainError, isDuplicateKeyError } from '../errors';
+import { DomainError, isDomainError, isDuplicateKeyError } from '../errors';
 import { createOnce, hashRequest } from '../idempotency/request-idempotency';
 import { newAccessToken, newOrderId } from '../ids';
 import { logger } from '../logger';
@@ -67,6 +67,8 @@ export async function placeOrder(
       if (!(await confirmCustomerSlot(slot))) await rejectOverCap(created._id, slot.limit);
       return created.toObject<OrderDoc>();
     },
+    // A twin with this key that finished first made the cart read-only.
+    mayBeTwin: (err) => isDomainError(err) && err.code === 'CART_ALREADY_ORDERED',
   }).catch(async (err: unknown) => {
     // Not this key's order (createOnce replays those): another key's order took the cart.
     if (isDuplicateKeyError(err)) throw await cartAlreadyOrdered(cartId, customer.email);

@@ -10,11 +10,13 @@ import {
   reconcileTwins,
   settleWhilePaid,
 } from './closing';
+import { placeOrderTwins } from './checkout';
 import { finalizeTwins, finalizeVsReconcile, markPaidTwins, markPaidVsCancel, markPaidVsExpire, requestPaymentTwins, requestPaymentVsCancel } from './payment';
 import { lastUnit, reserveTwins, reserveTwinsMultiLine, reserveVsCancel, reserveVsExpire, staleReserveTwin } from './reservation';
 
 export const SCENARIOS = [
   // Each step against a twin of itself (a stalled job run again, a retry, a double click).
+  placeOrderTwins,
   reserveTwins,
   reserveTwinsMultiLine,
   staleReserveTwin,
