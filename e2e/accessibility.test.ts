@@ -29,8 +29,12 @@ const TIMEOUT = 120_000;
 const isFocused = (target: Locator) =>
   target.evaluate((el) => el === document.activeElement && document.hasFocus(), undefined, { timeout: 2_000 }).catch(() => false);
 
-/** Presses Tab until `target` has the focus: proof that the keyboard reaches it. */
-async function tabTo(page: Page, target: Locator, what: string, maxTabs = 60): Promise<void> {
+/**
+ * Presses Tab until `target` has the focus: proof that the keyboard reaches it.
+ * The suite's catalogue holds every product the other tests made, each with
+ * its button, so the way from one part of the page to the next can be long.
+ */
+async function tabTo(page: Page, target: Locator, what: string, maxTabs = 600): Promise<void> {
   await target.waitFor({ timeout: STEP_TIMEOUT });
   for (let i = 0; i < maxTabs; i++) {
     if (await isFocused(target)) return;

@@ -184,6 +184,8 @@ export async function screenshots(page: Page, name: string): Promise<void> {
 
 /** axe on the page as it is: no serious or critical violation (the message lists them with their nodes). */
 export async function expectAccessible(page: Page, what: string): Promise<void> {
+  // Next streams the page's metadata: the <title> may land after the content.
+  await page.waitForFunction(() => document.title.length > 0, null, { timeout: STEP_TIMEOUT });
   const results = await new AxeBuilder({ page }).withTags(['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice']).analyze();
   const bad = results.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
   if (bad.length > 0) {

@@ -61,13 +61,15 @@ const expectConserved = async (sku: string) => {
 describe('expiry', () => {
   it('releases an unpaid reservation after the hold time and cancels the PaymentIntent, once', async () => {
     const sku = await seedProduct(3);
-    const { orderId, order } = await pendingOrder(sku, 2, 300);
+    // A hold long enough that a busy machine still asks before it ends.
+    const { orderId, order } = await pendingOrder(sku, 2, 3_000);
     // Too early: refused with a retryable error, nothing changes.
     await expect(expireOrder(orderId, m.deps)).rejects.toBeInstanceOf(RetryLaterError);
     expect((await getOrder(orderId)).state).toBe('PAYMENT_PENDING');
     expect(await m.queues.queues.expiry.getJob(`expire-${orderId}`)).toBeTruthy();
 
-    await new Promise((r) => setTimeout(r, 350));
+    const ends = (await getOrder(orderId)).holdExpiresAt?.getTime() ?? Date.now() + 3_000;
+    await new Promise((r) => setTimeout(r, Math.max(0, ends - Date.now()) + 50));
     const runs = await Promise.all([expireOrder(orderId, m.deps), expireOrder(orderId, m.deps), expireOrder(orderId, m.deps)]);
     expect(runs.filter((r) => r === 'applied')).toHaveLength(1);
     expect(await expireOrder(orderId, m.deps)).toBe('skipped');

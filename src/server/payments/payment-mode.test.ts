@@ -11,7 +11,7 @@ describe('how the browser pays', () => {
       kind: 'stripe',
       publishableKey: 'pk_test_xyz',
     });
-    const live = parseConfig({ APP_ENV: 'production', STRIPE_SECRET_KEY: 'sk_live_a', STRIPE_WEBHOOK_SECRET: 'whsec_a', NEXT_PUBLIC_STRIPE_PUBLISHABLE_KEY: 'pk_live_b' });
+    const live = parseConfig({ APP_ENV: 'production', STRIPE_SECRET_KEY: 'sk_live_a', STRIPE_WEBHOOK_SECRET: 'whsec_a', NEXT_PUBLIC_STRIPE_PUBLISHABLE_KEY: 'pk_live_b', ADMIN_CONSOLE: 'off' });
     expect(paymentModeFor(live)).toEqual({ kind: 'stripe', publishableKey: 'pk_live_b' });
   });
 
