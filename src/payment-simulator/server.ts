@@ -41,6 +41,7 @@ import { Scheduler, type ScheduledChange } from './scheduled';
 import { openStateFile, type StateFile } from './state-file';
 import { SimStore } from './store';
 import type {
+  DeliveryAttemptRow,
   DeliveryRecord,
   EventRecord,
   PaymentIntent,
@@ -82,6 +83,8 @@ export interface PaymentSimulatorControls {
   /** Every event so far, oldest first, with its delivery records. */
   events(filter?: { type?: string }): EventRecord[];
   event(eventId: string): EventRecord | undefined;
+  /** Delivery attempts started at or after `sinceMs` (epoch ms), oldest event first, without payloads. */
+  deliveryAttempts(sinceMs?: number): DeliveryAttemptRow[];
   /** Delivers one event again now; undefined if the event does not exist. Resolves after the first attempt. */
   resend(eventId: string): Promise<DeliveryRecord | undefined>;
   /** All PaymentIntents, oldest first; `metadata` keeps only those carrying every given pair. */
@@ -208,6 +211,7 @@ export function createPaymentSimulator(opts: PaymentSimulatorOptions): PaymentSi
       return filter?.type ? all.filter((r) => r.type === filter.type) : all;
     },
     event: (eventId) => dispatcher.event(eventId),
+    deliveryAttempts: (sinceMs = 0) => dispatcher.attemptsSince(sinceMs),
     resend: (eventId) => dispatcher.resend(eventId),
     paymentIntents(filter) {
       const wanted = Object.entries(filter?.metadata ?? {});
