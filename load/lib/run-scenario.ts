@@ -1,0 +1,328 @@
+/**
+ * One run of a scenario against a running system: its own product, the
+ * simulator's switches for the run (put back after), the buyers under the
+ * scenario's load model while CPU, queue depths and the buyers' states are
+ * sampled every second, optional drills, then the webhook timings from the
+ * simulator, the accept-path/baseline comparison, the exactness checks and
+ * the auditor, and the thresholds. Returns everything the JSON and the HTML
+ * report show; `ok` is false when a threshold or a check failed.
+ */
+import { randomBytes } from 'node:crypto';
+import { connectMongo, Product } from '../../prisma-free-models';
+import { runBuyer, type BuyerPlan, type BuyerResult } from './buyer';
+import { measureBaseline, type BaselineResult } from './baseline';
+import { checkExactness, statesOf, type Check } from './checks';
+import { runDrills, type DrillResult, type DrillSpec } from './drills';
+import { runModel } from './executor';
+import { prefillOrders } from './prefill';
+import { CpuMeter, type ProcessTarget, type RoleCpu } from './processes';
+import { startProgress } from './progress';
+import { QueueDepths } from './queue-depths';
+import { Recorder } from './recorder';
+import type { Scenario } from './scenario';
+import { configureSim, deliveryAttempts, flushSim, previousSwitches, settleSim, simConfig } from './simulator';
+import { perSecond, round, summarize, type Bucket, type TrendSummary } from './stats';
+import { evaluateThresholds, type MetricValue, type ThresholdResult } from './thresholds';
+
+export interface Target {
+  appUrl: string;
+  simUrl: string;
+  mongodbUri: string;
+  redisUrl: string;
+  queuePrefix: string;
+  /** The worker's HTTP port (WORKER_HTTP_PORT), by which its process is found. */
+  workerPort: number;
+  /** Processes given by pid instead of found by port (role → pid). */
+  pids?: Record<string, number>;
+}
+
+export interface RunOptions {
+  prefill?: number;
+  drills?: DrillSpec[];
+  /** Measure the accept path against the baseline route (default: when the scenario asks for it). */
+  baseline?: boolean;
+  progress?: boolean;
+  log?: (line: string) => void;
+}
+
+export interface RunResult {
+  ok: boolean;
+  scenario: { name: string; description: string; units: number; model: Scenario['model']; buyer: Scenario['buyer']; sim: Scenario['sim'] | null };
+  startedAt: string;
+  durationS: number;
+  sku: string;
+  prefill: { sku: string; orders: number; ms: number } | null;
+  summary: {
+    buyers: number;
+    ordersPlaced: number;
+    held: number;
+    soldOut: number;
+    confirmed: number;
+    sold: number;
+    available: number;
+    reserved: number;
+    ordersStored: number;
+    buyerErrors: number;
+    connectionErrors: number;
+    requestRetries: number;
+    unsettledOrders: number;
+    lastSaleAtS: number | null;
+    salesPerS: number;
+    decisionsPerS: number;
+  };
+  latency: Record<string, TrendSummary>;
+  webhooks: { available: boolean; attempts: number; answered: number; non2xx: number; timeouts: number; latencyMs: TrendSummary | null };
+  cpu: (RoleCpu & { msPerBuyer: number })[];
+  baseline: BaselineResult | null;
+  drills: DrillResult[];
+  checks: Check[];
+  thresholds: ThresholdResult[];
+  auditViolations: { check: string; subject: string; message: string }[];
+  errors: Record<string, string[]>;
+  series: {
+    seconds: number;
+    arrivals: number[];
+    decisions: number[];
+    confirmations: number[];
+    errors: number[];
+    decisionMs: Bucket[];
+    confirmMs: Bucket[];
+    webhookMs: Bucket[];
+    states: { t: number; counts: Record<string, number> }[];
+    queues: { t: number; waiting: Record<string, number> }[];
+    cpuPercent: { t: number; percent: Record<string, number> }[];
+  };
+}
+
+const portOf = (url: string, fallback: number) => {
+  const u = new URL(url);
+  return u.port ? Number(u.port) : fallback;
+};
+
+/** Deterministic per-buyer choice (a fraction of buyers does X), spread evenly over the run. */
+const chosen = (i: number, fraction: number, salt: number) => fraction > 0 && ((i * 7919 + salt * 104_729) % 1000) / 1000 < fraction;
+
+const UNSETTLED = new Set(['CREATED', 'INVENTORY_RESERVED', 'PAID']);
+
+export async function runScenario(scenario: Scenario, target: Target, opts: RunOptions = {}): Promise<RunResult> {
+  const log = opts.log ?? ((line: string) => process.stderr.write(`${line}\n`));
+  await connectMongo(target.mongodbUri);
+
+  const prefill = opts.prefill ? await prefillOrders(opts.prefill, log) : null;
+
+  const sku = `LOAD-${randomBytes(4).toString('hex').toUpperCase()}`;
+  await Product.create({ _id: sku, name: `Load: ${scenario.name}`, priceMinor: 99_900, currency: 'inr', initialStock: scenario.units, available: scenario.units, reserved: 0, sold: 0 });
+
+  const switches = scenario.sim ?? {};
+  const restore = previousSwitches(await simConfig(target.simUrl), switches);
+  if (Object.keys(switches).length) await configureSim(target.simUrl, switches as Record<string, unknown>);
+
+  const given = target.pids ?? {};
+  const role = (name: string, port: number): ProcessTarget => (given[name] ? { role: name, pid: given[name] } : { role: name, port });
+  const cpu = new CpuMeter([
+    role('web', portOf(target.appUrl, 80)),
+    role('worker', target.workerPort),
+    role('database', portOf(target.mongodbUri.replace(/^mongodb(\+srv)?:/, 'http:'), 27017)),
+    role('redis', portOf(target.redisUrl.replace(/^rediss?:/, 'http:'), 6379)),
+    role('simulator', portOf(target.simUrl, 80)),
+    { role: 'load driver', pid: process.pid },
+  ]);
+  const queues = new QueueDepths(target.redisUrl, target.queuePrefix);
+
+  const rec = new Recorder();
+  const results: BuyerResult[] = [];
+  const states: RunResult['series']['states'] = [];
+  cpu.start(0);
+  const sampler = setInterval(() => {
+    const t = rec.now();
+    cpu.sample(t);
+    states.push({ t, counts: rec.stateCounts() });
+    void queues.sample(t);
+  }, 1_000);
+  let flushing = false;
+  const flusher = scenario.flushEveryMs
+    ? setInterval(() => {
+        if (flushing) return;
+        flushing = true;
+        flushSim(target.simUrl)
+          .catch((err: unknown) => rec.error('flush_errors', String(err)))
+          .finally(() => (flushing = false));
+      }, scenario.flushEveryMs)
+    : null;
+  const stopProgress = opts.progress === false ? () => undefined : startProgress(rec, scenario.model.buyers);
+
+  const drills = runDrills(opts.drills ?? [], { web: portOf(target.appUrl, 80), worker: target.workerPort }, () => rec.now(), log);
+
+  // "Terminal or payable within settleMs of the last arrival": counted once, then.
+  let unsettled: number | null = null;
+  const countUnsettled = async () => {
+    const ids = results.flatMap((r) => (r.orderId ? [r.orderId] : []));
+    const byState = await statesOf(ids);
+    const waitingForAnAnswer = scenario.model.buyers - results.filter((r) => r.orderId !== null || r.state === 'failed').length;
+    return Object.entries(byState).reduce((n, [s, c]) => n + (UNSETTLED.has(s) ? c : 0), 0) + Math.max(0, waitingForAnAnswer);
+  };
+  const lastArrivalMs = scenario.model.kind === 'open' ? scenario.model.durationMs : null;
+  const settleTimer =
+    lastArrivalMs === null
+      ? null
+      : setTimeout(() => {
+          void countUnsettled().then((n) => (unsettled ??= n));
+        }, lastArrivalMs + scenario.settleMs);
+
+  const b = scenario.buyer;
+  const basePlan: Omit<BuyerPlan, 'repeats' | 'concurrentRepeats' | 'declineFirst'> = {
+    sku,
+    appUrl: target.appUrl,
+    simUrl: target.simUrl,
+    pollMs: b.pollMs,
+    pay: b.pay,
+    deadlineMs: b.deadlineMs,
+  };
+  await runModel(
+    scenario.model,
+    async (i) => {
+      const repeats = chosen(i, b.repeatFraction, 1) ? b.repeats : 0;
+      const plan: BuyerPlan = { ...basePlan, repeats, concurrentRepeats: repeats > 0 && chosen(i, b.concurrentRepeatFraction, 2), declineFirst: chosen(i, b.declineFraction, 3) };
+      const result = await runBuyer(i, plan, rec);
+      results.push(result);
+    },
+    rec,
+  );
+  const endMs = rec.now();
+  if (settleTimer) clearTimeout(settleTimer);
+  unsettled ??= await countUnsettled();
+  clearInterval(sampler);
+  cpu.sample(endMs);
+  stopProgress();
+  const drillResults = await drills;
+
+  // Back to the switches the simulator had; held deliveries go out now.
+  if (flusher) clearInterval(flusher);
+  if (Object.keys(restore).length) await configureSim(target.simUrl, restore);
+  if (switches.hold) await flushSim(target.simUrl);
+  await settleSim(target.simUrl, 15_000).catch(() => undefined);
+  await queues.close();
+
+  const attempts = await deliveryAttempts(target.simUrl, rec.startedAt);
+  const answered = (attempts ?? []).filter((a) => a.statusCode !== null);
+  const webhookTrend = answered.map((a) => ({ t: Date.parse(a.at) + a.durationMs - rec.startedAt.getTime(), v: a.durationMs }));
+
+  const wantBaseline = opts.baseline ?? (scenario.baselineRequests ?? 0) > 0;
+  const concurrency = scenario.model.kind === 'closed' ? scenario.model.concurrency : 50;
+  const baseline = wantBaseline
+    ? await measureBaseline({ appUrl: target.appUrl, requests: scenario.baselineRequests || 500, concurrency, redisUrl: target.redisUrl, queuePrefix: target.queuePrefix })
+    : null;
+  if (baseline?.note) log(`baseline: ${baseline.note}`);
+
+  const exact = await checkExactness({
+    sku,
+    units: scenario.units,
+    results,
+    extraOrderIds: baseline?.probeOrderIds,
+    extraSkus: baseline ? [baseline.probeSku] : [],
+    simUrl: target.simUrl,
+    stuckAfterMs: 60_000,
+  });
+  // Off the storefront's catalogue again.
+  await Product.updateOne({ _id: sku }, { $set: { active: false } });
+
+  const confirmedTimes = rec.times('confirmed').map((s) => s.t);
+  const lastSaleMs = confirmedTimes.length ? Math.max(...confirmedTimes) : null;
+  const salesPerS = lastSaleMs ? exact.confirmed / (lastSaleMs / 1000) : 0;
+  const decided = rec.counter('held') + rec.counter('sold_out');
+  const seconds = Math.max(1, Math.ceil(endMs / 1000));
+  const cpuResult = cpu.result().map((r) => ({ ...r, msPerBuyer: round(r.cpuMs / scenario.model.buyers, 2) }));
+
+  const trend = (name: string): MetricValue => ({ kind: 'trend', values: rec.values(name) });
+  const counter = (name: string): MetricValue => ({ kind: 'counter', count: rec.counter(name), seconds: endMs / 1000 });
+  const metrics: Record<string, MetricValue | undefined> = {
+    decision_ms: trend('decision_ms'),
+    confirm_ms: trend('confirm_ms'),
+    e2e_ms: trend('e2e_ms'),
+    place_order_ms: trend('place_order_ms'),
+    arrival_lag_ms: trend('arrival_lag_ms'),
+    buyer_errors: counter('buyer_errors'),
+    connection_errors: counter('connection_errors'),
+    request_retries: counter('request_retries'),
+    confirmed: { kind: 'gauge', value: exact.confirmed },
+    sales_per_s: { kind: 'gauge', value: salesPerS },
+    unsettled_orders: { kind: 'gauge', value: unsettled },
+    ...(attempts
+      ? {
+          webhook_ms: { kind: 'trend', values: answered.map((a) => a.durationMs) },
+          webhook_timeouts: { kind: 'counter', count: attempts.filter((a) => a.timedOut).length, seconds: endMs / 1000 },
+        }
+      : {}),
+    ...(baseline?.ratio != null ? { accept_baseline_ratio: { kind: 'gauge', value: baseline.ratio } } : {}),
+  };
+  const thresholds = evaluateThresholds(scenario.thresholds, metrics);
+  const drillChecks: Check[] = drillResults.map((d) => ({
+    name: `drill ${d.action}@${d.atMs / 1000}s`,
+    ok: !d.error,
+    detail: d.error ?? `SIGKILL to pid ${d.pid} at ${round((d.firedAtMs ?? 0) / 1000)} s; listening again after ${round((d.backAfterMs ?? 0) / 1000)} s`,
+  }));
+  const checks = [...exact.checks, ...drillChecks];
+
+  const latency: Record<string, TrendSummary> = {};
+  for (const name of ['decision_ms', 'confirm_ms', 'e2e_ms', 'place_order_ms', 'arrival_lag_ms']) {
+    const values = rec.values(name);
+    if (values.length) latency[name] = summarize(values);
+  }
+  const perSecondCounts = (name: string) => perSecond(rec.times(name), seconds).map((bkt) => bkt.count);
+
+  return {
+    ok: thresholds.every((t) => t.ok) && checks.every((c) => c.ok),
+    scenario: { name: scenario.name, description: scenario.description, units: scenario.units, model: scenario.model, buyer: scenario.buyer, sim: scenario.sim ?? null },
+    startedAt: rec.startedAt.toISOString(),
+    durationS: round(endMs / 1000, 2),
+    sku,
+    prefill,
+    summary: {
+      buyers: scenario.model.buyers,
+      ordersPlaced: rec.counter('orders_placed'),
+      held: rec.counter('held'),
+      soldOut: rec.counter('sold_out'),
+      confirmed: exact.confirmed,
+      sold: exact.sold,
+      available: exact.available,
+      reserved: exact.reserved,
+      ordersStored: exact.ordersStored,
+      buyerErrors: rec.counter('buyer_errors'),
+      connectionErrors: rec.counter('connection_errors'),
+      requestRetries: rec.counter('request_retries'),
+      unsettledOrders: unsettled,
+      lastSaleAtS: lastSaleMs === null ? null : round(lastSaleMs / 1000, 2),
+      salesPerS: round(salesPerS, 1),
+      decisionsPerS: round(decided / (endMs / 1000), 1),
+    },
+    latency,
+    webhooks: {
+      available: attempts !== null,
+      attempts: attempts?.length ?? 0,
+      answered: answered.length,
+      non2xx: answered.filter((a) => (a.statusCode ?? 0) < 200 || (a.statusCode ?? 0) >= 300).length,
+      timeouts: attempts?.filter((a) => a.timedOut).length ?? 0,
+      latencyMs: answered.length ? summarize(answered.map((a) => a.durationMs)) : null,
+    },
+    cpu: cpuResult,
+    baseline,
+    drills: drillResults,
+    checks,
+    thresholds,
+    auditViolations: exact.auditViolations.slice(0, 50),
+    errors: Object.fromEntries(rec.errorSamples),
+    series: {
+      seconds,
+      arrivals: perSecondCounts('arrivals'),
+      decisions: perSecond([...rec.times('held'), ...rec.times('sold_out')], seconds).map((bkt) => bkt.count),
+      confirmations: perSecondCounts('confirmed'),
+      errors: perSecondCounts('buyer_errors'),
+      decisionMs: perSecond(rec.trends.get('decision_ms') ?? [], seconds),
+      confirmMs: perSecond(rec.trends.get('confirm_ms') ?? [], seconds),
+      webhookMs: perSecond(webhookTrend, seconds),
+      states,
+      queues: queues.series,
+      cpuPercent: cpu.series,
+    },
+  };
+}
