@@ -10,6 +10,7 @@
  *   --prefill N           store N historical orders first (flat-cost comparison)
  *   --drill ACTION@Ns     kill-worker@10s, kill-web@5s (repeatable; needs `npm run start:all` to restart them)
  *   --no-baseline         skip the accept-path / baseline comparison
+ *   --thresholds-advisory report the thresholds but pass or fail on the checks only (exactness, auditor, drills)
  *   --pid ROLE=PID        measure this pid for web|worker|database|redis|simulator instead of finding it by port
  * Where the system is: APP_URL (http://127.0.0.1:4000), SIM_URL (http://127.0.0.1:12200),
  * MONGODB_URI (mongodb://127.0.0.1:27017/orders), REDIS_URL (redis://127.0.0.1:6379),
@@ -34,11 +35,12 @@ interface Args {
   prefill: number;
   drills: DrillSpec[];
   baseline: boolean | undefined;
+  thresholdsAdvisory: boolean;
   pids: Record<string, number>;
 }
 
 function parseArgs(argv: readonly string[]): Args {
-  const args: Args = { scenario: '', prefill: 0, drills: [], baseline: undefined, pids: {} };
+  const args: Args = { scenario: '', prefill: 0, drills: [], baseline: undefined, thresholdsAdvisory: false, pids: {} };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i] as string;
     const value = () => {
@@ -51,6 +53,7 @@ function parseArgs(argv: readonly string[]): Args {
       if (!Number.isInteger(args.prefill) || args.prefill < 0) throw new UsageError('--prefill needs a whole number');
     } else if (arg === '--drill') args.drills.push(parseDrill(value()));
     else if (arg === '--no-baseline') args.baseline = false;
+    else if (arg === '--thresholds-advisory') args.thresholdsAdvisory = true;
     else if (arg === '--pid') {
       const m = /^(web|worker|database|redis|simulator)=(\d+)$/.exec(value());
       if (!m?.[1]) throw new UsageError('--pid needs ROLE=PID with ROLE one of web, worker, database, redis, simulator');
@@ -88,9 +91,9 @@ export function machine(): ReportContext['machine'] {
 
 /** The command as typed, with the settings that changed it, so a reader can run it again. */
 function commandLine(): string {
-  const settings = ['UNITS', 'BUYERS', 'CONCURRENCY', 'DURATION_S', 'RATE', 'POLL_MS', 'BASELINE_REQUESTS', 'APP_URL', 'SIM_URL', 'WORKER_HTTP_PORT', 'QUEUE_PREFIX']
-    .filter((k) => process.env[k] !== undefined)
-    .map((k) => `${k}=${process.env[k]}`);
+  const names = ['UNITS', 'BUYERS', 'CONCURRENCY', 'DURATION_S', 'RATE', 'POLL_MS', 'BASELINE_REQUESTS', 'APP_URL', 'SIM_URL', 'MONGODB_URI', 'REDIS_URL', 'QUEUE_PREFIX', 'WORKER_HTTP_PORT'];
+  // A URI's user and password stay out of the report.
+  const settings = names.filter((k) => process.env[k] !== undefined).map((k) => `${k}=${String(process.env[k]).replace(/\/\/[^/@]*@/, '//***@')}`);
   return [...settings, 'npm run load --', ...process.argv.slice(2)].join(' ');
 }
 
@@ -106,14 +109,15 @@ export function writeResults(result: RunResult, ctx: ReportContext, dir = path.r
 
 function printSummary(r: RunResult, files: { json: string; html: string }): void {
   const lines = [
-    `${r.scenario.name}: ${r.ok ? 'PASS' : 'FAIL'} — ${r.summary.confirmed}/${r.scenario.units} confirmed, ${r.summary.sold} sold, ${r.summary.salesPerS} sales/s until the last unit, ${r.durationS} s`,
+    `${r.scenario.name}: ${r.ok ? 'PASS' : 'FAIL'}${r.interrupted ? ' (interrupted)' : ''} — ${r.summary.confirmed}/${r.scenario.units} confirmed, ${r.summary.sold} sold, ${r.summary.salesPerS} sales/s until the last unit, ${r.durationS} s`,
     ...Object.entries(r.latency).map(([k, t]) => `  ${k.padEnd(16)} p50 ${Math.round(t.med)}  p95 ${Math.round(t.p95)}  p99 ${Math.round(t.p99)}  (n=${t.count})`),
     r.webhooks.latencyMs
       ? `  ${'webhook_ms'.padEnd(16)} p50 ${r.webhooks.latencyMs.med}  p99 ${r.webhooks.latencyMs.p99}  (${r.webhooks.attempts} attempts, ${r.webhooks.timeouts} timed out)`
       : '  webhook timings: not reported by the simulator',
     `  CPU ms per buyer: ${r.cpu.map((c) => `${c.role} ${c.found ? c.msPerBuyer : '?'}`).join(', ')}`,
     ...(r.baseline ? [`  accept ${r.baseline.accept.perSecond}/s vs baseline ${r.baseline.baseline?.perSecond ?? '–'}/s: ratio ${r.baseline.ratio ?? '–'}`] : []),
-    ...r.thresholds.map((t) => `  ${t.ok ? 'ok  ' : 'MISS'} ${t.metric} ${t.expression} (${t.actual === null ? t.problem : Math.round(t.actual * 100) / 100})`),
+    ...(r.thresholdsAdvisory ? ['  thresholds (advisory: they do not decide the exit code):'] : []),
+    ...r.thresholds.map((t) => `  ${t.skipped ? 'skip' : t.ok ? 'ok  ' : 'MISS'} ${t.metric} ${t.expression} (${t.actual === null ? t.problem : Math.round(t.actual * 100) / 100})`),
     ...r.checks.map((c) => `  ${c.ok ? 'ok  ' : 'FAIL'} ${c.name}: ${c.detail}`),
     `  ${files.json}`,
     `  ${files.html}`,
@@ -136,9 +140,18 @@ async function main(): Promise<number> {
   if (!load) return 2;
   const scenario = await load();
   const target = { ...targetFromEnv(), pids: args.pids };
+  // Ctrl-C: no new buyers, the others stop waiting, and the run is still checked and reported; a second one quits.
+  const interrupt = new AbortController();
+  process.on('SIGINT', () => {
+    if (interrupt.signal.aborted) process.exit(130);
+    process.stderr.write('\ninterrupted: finishing the buyers under way, then checking and reporting (Ctrl-C again quits)\n');
+    interrupt.abort();
+  });
   const result = await runScenario(scenario, target, {
     prefill: args.prefill,
     drills: args.drills,
+    thresholdsAdvisory: args.thresholdsAdvisory,
+    signal: interrupt.signal,
     ...(args.baseline === undefined ? {} : { baseline: args.baseline }),
   });
   const ctx: ReportContext = { command: commandLine(), machine: machine() };

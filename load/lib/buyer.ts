@@ -41,6 +41,8 @@ export interface BuyerPlan {
   declineFirst: boolean;
   /** Give up (an error) after this long. */
   deadlineMs: number;
+  /** The run was interrupted: stop waiting. */
+  signal?: AbortSignal;
 }
 
 export interface BuyerResult {
@@ -65,11 +67,23 @@ export function isTransportFailure(err: unknown): boolean {
   return data === undefined || data === null || data.httpStatus === 502 || data.httpStatus === 503;
 }
 
-export async function runBuyer(index: number, plan: BuyerPlan, rec: Recorder): Promise<BuyerResult> {
+/** The message with its causes ("fetch failed ← connect ECONNREFUSED ..."): undici hides the reason one level down. */
+export function describeError(err: unknown): string {
+  const parts: string[] = [];
+  for (let e: unknown = err, depth = 0; e instanceof Error && depth < 4; e = e.cause, depth++) {
+    const code = (e as { code?: unknown }).code;
+    parts.push(typeof code === 'string' && !e.message.includes(code) ? `${e.message} (${code})` : e.message);
+  }
+  return parts.join(' ← ') || String(err);
+}
+
+/** `started` gets the buyer's result object at once; it is filled in as the buyer goes. */
+export async function runBuyer(index: number, plan: BuyerPlan, rec: Recorder, started: (r: BuyerResult) => void = () => undefined): Promise<BuyerResult> {
   const key = `load-${randomUUID()}`;
   const api = createOrdersClient(plan.appUrl, { headers: () => ({ 'Idempotency-Key': key }) });
   const deadline = performance.now() + plan.deadlineMs;
   const result: BuyerResult = { buyer: index, key, orderId: null, accessToken: null, orderIdsForKey: [], state: 'arrived' };
+  started(result);
   const setState = (state: string) => {
     result.state = state;
     rec.setBuyerState(index, state);
@@ -84,8 +98,8 @@ export async function runBuyer(index: number, plan: BuyerPlan, rec: Recorder): P
         return await fn(attempt);
       } catch (err) {
         if (!isTransportFailure(err)) throw err;
-        rec.error('connection_errors', `${what}: ${(err as Error).message}`);
-        if (performance.now() > deadline) throw new BuyerGaveUp(`${what}: gave up after ${attempt + 1} attempts`);
+        rec.error('connection_errors', `${what}: ${describeError(err)}`);
+        if (performance.now() > deadline || plan.signal?.aborted) throw new BuyerGaveUp(`${what}: gave up after ${attempt + 1} attempts`);
         rec.count('request_retries');
         await sleep(Math.min(2_000, 100 * 2 ** attempt));
       }
@@ -128,6 +142,7 @@ export async function runBuyer(index: number, plan: BuyerPlan, rec: Recorder): P
         setState(view.state);
         if (done(view.state)) return view;
         if (performance.now() > deadline) throw new BuyerGaveUp(`order ${placed.orderId} still ${view.state} at the deadline`);
+        if (plan.signal?.aborted) throw new BuyerGaveUp(`order ${placed.orderId} still ${view.state} when the run was interrupted`);
         await sleep(plan.pollMs);
       }
     };
@@ -162,7 +177,7 @@ export async function runBuyer(index: number, plan: BuyerPlan, rec: Recorder): P
     }
     return result;
   } catch (err) {
-    rec.error('buyer_errors', err instanceof BuyerGaveUp ? err.message : `${(err as Error).name}: ${(err as Error).message}`);
+    rec.error('buyer_errors', err instanceof BuyerGaveUp ? err.message : describeError(err));
     setState('failed');
     return result;
   }

@@ -52,6 +52,8 @@ export async function checkExactness(opts: {
   sku: string;
   units: number;
   results: readonly BuyerResult[];
+  /** How many buyers took part (fewer than planned when a run was interrupted). */
+  expectedBuyers: number;
   /** Other orders of the run to audit (the accept-path probe's). */
   extraOrderIds?: readonly string[];
   extraSkus?: readonly string[];
@@ -89,7 +91,7 @@ export async function checkExactness(opts: {
     stripe: simulatorStripe(opts.simUrl),
   });
 
-  const expected = Math.min(units, results.length);
+  const expected = Math.min(units, opts.expectedBuyers);
   const checks: Check[] = [
     { name: 'not oversold', ok: product.sold <= units && confirmed <= units, detail: `sold ${product.sold}, confirmed ${confirmed}, units ${units}` },
     {

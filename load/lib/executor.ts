@@ -22,12 +22,12 @@ export async function runClosed(buyers: number, concurrency: number, run: (i: nu
 }
 
 /** Launches buyer i at start + i·durationMs/buyers; records how late each launch was (arrival_lag_ms). */
-export async function runOpen(buyers: number, durationMs: number, run: (i: number) => Promise<void>, rec: Recorder): Promise<void> {
+export async function runOpen(buyers: number, durationMs: number, run: (i: number) => Promise<void>, rec: Recorder, stop: () => boolean = () => false): Promise<void> {
   const start = performance.now();
   const interval = buyers > 1 ? durationMs / buyers : 0;
   const running: Promise<void>[] = [];
   let next = 0;
-  while (next < buyers) {
+  while (next < buyers && !stop()) {
     const now = performance.now();
     // Everything due by now goes at once: a busy event loop delays arrivals, never drops them.
     while (next < buyers && start + next * interval <= now) {
@@ -39,6 +39,6 @@ export async function runOpen(buyers: number, durationMs: number, run: (i: numbe
   await Promise.all(running);
 }
 
-export function runModel(model: LoadModel, run: (i: number) => Promise<void>, rec: Recorder): Promise<void> {
-  return model.kind === 'closed' ? runClosed(model.buyers, model.concurrency, run) : runOpen(model.buyers, model.durationMs, run, rec);
+export function runModel(model: LoadModel, run: (i: number) => Promise<void>, rec: Recorder, stop: () => boolean = () => false): Promise<void> {
+  return model.kind === 'closed' ? runClosed(model.buyers, model.concurrency, run, stop) : runOpen(model.buyers, model.durationMs, run, rec, stop);
 }

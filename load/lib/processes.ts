@@ -143,7 +143,7 @@ export class CpuMeter {
   /** Per-second samples: CPU % of one core per role since the previous sample. */
   readonly series: { t: number; percent: Record<string, number> }[] = [];
   private lastTotals: Record<string, number> = {};
-  private lastSampleAt = 0;
+  private lastSampleAt: number | null = null;
 
   constructor(private readonly targets: readonly ProcessTarget[]) {}
 
@@ -180,7 +180,9 @@ export class CpuMeter {
       }
       totals[t.role] = this.totalMs(pids);
     }
-    if (this.lastSampleAt > 0 && nowMs > this.lastSampleAt) {
+    // A point over less than half a second says more about rounding to clock ticks than about load.
+    if (this.lastSampleAt !== null && nowMs - this.lastSampleAt < 500) return;
+    if (this.lastSampleAt !== null) {
       const dt = nowMs - this.lastSampleAt;
       this.series.push({
         t: nowMs,

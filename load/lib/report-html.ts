@@ -44,7 +44,7 @@ function chart(id, title, xs, named, yLabel) {
     title, width: Math.min(1100, el.clientWidth || 1000), height: 260,
     scales: { x: { time: false } },
     axes: [{ label: 'seconds into the run' }, { label: yLabel }],
-    series: [{ label: 's' }, ...named.map(([label], i) => ({ label, stroke: palette[i % palette.length], width: 1.5, spanGaps: true }))],
+    series: [{ label: 's' }, ...named.map(([label], i) => ({ label, stroke: palette[i % palette.length], width: 1.5, points: { show: xs.length < 60 } }))],
   };
   new uPlot(opts, [xs, ...named.map(([, ys]) => ys)], el);
 }
@@ -54,7 +54,7 @@ chart('latency', 'Latency by the second it finished (ms)', secs, [
   ['decision p50', bucket(S.decisionMs, 'p50')], ['decision p99', bucket(S.decisionMs, 'p99')],
   ['confirm p50', bucket(S.confirmMs, 'p50')], ['confirm p99', bucket(S.confirmMs, 'p99')],
 ], 'ms');
-chart('webhook', 'Webhook route answer time (ms, from the simulator)', secs, [['p50', bucket(S.webhookMs, 'p50')], ['p99', bucket(S.webhookMs, 'p99')], ['deliveries', bucket(S.webhookMs, 'count')]], 'ms / count');
+chart('webhook', 'Webhook route answer time (ms, from the simulator)', secs, [['p50', bucket(S.webhookMs, 'p50')], ['p99', bucket(S.webhookMs, 'p99')]], 'ms');
 const keysOf = (rows, field) => [...new Set(rows.flatMap((r) => Object.keys(r[field])))];
 const stateKeys = keysOf(S.states, 'counts');
 chart('states', "Buyers by their order's last seen state", S.states.map((r) => r.t / 1000), stateKeys.map((k) => [k, S.states.map((r) => r.counts[k] ?? 0)]), 'buyers');
@@ -82,14 +82,14 @@ body{font:14px/1.45 system-ui,sans-serif;margin:24px;color:#111;max-width:1150px
 table{border-collapse:collapse;margin:8px 0 20px}th,td{border:1px solid #ddd;padding:4px 8px;text-align:left}th{background:#f4f4f5}
 .ok{color:#15803d;font-weight:600}.fail{color:#b91c1c;font-weight:700}.chart{margin:12px 0 24px}code{background:#f4f4f5;padding:1px 4px}
 </style></head><body>
-<h1>${escapeHtml(result.scenario.name)}: ${verdict(result.ok)}</h1>
+<h1>${escapeHtml(result.scenario.name)}: ${verdict(result.ok)}${result.interrupted ? ' (interrupted)' : ''}</h1>
 <p>${escapeHtml(result.scenario.description)}<br>Started ${escapeHtml(result.startedAt)}, ${fmt(result.durationS, 1)} s of load. Product <code>${escapeHtml(result.sku)}</code>.${result.prefill ? ` Prefilled ${fmt(result.prefill.orders)} historical orders.` : ''}</p>
 <h2>Summary</h2>
 ${table(['buyers', 'orders placed', 'held', 'sold out', 'confirmed', 'sold', 'available', 'sales/s until the last unit', 'decisions/s', 'buyer errors', 'connection errors (retried)', 'unsettled orders'], [
   [s.buyers, s.ordersPlaced, s.held, s.soldOut, s.confirmed, s.sold, s.available, s.salesPerS, s.decisionsPerS, s.buyerErrors, s.connectionErrors, s.unsettledOrders],
 ])}
-<h2>Thresholds</h2>
-${table(['metric', 'threshold', 'measured', ''], result.thresholds.map((t) => [escapeHtml(t.metric), escapeHtml(t.expression), t.actual === null ? escapeHtml(t.problem ?? '–') : fmt(t.actual, 2), verdict(t.ok)]))}
+<h2>Thresholds${result.thresholdsAdvisory ? ' (advisory: the run passes or fails on its checks)' : ''}</h2>
+${table(['metric', 'threshold', 'measured', ''], result.thresholds.map((t) => [escapeHtml(t.metric), escapeHtml(t.expression), t.actual === null ? escapeHtml(t.problem ?? '–') : fmt(t.actual, 2), t.skipped ? 'skipped' : verdict(t.ok)]))}
 <h2>Checks (always enforced)</h2>
 ${table(['check', 'detail', ''], result.checks.map((c) => [escapeHtml(c.name), escapeHtml(c.detail), verdict(c.ok)]))}
 ${result.auditViolations.length ? `<h3>Auditor violations (first ${result.auditViolations.length})</h3>${table(['check', 'subject', 'message'], result.auditViolations.map((v) => [escapeHtml(v.check), escapeHtml(v.subject), escapeHtml(v.message)]))}` : ''}
@@ -98,7 +98,7 @@ ${result.auditViolations.length ? `<h3>Auditor violations (first ${result.auditV
 <div id="states" class="chart"></div><div id="queues" class="chart"></div><div id="cpu" class="chart"></div>
 <h2>Latency (ms)</h2>
 ${table(['metric', 'count', 'p50', 'p90', 'p95', 'p99', 'max'], lat)}
-<p>Webhook deliveries in the run: ${fmt(result.webhooks.attempts)} attempts, ${fmt(result.webhooks.non2xx)} not 2xx, ${fmt(result.webhooks.timeouts)} timed out${result.webhooks.available ? '' : ' (this simulator does not report deliveries)'}.</p>
+<p>Webhook delivery attempts in the run (timed by the simulator, first byte sent to the answer read): ${fmt(result.webhooks.attempts)} attempts, ${fmt(result.webhooks.non2xx)} not 2xx, ${fmt(result.webhooks.timeouts)} timed out${result.webhooks.available ? '' : ' (this simulator does not report deliveries)'}.</p>
 <h2>CPU per process</h2>
 ${table(['process', 'CPU ms', 'CPU ms per buyer', 'pids', 'commands'], result.cpu.map((c) => [escapeHtml(c.role), c.found ? c.cpuMs : 'not found', c.found ? c.msPerBuyer : '–', c.pids.join(' '), escapeHtml(c.commands.join(' '))]))}
 <h2>Accept path vs baseline</h2>
@@ -109,7 +109,7 @@ ${bl ? table(['phase', 'requests', 'failed', 'seconds', 'per second', 'p50 ms', 
 <h2>Drills</h2>
 ${result.drills.length ? table(['drill', 'pid', 'fired at (s)', 'back after (s)', 'error'], result.drills.map((d) => [d.action, d.pid ?? '–', fmt((d.firedAtMs ?? 0) / 1000, 1), d.backAfterMs === null ? '–' : fmt(d.backAfterMs / 1000, 1), escapeHtml(d.error ?? '')])) : '<p>None.</p>'}
 <h2>Machine and command</h2>
-${table(['CPUs', 'model', 'memory', 'node', 'platform'], [[ctx.machine.cpus, escapeHtml(ctx.machine.cpuModel), `${ctx.machine.memoryGiB} GiB`, ctx.machine.node, ctx.machine.platform]])}
+${table(['CPUs', 'model', 'memory', 'node', 'platform', 'load average at start / end (1 min)'], [[ctx.machine.cpus, escapeHtml(ctx.machine.cpuModel), `${ctx.machine.memoryGiB} GiB`, ctx.machine.node, ctx.machine.platform, `${fmt(result.loadAverage.start, 2)} / ${fmt(result.loadAverage.end, 2)}`]])}
 <p><code>${escapeHtml(ctx.command)}</code></p>
 ${Object.keys(result.errors).length ? `<h2>Error samples</h2>${table(['kind', 'first messages'], Object.entries(result.errors).map(([k, v]) => [escapeHtml(k), v.map(escapeHtml).join('<br>')]))}` : ''}
 <script id="data" type="application/json">${data}</script>

@@ -23,8 +23,10 @@ export interface ThresholdResult {
   /** The measured value the expression compared, null when there was none. */
   actual: number | null;
   ok: boolean;
-  /** Why it failed without a comparison (no such metric, no samples, bad expression). */
+  /** Why it failed without a comparison (no such metric, no samples, bad expression), or why it was skipped. */
   problem?: string;
+  /** Not judged in this run (what it measures was turned off); counts as met. */
+  skipped?: boolean;
 }
 
 const OPERATORS = {
