@@ -79,6 +79,8 @@ export interface RunResult {
     unsettledOrders: number;
     lastSaleAtS: number | null;
     salesPerS: number;
+    lastHoldAtS: number | null;
+    holdsPerS: number;
     decisionsPerS: number;
   };
   latency: Record<string, TrendSummary>;
@@ -252,6 +254,10 @@ export async function runScenario(scenario: Scenario, target: Target, opts: RunO
   const confirmedTimes = rec.times('confirmed').map((s) => s.t);
   const lastSaleMs = confirmedTimes.length ? Math.max(...confirmedTimes) : null;
   const salesPerS = lastSaleMs ? exact.confirmed / (lastSaleMs / 1000) : 0;
+  // The same until the last unit was held: what a buyer is promised before paying.
+  const heldTimes = rec.times('held').map((x) => x.t);
+  const lastHoldMs = heldTimes.length ? Math.max(...heldTimes) : null;
+  const holdsPerS = lastHoldMs ? heldTimes.length / (lastHoldMs / 1000) : 0;
   const decided = rec.counter('held') + rec.counter('sold_out');
   const seconds = Math.max(1, Math.ceil(endMs / 1000));
   const cpuResult = cpu.result().map((r) => ({ ...r, msPerBuyer: round(r.cpuMs / scenario.model.buyers, 2) }));
@@ -269,6 +275,7 @@ export async function runScenario(scenario: Scenario, target: Target, opts: RunO
     request_retries: counter('request_retries'),
     confirmed: { kind: 'gauge', value: exact.confirmed },
     sales_per_s: { kind: 'gauge', value: salesPerS },
+    holds_per_s: { kind: 'gauge', value: holdsPerS },
     unsettled_orders: { kind: 'gauge', value: unsettled },
     ...(attempts
       ? {
@@ -321,6 +328,8 @@ export async function runScenario(scenario: Scenario, target: Target, opts: RunO
       unsettledOrders: unsettled,
       lastSaleAtS: lastSaleMs === null ? null : round(lastSaleMs / 1000, 2),
       salesPerS: round(salesPerS, 1),
+      lastHoldAtS: lastHoldMs === null ? null : round(lastHoldMs / 1000, 2),
+      holdsPerS: round(holdsPerS, 1),
       decisionsPerS: round(decided / (endMs / 1000), 1),
     },
     latency,
