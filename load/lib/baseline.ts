@@ -14,7 +14,7 @@ import { Redis } from 'ioredis';
 import mongoose from 'mongoose';
 import { Product } from '../../prisma-free-models';
 import { createOrdersClient } from '../../src/trpc/client';
-import { customer } from './buyer';
+import { customerFor } from './buyer';
 import { runClosed } from './executor';
 import { summarize, type TrendSummary } from './stats';
 
@@ -83,7 +83,7 @@ export async function measureBaseline(opts: { appUrl: string; requests: number; 
   const accept = await phase(carts.length, concurrency, async (i) => {
     const key = `probe-${randomUUID()}`;
     const client = createOrdersClient(appUrl, { headers: () => ({ 'Idempotency-Key': key }) });
-    const placed = await client.checkout.placeOrder.mutate({ cartId: carts[i] as string, customer });
+    const placed = await client.checkout.placeOrder.mutate({ cartId: carts[i] as string, customer: customerFor(probeSku, i) });
     orders.push({ orderId: placed.orderId, accessToken: placed.accessToken });
   });
 

@@ -16,11 +16,16 @@ import { createOrdersClient } from '../../src/trpc/client';
 import type { Recorder } from './recorder';
 import { paySimulated, type PayOutcome } from './simulator';
 
-export const customer = {
+/**
+ * A customer of their own per buyer, as on a real sale: one email for all
+ * would be one customer, held to MAX_UNPAID_ORDERS_PER_CUSTOMER and the
+ * per-email rate limit. `tag` keeps runs apart.
+ */
+export const customerFor = (tag: string, n: number) => ({
   name: 'Load Buyer',
-  email: 'buyer@example.com',
+  email: `buyer-${tag.toLowerCase()}-${n}@load.example.com`,
   address: { line1: '1 Test Street', city: 'Mumbai', state: 'Maharashtra', postalCode: '400001', country: 'IN' },
-};
+});
 
 const HELD = new Set(['INVENTORY_RESERVED', 'PAYMENT_PENDING', 'PAID', 'CONFIRMED']);
 const FINAL = new Set(['CONFIRMED', 'REJECTED', 'REFUNDED', 'PAYMENT_MISMATCH', 'CANCELLED', 'EXPIRED']);
@@ -119,6 +124,7 @@ export async function runBuyer(index: number, plan: BuyerPlan, rec: Recorder, st
 
     setState('placing');
     const tPlace = rec.now();
+    const customer = customerFor(plan.sku, index);
     const place = () => call('checkout.placeOrder', () => api.checkout.placeOrder.mutate({ cartId, customer }));
     let placed: Awaited<ReturnType<typeof place>>;
     if (plan.concurrentRepeats && plan.repeats > 0) {

@@ -9,7 +9,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { Order, Product, WebhookEvent } from '../../prisma-free-models';
-import { customer } from './buyer';
+import { customerFor } from './buyer';
 
 const BATCH = 1_000;
 const hex = (n: number) => randomBytes(n).toString('hex');
@@ -35,10 +35,11 @@ export async function prefillOrders(count: number, log: (line: string) => void =
         _id: orderId,
         accessToken: hex(24),
         requestHash: hex(32),
+        cartId: hex(24),
         lines: [line],
         currency: 'inr',
         totalMinor: price,
-        customer,
+        customer: customerFor(sku, n % 5_000),
         holdRef: 'r1',
         createdAt: at,
         updatedAt: later(3_000),
