@@ -70,6 +70,13 @@ export function createControlHandler(sim: PaymentSimulatorControls, opts: Contro
         const delivery = await sim.resend(decodeURIComponent(m[1] ?? ''));
         return delivery ? send(200, delivery) : fail(404, 'no such event');
       }
+      if (method === 'GET' && path === '/_sim/deliveries') {
+        // ?since= an ISO time or epoch milliseconds; read-only.
+        const since = url.searchParams.get('since');
+        const sinceMs = since === null ? 0 : /^\d+$/.test(since) ? Number(since) : Date.parse(since);
+        if (!Number.isFinite(sinceMs)) return fail(400, 'since must be an ISO time or epoch milliseconds');
+        return send(200, sim.deliveryAttempts(sinceMs));
+      }
       if (method === 'GET' && path === '/_sim/payment_intents') {
         const metadata = metadataFilter(url.search);
         return send(200, sim.paymentIntents(metadata ? { metadata } : undefined));

@@ -50,6 +50,7 @@ import { openStateFile, type StateFile } from './state-file';
 import { SimStore } from './store';
 import { CHALLENGE_PATH, ThreeDSecureService, type ChallengeOutcome } from './three-d-secure';
 import type {
+  DeliveryAttemptRow,
   DeliveryRecord,
   EventRecord,
   PaymentIntent,
@@ -91,6 +92,8 @@ export interface PaymentSimulatorControls {
   /** Every event so far, oldest first, with its delivery records. */
   events(filter?: { type?: string }): EventRecord[];
   event(eventId: string): EventRecord | undefined;
+  /** Delivery attempts started at or after `sinceMs` (epoch ms), oldest event first, without payloads. */
+  deliveryAttempts(sinceMs?: number): DeliveryAttemptRow[];
   /** Delivers one event again now; undefined if the event does not exist. Resolves after the first attempt. */
   resend(eventId: string): Promise<DeliveryRecord | undefined>;
   /** All PaymentIntents, oldest first; `metadata` keeps only those carrying every given pair. */
@@ -227,6 +230,7 @@ export function createPaymentSimulator(opts: PaymentSimulatorOptions): PaymentSi
       return filter?.type ? all.filter((r) => r.type === filter.type) : all;
     },
     event: (eventId) => dispatcher.event(eventId),
+    deliveryAttempts: (sinceMs = 0) => dispatcher.attemptsSince(sinceMs),
     resend: (eventId) => dispatcher.resend(eventId),
     paymentIntents(filter) {
       const wanted = Object.entries(filter?.metadata ?? {});

@@ -4,6 +4,8 @@
  * that verifies it with `stripe.webhooks.constructEvent` on the raw body.
  * Switches and inspection use the simulator's programmatic controls.
  */
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import Stripe from 'stripe';
 import { beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { PaymentSimulator } from './server';
@@ -551,5 +553,46 @@ describe('control API over HTTP', () => {
     expect((await call('GET', '/payment_intents')).body).toEqual([]);
     expect((await call('GET', '/events')).body).toEqual([]);
     expect((await call('GET', '/config')).body).toMatchObject({ hold: false, retry: { attempts: 6, baseDelayMs: 250 } });
+  });
+});
+
+describe('delivery timings (GET /_sim/deliveries)', () => {
+  it('lists each attempt since a time, without payloads, and flags the receiver timing out', async () => {
+    const base = `http://127.0.0.1:${port}/_sim`;
+    const deliveries = async (since: string) => {
+      const res = await fetch(`${base}/deliveries?since=${encodeURIComponent(since)}`);
+      return { status: res.status, rows: (await res.json()) as Record<string, unknown>[] };
+    };
+    // A receiver that never answers, so the sender's timeout is what ends the attempt.
+    const silent = http.createServer(() => undefined);
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    try {
+      const before = Date.now();
+      sim.configure({ duplicate: 2 });
+      const paid = await stripe.paymentIntents.create({ ...orderParams('order-timed'), payment_method: 'pm_card_visa', confirm: true });
+      await sim.settle();
+      const answered = await deliveries(String(before));
+      expect(answered.rows).toHaveLength(2);
+      expect(answered.rows.map((r) => [r.type, r.reason, r.statusCode, r.timedOut])).toEqual([
+        ['payment_intent.succeeded', 'initial', 200, false],
+        ['payment_intent.succeeded', 'duplicate', 200, false],
+      ]);
+      expect(answered.rows[0]).not.toHaveProperty('event');
+      expect(typeof answered.rows[0]?.durationMs).toBe('number');
+      expect(paid.status).toBe('succeeded');
+
+      const later = new Date().toISOString();
+      sim.configure({ duplicate: 1, webhookUrl: `http://127.0.0.1:${(silent.address() as AddressInfo).port}/`, retry: { attempts: 1, timeoutMs: 100 } });
+      await stripe.paymentIntents.create({ ...orderParams('order-silent'), payment_method: 'pm_card_visa', confirm: true });
+      await sim.settle();
+      const timedOut = await deliveries(later);
+      expect(timedOut.rows.map((r) => [r.statusCode, r.timedOut])).toEqual([[null, true]]);
+      expect(Number(timedOut.rows[0]?.durationMs)).toBeGreaterThanOrEqual(90);
+      expect((await deliveries('not a time')).status).toBe(400);
+    } finally {
+      sim.configure({ webhookUrl: receiver.url });
+      silent.closeAllConnections();
+      await new Promise<void>((resolve) => silent.close(() => resolve()));
+    }
   });
 });

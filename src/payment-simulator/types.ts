@@ -377,6 +377,22 @@ export interface DeliveryRecord {
   attempts: DeliveryAttempt[];
 }
 
+/** One delivery attempt without its payload: what a load report needs to time the receiver. */
+export interface DeliveryAttemptRow {
+  eventId: string;
+  type: string;
+  deliveryId: string;
+  reason: DeliveryRecord['reason'];
+  attempt: number;
+  /** ISO time the attempt started. */
+  at: string;
+  durationMs: number;
+  statusCode: number | null;
+  error: string | null;
+  /** The receiver did not answer within retry.timeoutMs. */
+  timedOut: boolean;
+}
+
 export interface EventRecord {
   id: string;
   type: string;

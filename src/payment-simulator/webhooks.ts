@@ -17,7 +17,7 @@ import http from 'node:http';
 import https from 'node:https';
 import { newId } from './ids';
 import { signatureHeader } from './signing';
-import type { DeliveryAttempt, DeliveryRecord, EventRecord, SimEvent, SimulatorConfig } from './types';
+import type { DeliveryAttempt, DeliveryAttemptRow, DeliveryRecord, EventRecord, SimEvent, SimulatorConfig } from './types';
 
 export type Logger = (msg: string, extra?: object) => void;
 
@@ -42,6 +42,7 @@ interface Held extends Entry {
 }
 
 const RESPONSE_SNIPPET = 500;
+const TIMED_OUT = 'timed out after';
 
 /**
  * Every delivery in flight listens on one signal (its wait and its request),
@@ -176,6 +177,34 @@ export class WebhookDispatcher {
 
   events(): EventRecord[] {
     return structuredClone(this.records);
+  }
+
+  /**
+   * Every attempt started at or after `sinceMs`, flat and without payloads:
+   * timing the receiver over thousands of events must not copy every event.
+   */
+  attemptsSince(sinceMs: number): DeliveryAttemptRow[] {
+    const rows: DeliveryAttemptRow[] = [];
+    for (const record of this.records) {
+      for (const delivery of record.deliveries) {
+        for (const a of delivery.attempts) {
+          if (Date.parse(a.at) < sinceMs) continue;
+          rows.push({
+            eventId: record.id,
+            type: record.type,
+            deliveryId: delivery.id,
+            reason: delivery.reason,
+            attempt: a.attempt,
+            at: a.at,
+            durationMs: a.durationMs,
+            statusCode: a.statusCode,
+            error: a.error,
+            timedOut: a.statusCode === null && a.error !== null && a.error.startsWith(TIMED_OUT),
+          });
+        }
+      }
+    }
+    return rows;
   }
 
   event(eventId: string): EventRecord | undefined {
@@ -317,7 +346,7 @@ export class WebhookDispatcher {
       let settled = false;
       let text = '';
       let req: http.ClientRequest | undefined;
-      const timer = setTimeout(() => req?.destroy(new Error(`timed out after ${timeoutMs} ms`)), timeoutMs);
+      const timer = setTimeout(() => req?.destroy(new Error(`${TIMED_OUT} ${timeoutMs} ms`)), timeoutMs);
       const finish = (statusCode: number | null, error: string | null) => {
         if (settled) return;
         settled = true;

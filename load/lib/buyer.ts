@@ -1,0 +1,191 @@
+/**
+ * One buyer, as the storefront drives it: create a cart, add the line,
+ * placeOrder with an Idempotency-Key, wait for the decision (held or sold
+ * out), pay at the payment simulator, wait for CONFIRMED. Measures
+ *   decision_ms   placeOrder sent → the order is known held or rejected
+ *   confirm_ms    payment accepted by the simulator → CONFIRMED seen
+ *   e2e_ms        cart created → CONFIRMED (or REJECTED) seen
+ * A request that fails in transport (connection refused or reset, a
+ * non-tRPC answer while a web process restarts) is retried with the same
+ * Idempotency-Key, as a real client would, and counted; a buyer that cannot
+ * finish within its deadline is an error.
+ */
+import { randomUUID } from 'node:crypto';
+import { TRPCClientError } from '@trpc/client';
+import { createOrdersClient } from '../../src/trpc/client';
+import type { Recorder } from './recorder';
+import { paySimulated, type PayOutcome } from './simulator';
+
+/**
+ * A customer of their own per buyer, as on a real sale: one email for all
+ * would be one customer, held to MAX_UNPAID_ORDERS_PER_CUSTOMER and the
+ * per-email rate limit. `tag` keeps runs apart.
+ */
+export const customerFor = (tag: string, n: number) => ({
+  name: 'Load Buyer',
+  email: `buyer-${tag.toLowerCase()}-${n}@load.example.com`,
+  address: { line1: '1 Test Street', city: 'Mumbai', state: 'Maharashtra', postalCode: '400001', country: 'IN' },
+});
+
+const HELD = new Set(['INVENTORY_RESERVED', 'PAYMENT_PENDING', 'PAID', 'CONFIRMED']);
+const FINAL = new Set(['CONFIRMED', 'REJECTED', 'REFUNDED', 'PAYMENT_MISMATCH', 'CANCELLED', 'EXPIRED']);
+
+export interface BuyerPlan {
+  sku: string;
+  appUrl: string;
+  simUrl: string;
+  /** How often to ask for the order's state while waiting. */
+  pollMs: number;
+  /** Extra placeOrder calls with the same key (a client that did not see the answer). */
+  repeats: number;
+  /** Send the repeats at the same time as the first call instead of after it. */
+  concurrentRepeats: boolean;
+  /** Pay when held (false: stop at the decision). */
+  pay: boolean;
+  /** Try a declined card first, then a good one (two payment events per order). */
+  declineFirst: boolean;
+  /** Give up (an error) after this long. */
+  deadlineMs: number;
+  /** The run was interrupted: stop waiting. */
+  signal?: AbortSignal;
+}
+
+export interface BuyerResult {
+  buyer: number;
+  key: string;
+  orderId: string | null;
+  accessToken: string | null;
+  /** Every orderId the key's placeOrder calls answered with: more than one is a broken promise. */
+  orderIdsForKey: string[];
+  state: string;
+}
+
+class BuyerGaveUp extends Error {}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** True for a failure of the transport, not an answer of the API (which is never retried blindly). */
+export function isTransportFailure(err: unknown): boolean {
+  if (!(err instanceof TRPCClientError)) return err instanceof TypeError; // fetch failed
+  const data = (err as TRPCClientError<never>).data as { httpStatus?: number } | undefined;
+  // No tRPC shape: connection refused/reset, or an HTML 5xx while a process restarts.
+  return data === undefined || data === null || data.httpStatus === 502 || data.httpStatus === 503;
+}
+
+/** The message with its causes ("fetch failed ← connect ECONNREFUSED ..."): undici hides the reason one level down. */
+export function describeError(err: unknown): string {
+  const parts: string[] = [];
+  for (let e: unknown = err, depth = 0; e instanceof Error && depth < 4; e = e.cause, depth++) {
+    const code = (e as { code?: unknown }).code;
+    parts.push(typeof code === 'string' && !e.message.includes(code) ? `${e.message} (${code})` : e.message);
+  }
+  return parts.join(' ← ') || String(err);
+}
+
+/** `started` gets the buyer's result object at once; it is filled in as the buyer goes. */
+export async function runBuyer(index: number, plan: BuyerPlan, rec: Recorder, started: (r: BuyerResult) => void = () => undefined): Promise<BuyerResult> {
+  const key = `load-${randomUUID()}`;
+  const api = createOrdersClient(plan.appUrl, { headers: () => ({ 'Idempotency-Key': key }) });
+  const deadline = performance.now() + plan.deadlineMs;
+  const result: BuyerResult = { buyer: index, key, orderId: null, accessToken: null, orderIdsForKey: [], state: 'arrived' };
+  started(result);
+  const setState = (state: string) => {
+    result.state = state;
+    rec.setBuyerState(index, state);
+  };
+  setState('arrived');
+  rec.count('arrivals');
+
+  // Retries transport failures until the deadline; each retry is counted.
+  const call = async <T>(what: string, fn: (attempt: number) => Promise<T>): Promise<T> => {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await fn(attempt);
+      } catch (err) {
+        if (!isTransportFailure(err)) throw err;
+        rec.error('connection_errors', `${what}: ${describeError(err)}`);
+        if (performance.now() > deadline || plan.signal?.aborted) throw new BuyerGaveUp(`${what}: gave up after ${attempt + 1} attempts`);
+        rec.count('request_retries');
+        await sleep(Math.min(2_000, 100 * 2 ** attempt));
+      }
+    }
+  };
+
+  try {
+    const t0 = rec.now();
+    const { cartId } = await call('cart.create', () => api.cart.create.mutate());
+    let lineRetried = false;
+    await call('cart.addLine', (attempt) => {
+      lineRetried ||= attempt > 0;
+      return api.cart.addLine.mutate({ cartId, sku: plan.sku, qty: 1 });
+    });
+    // A retried add may have been applied twice: one unit is what this buyer wants.
+    if (lineRetried) await call('cart.updateLine', () => api.cart.updateLine.mutate({ cartId, sku: plan.sku, qty: 1 }));
+
+    setState('placing');
+    const tPlace = rec.now();
+    const customer = customerFor(plan.sku, index);
+    const place = () => call('checkout.placeOrder', () => api.checkout.placeOrder.mutate({ cartId, customer }));
+    let placed: Awaited<ReturnType<typeof place>>;
+    if (plan.concurrentRepeats && plan.repeats > 0) {
+      const all = await Promise.all(Array.from({ length: plan.repeats + 1 }, place));
+      placed = all[0] as (typeof all)[number];
+      result.orderIdsForKey.push(...all.map((p) => p.orderId));
+    } else {
+      placed = await place();
+      result.orderIdsForKey.push(placed.orderId);
+      for (let i = 0; i < plan.repeats; i++) result.orderIdsForKey.push((await place()).orderId);
+    }
+    rec.trend('place_order_ms', rec.now() - tPlace);
+    rec.count('orders_placed');
+    result.orderId = placed.orderId;
+    result.accessToken = placed.accessToken;
+    const owner = { orderId: placed.orderId, accessToken: placed.accessToken };
+
+    const waitFor = async (done: (state: string) => boolean) => {
+      for (;;) {
+        const view = await call('orders.get', () => api.orders.get.query(owner));
+        setState(view.state);
+        if (done(view.state)) return view;
+        if (performance.now() > deadline) throw new BuyerGaveUp(`order ${placed.orderId} still ${view.state} at the deadline`);
+        if (plan.signal?.aborted) throw new BuyerGaveUp(`order ${placed.orderId} still ${view.state} when the run was interrupted`);
+        await sleep(plan.pollMs);
+      }
+    };
+
+    let view = await waitFor((s) => HELD.has(s) || FINAL.has(s));
+    rec.trend('decision_ms', rec.now() - tPlace);
+    rec.count(HELD.has(view.state) ? 'held' : 'sold_out');
+    if (!HELD.has(view.state) || !plan.pay) {
+      if (!HELD.has(view.state)) rec.trend('e2e_ms', rec.now() - t0);
+      return result;
+    }
+
+    view = await waitFor((s) => s !== 'INVENTORY_RESERVED');
+    const intentId = view.payment.paymentIntentId;
+    if (view.state === 'PAYMENT_PENDING' && intentId) {
+      if (plan.declineFirst) {
+        const declined = await paySimulated(plan.simUrl, intentId, 'pm_card_chargeDeclined');
+        if (declined.ok) rec.error('buyer_errors', `order ${placed.orderId}: the declined card was accepted`);
+      }
+      const paid: PayOutcome = await paySimulated(plan.simUrl, intentId, 'pm_card_visa');
+      if (!paid.ok) throw new Error(`pay ${intentId}: ${paid.message}`);
+    }
+    const tPaid = rec.now();
+    rec.count('paid');
+    view = await waitFor((s) => FINAL.has(s));
+    if (view.state === 'CONFIRMED') {
+      rec.trend('confirm_ms', rec.now() - tPaid);
+      rec.trend('e2e_ms', rec.now() - t0);
+      rec.count('confirmed');
+    } else {
+      rec.error('buyer_errors', `order ${placed.orderId} paid but ended ${view.state}`);
+    }
+    return result;
+  } catch (err) {
+    rec.error('buyer_errors', err instanceof BuyerGaveUp ? err.message : describeError(err));
+    setState('failed');
+    return result;
+  }
+}
+
