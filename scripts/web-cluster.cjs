@@ -63,8 +63,9 @@ function fork() {
 cluster.on('exit', (worker, code, signal) => {
   const uptime = Date.now() - (startedAt.get(worker.id) ?? Date.now());
   startedAt.delete(worker.id);
-  if (code !== 0) failedExits += 1;
   if (stopping) {
+    // Only how the copies stopped counts: one that died earlier was replaced.
+    if (code !== 0) failedExits += 1;
     if (Object.keys(cluster.workers ?? {}).length === 0) process.exit(failedExits === 0 ? 0 : 1);
     return;
   }
