@@ -2,7 +2,7 @@
 # Builds the production artifacts when their sources changed since the last
 # build (or there is none), as `npm run build` does:
 #   web   `next build` into .next, completed by scripts/build/assemble-standalone.sh
-#         into .next/standalone (what the web image runs: `node server.js`)
+#         into .next/standalone (what the web image runs: `node web-cluster.cjs`, which runs server.js)
 #   dist  the worker, simulator, seed and auditor compiled to JavaScript
 #         (scripts/build/build-dist.ts; the worker image runs dist/worker/index.js)
 set -euo pipefail
@@ -13,7 +13,7 @@ source_hash() {
 }
 
 web_stamp=".next/.source-hash"
-web_hash=$(source_hash src prisma-free-models next.config.js package-lock.json tsconfig.json scripts/build/assemble-standalone.sh)
+web_hash=$(source_hash src prisma-free-models next.config.js package-lock.json tsconfig.json scripts/build/assemble-standalone.sh scripts/web-cluster.cjs)
 if [[ -f .next/BUILD_ID && -f .next/standalone/server.js && -f "$web_stamp" && "$(cat "$web_stamp")" == "$web_hash" ]]; then
   echo "[build] web: up to date" >&2
 else

@@ -7,9 +7,11 @@
  * environment; each process reads its settings from that environment.
  *   simulator  the local payment simulator on STRIPE_API_PORT (default 12200),
  *              sending webhooks to the web app on PORT
- *   web        the production build's standalone server (`node server.js`, as
- *              the web image runs it); copy i listens on PORT + i - 1 (a
- *              balancer in front of several copies is not part of this)
+ *   web        the production build's standalone server under its cluster
+ *              primary (`node web-cluster.cjs`, as the web image runs it:
+ *              WEB_PROCESSES server processes sharing one port); copy i
+ *              listens on PORT + i - 1 (a balancer in front of several copies
+ *              is not part of this)
  *   worker     the BullMQ worker; any number of copies share the queues; copy i
  *              serves /health, /ready and /metrics on WORKER_HTTP_PORT + i - 1
  *              (default 9464; 0 turns them off for every copy)
@@ -44,7 +46,7 @@ const presets: Record<string, Preset> = {
   },
   web: {
     command: node,
-    args: ['.next/standalone/server.js'],
+    args: ['.next/standalone/web-cluster.cjs'],
     // HOSTNAME is the standalone server's listen address (all interfaces, as `next start` did).
     env: (instance) => ({ PORT: String(port + instance - 1), HOSTNAME: '0.0.0.0', SERVICE_NAME: 'app' }),
   },

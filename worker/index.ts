@@ -29,6 +29,8 @@ import { pingMongo } from '../src/server/health/dependency-checks';
 import { checkReadiness } from '../src/server/health/readiness';
 import { logger } from '../src/server/logger';
 import { registerSystemGauges } from '../src/server/metrics/system-gauges';
+import { redisOrderChangePublisher } from '../src/server/orders/order-changes';
+import { announceTransitionsWith } from '../src/server/orders/state-machine';
 import { createStripeClient } from '../src/server/payments/stripe-client';
 import { createOrderQueues, QUEUE_NAMES, RECONCILE_SCHEDULER_ID, type QueueName } from '../src/server/queue/queues';
 import { startWorkerHttp } from './http-server';
@@ -49,7 +51,10 @@ async function main(): Promise<void> {
     currency: config.CURRENCY,
     holdTimeMs: config.HOLD_TIME_MS,
     orderLimits: orderLimitsFrom(config),
+    orderChanges: redisOrderChangePublisher(producer),
   };
+  // Callers waiting in the web app (orders.waitForChange) hear of each transition at once.
+  announceTransitionsWith(deps.orderChanges);
 
   // Names this process in BullMQ (a job's `processedBy`, Queue.getWorkers()), so
   // one can tell which process holds a job, e.g. one that died holding it.

@@ -13,6 +13,7 @@
 import { randomUUID } from 'node:crypto';
 import { TRPCClientError } from '@trpc/client';
 import { createOrdersClient } from '../../src/trpc/client';
+import { followOrder } from '../../src/trpc/follow-order';
 import type { Recorder } from './recorder';
 import { paySimulated, type PayOutcome } from './simulator';
 
@@ -142,15 +143,30 @@ export async function runBuyer(index: number, plan: BuyerPlan, rec: Recorder, st
     result.accessToken = placed.accessToken;
     const owner = { orderId: placed.orderId, accessToken: placed.accessToken };
 
+    // As the order page does: long-lived orders.waitForChange calls woken by
+    // the order's transitions (followOrder), not a poll every pollMs.
     const waitFor = async (done: (state: string) => boolean) => {
-      for (;;) {
-        const view = await call('orders.get', () => api.orders.get.query(owner));
-        setState(view.state);
-        if (done(view.state)) return view;
-        if (performance.now() > deadline) throw new BuyerGaveUp(`order ${placed.orderId} still ${view.state} at the deadline`);
-        if (plan.signal?.aborted) throw new BuyerGaveUp(`order ${placed.orderId} still ${view.state} when the run was interrupted`);
-        await sleep(plan.pollMs);
-      }
+      let last = 'unknown';
+      const view = await call('orders.waitForChange', () =>
+        followOrder(
+          api,
+          owner,
+          (v) => {
+            last = v.state;
+            setState(v.state);
+            return done(v.state) || plan.signal?.aborted === true;
+          },
+          { timeoutMs: Math.max(1, deadline - performance.now()), waitMs: 10_000, pollMs: plan.pollMs },
+        ).catch((err: unknown) => {
+          // followOrder's own deadline; anything else is the call's error.
+          if (err instanceof Error && !isTransportFailure(err) && /did not get there in time/.test(err.message)) {
+            throw new BuyerGaveUp(`order ${placed.orderId} still ${last} at the deadline`);
+          }
+          throw err;
+        }),
+      );
+      if (!done(view.state)) throw new BuyerGaveUp(`order ${placed.orderId} still ${view.state} when the run was interrupted`);
+      return view;
     };
 
     let view = await waitFor((s) => HELD.has(s) || FINAL.has(s));

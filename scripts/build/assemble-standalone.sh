@@ -14,3 +14,5 @@ fi
 rm -rf .next/standalone/.next/static .next/standalone/public
 cp -R .next/static .next/standalone/.next/static
 if [[ -d public ]]; then cp -R public .next/standalone/public; fi
+# The cluster primary that runs server.js in several processes (what the web image and start:all run).
+cp scripts/web-cluster.cjs .next/standalone/web-cluster.cjs

@@ -90,6 +90,8 @@ const schema = z
     MAX_UNPAID_ORDERS_PER_CUSTOMER: z.coerce.number().int().min(1).max(1000).default(3),
     /** At or below this many units, the storefront says "only a few left" instead of "in stock". */
     LOW_STOCK_THRESHOLD: z.coerce.number().int().min(0).max(1_000_000).default(5),
+    /** Callers one web process keeps waiting in orders.waitForChange; beyond it they are answered at once (and poll). */
+    ORDER_WAITERS_MAX: z.coerce.number().int().min(0).max(1_000_000).default(5_000),
     /** The largest request body /api/trpc reads. */
     TRPC_MAX_BODY_BYTES: z.coerce.number().int().min(1024).max(10 * 1024 * 1024).default(64 * 1024),
     /** Carts untouched this long, and webhook events processed this long ago, are deleted. */

@@ -1,6 +1,7 @@
 /** What domain functions need from the outside world, passed in rather than imported. */
 import type Stripe from 'stripe';
 import type { OrderLimits } from './abuse/order-caps';
+import type { OrderChangePublisher } from './orders/order-changes';
 import type { Enqueuer } from './queue/queues';
 
 export interface Deps {
@@ -12,4 +13,10 @@ export interface Deps {
   holdTimeMs: number;
   /** What one order, and one customer's unpaid orders, may hold. */
   orderLimits: OrderLimits;
+  /**
+   * Announces that an order changed (Redis pub/sub), best effort. The state
+   * machine uses it after each applied transition once the process installs
+   * it (announceTransitionsWith in orders/state-machine.ts).
+   */
+  orderChanges?: OrderChangePublisher;
 }

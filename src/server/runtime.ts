@@ -10,6 +10,8 @@ import { createRateLimiter, rateLimitSettings, type RateLimiter } from './abuse/
 import { getConfig, type Config } from './config';
 import type { Deps } from './deps';
 import { logger } from './logger';
+import { createOrderWaiters, redisOrderChangePublisher, type OrderWaiters } from './orders/order-changes';
+import { announceTransitionsWith } from './orders/state-machine';
 import { createStripeClient } from './payments/stripe-client';
 import { createOrderQueues, type OrderQueues } from './queue/queues';
 
@@ -19,6 +21,8 @@ export interface Runtime {
   queues: OrderQueues;
   redis: Redis;
   rateLimiter: RateLimiter;
+  /** Callers of orders.waitForChange in this process, woken through one subscriber connection. */
+  orderWaiters: OrderWaiters;
 }
 
 /** Redis for producers: fail fast instead of queueing commands while Redis is away. */
@@ -32,12 +36,23 @@ export async function createRuntime(config: Config): Promise<Runtime> {
   const redis = createProducerRedis(config.REDIS_URL);
   const queues = createOrderQueues(redis, config.QUEUE_PREFIX);
   const stripe = createStripeClient(config);
+  const orderChanges = redisOrderChangePublisher(redis);
+  // The web app changes orders too (placeOrder's rejection, cancel, the console's refund).
+  announceTransitionsWith(orderChanges);
   return {
     config,
     queues,
     redis,
     rateLimiter: createRateLimiter(redis, rateLimitSettings(config)),
-    deps: { enqueuer: queues.enqueuer, stripe, currency: config.CURRENCY, holdTimeMs: config.HOLD_TIME_MS, orderLimits: orderLimitsFrom(config) },
+    orderWaiters: createOrderWaiters(new Redis(config.REDIS_URL, { connectTimeout: 5_000 }), config.ORDER_WAITERS_MAX),
+    deps: {
+      enqueuer: queues.enqueuer,
+      stripe,
+      currency: config.CURRENCY,
+      holdTimeMs: config.HOLD_TIME_MS,
+      orderLimits: orderLimitsFrom(config),
+      orderChanges,
+    },
   };
 }
 

@@ -13,6 +13,7 @@ import type { inferRouterInputs, inferRouterOutputs } from '@trpc/server';
 import type { AppRouter } from '../server/api/root';
 
 export { TRPCClientError, isTRPCClientError } from '@trpc/client';
+export { followOrder, type FollowOrderOptions } from './follow-order';
 export type { AppRouter };
 /** What each procedure takes and returns, e.g. `OrdersApiOutputs['orders']['get']['state']`. */
 export type OrdersApiInputs = inferRouterInputs<AppRouter>;

@@ -1,11 +1,13 @@
 /**
  * The process's one Prometheus registry (prom-client): the default Node
  * metrics plus everything in domain-metrics.ts and system-gauges.ts. Each
- * process (every web process, every worker) exposes its own at its metrics
- * endpoint; Prometheus scrapes each one and sums counters across them.
+ * process (every web app, every worker) exposes its own at its metrics
+ * endpoint; Prometheus scrapes each one and sums counters across them. The
+ * processes of one web cluster (scripts/web-cluster.cjs) answer together.
  */
-import { createHash, timingSafeEqual } from 'node:crypto';
-import { collectDefaultMetrics, Registry } from 'prom-client';
+import cluster from 'node:cluster';
+import { createHash, randomUUID, timingSafeEqual } from 'node:crypto';
+import { AggregatorRegistry, collectDefaultMetrics, Registry } from 'prom-client';
 
 /**
  * One value per process under `key`, even if a bundler evaluates this module
@@ -27,7 +29,53 @@ export const registry = processSingleton('metrics-registry', () => {
 
 /** The exposition for a scrape: Prometheus text format. */
 export async function renderMetrics(): Promise<{ contentType: string; body: string }> {
+  if (cluster.isWorker && process.send) return { contentType: registry.contentType, body: await clusterMetrics() };
   return { contentType: registry.contentType, body: await registry.metrics() };
+}
+
+/**
+ * In a process of a web cluster, answers the primary's requests for this
+ * process's registry (prom-client's listener). Called at start-up
+ * (src/instrumentation.ts): a process that had not would leave every scrape
+ * of the cluster waiting for it.
+ */
+export function answerClusterMetricRequests(): void {
+  if (!cluster.isWorker) return;
+  processSingleton('metrics-cluster-listener', () => {
+    AggregatorRegistry.setRegistries([registry]);
+    return new AggregatorRegistry();
+  });
+}
+
+/** The messages between a web process and scripts/web-cluster.cjs (its primary). */
+const CLUSTER_METRICS_REQ = 'resilient-orders:metrics-req';
+const CLUSTER_METRICS_RES = 'resilient-orders:metrics-res';
+
+/**
+ * Under scripts/web-cluster.cjs a scrape reaches whichever process accepted
+ * the connection; one process's counters alone would jump between scrapes.
+ * So the primary gathers every process's registry (prom-client's
+ * AggregatorRegistry: counters and histograms summed, each gauge by its
+ * `aggregator`) and this process answers with the whole.
+ */
+function clusterMetrics(): Promise<string> {
+  const id = randomUUID();
+  return new Promise((resolve, reject) => {
+    const onMessage = (message: unknown) => {
+      const m = message as { type?: string; id?: string; body?: string; error?: string } | null;
+      if (m?.type !== CLUSTER_METRICS_RES || m.id !== id) return;
+      clearTimeout(timer);
+      process.off('message', onMessage);
+      if (typeof m.body === 'string') resolve(m.body);
+      else reject(new Error(`the web cluster could not gather the metrics: ${m.error ?? 'no answer'}`));
+    };
+    const timer = setTimeout(() => {
+      process.off('message', onMessage);
+      reject(new Error('the web cluster did not answer with the metrics within 10 s'));
+    }, 10_000);
+    process.on('message', onMessage);
+    process.send?.({ type: CLUSTER_METRICS_REQ, id });
+  });
 }
 
 /**

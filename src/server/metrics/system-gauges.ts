@@ -107,6 +107,8 @@ export function registerSystemGauges(sources: SystemGaugeSources): void {
     const registers = [registry];
     new Gauge({
       name: 'orders_in_state',
+      // The same reading in every process of a web cluster (registry.ts).
+      aggregator: 'max',
       help: `Orders in each state, read from MongoDB at scrape time (cached ${SNAPSHOT_TTL_MS / 1000} s); the same from every process: aggregate with max()`,
       labelNames: ['state'] as const,
       registers,
@@ -118,6 +120,8 @@ export function registerSystemGauges(sources: SystemGaugeSources): void {
     });
     new Gauge({
       name: 'orders_oldest_in_state_seconds',
+      // The same reading in every process of a web cluster (registry.ts).
+      aggregator: 'max',
       help: 'How long the oldest order in each open state (CREATED, INVENTORY_RESERVED, PAYMENT_PENDING, PAID) has been there; 0 when none is',
       labelNames: ['state'] as const,
       registers,
@@ -134,6 +138,8 @@ export function registerSystemGauges(sources: SystemGaugeSources): void {
     });
     new Gauge({
       name: 'queue_jobs',
+      // The same reading in every process of a web cluster (registry.ts).
+      aggregator: 'max',
       help: 'BullMQ jobs per queue and state (waiting, active, delayed, failed), read at scrape time; the same from every process: aggregate with max()',
       labelNames: ['queue', 'state'] as const,
       registers,
@@ -148,6 +154,7 @@ export function registerSystemGauges(sources: SystemGaugeSources): void {
     });
     new Gauge({
       name: 'metrics_source_up',
+      aggregator: 'min',
       help: 'Whether the last scrape could read a source of the system gauges: mongodb (orders_in_state) and redis (queue_jobs)',
       labelNames: ['source'] as const,
       registers,

@@ -13,6 +13,7 @@ import { Order, type OrderDoc } from '../../../prisma-free-models/order';
 import { DomainError } from '../errors';
 import { logger, type IdempotencyOutcome } from '../logger';
 import { countTransitions } from '../metrics/domain-metrics';
+import type { OrderChangePublisher } from './order-changes';
 import type { OrderState } from './states';
 
 export interface TransitionRule {
@@ -129,6 +130,20 @@ export interface TransitionRequest {
   detail?: string;
 }
 
+let publishChange: OrderChangePublisher = () => undefined;
+
+/**
+ * Where applied transitions are announced (order-changes.ts), installed once
+ * by each process's wiring (src/server/runtime.ts, worker/index.ts) from its
+ * Deps. A process hook rather than an argument of transition(): every step
+ * calls transition(), and the announcement is best effort and stateless, so
+ * threading it through each step's signature would buy nothing. Without one
+ * (tests driving steps by hand, scripts) nothing is announced.
+ */
+export function announceTransitionsWith(publisher: OrderChangePublisher): void {
+  publishChange = publisher;
+}
+
 /** The forward path; an order further along it has "already done" an earlier step. */
 const HAPPY_PATH: readonly OrderState[] = ['CREATED', 'INVENTORY_RESERVED', 'PAYMENT_PENDING', 'PAID', 'CONFIRMED'];
 
@@ -167,6 +182,8 @@ async function applyTransition(orderId: string, req: TransitionRequest): Promise
   const log = { orderId, action: rule.action, from: req.from, to: req.to };
   if (updated) {
     logger.info({ ...log, state: req.to, outcome: 'applied' }, 'order transition');
+    // After the write: a waiter woken by it reads the new state.
+    publishChange(orderId);
     return { outcome: 'applied', order: updated };
   }
 

@@ -1,0 +1,108 @@
+'use strict';
+/**
+ * Several web processes on one port: Next's standalone server (server.js,
+ * next to this file once scripts/build/assemble-standalone.sh copied it into
+ * .next/standalone) run WEB_PROCESSES times under Node's cluster module. One
+ * Node main thread serves a few hundred requests a second of this app; the
+ * primary here only forks, watches and forwards signals, and the kernel-side
+ * socket is shared (the primary accepts and hands connections round-robin).
+ *
+ *   node web-cluster.cjs        WEB_PROCESSES (default: the CPUs Node may use, at least 1)
+ *
+ * Promises:
+ *   - a worker that dies outside a stop is forked again, after 1 s, doubling
+ *     to 30 s while workers keep dying within 10 s of their start;
+ *   - SIGTERM or SIGINT: each worker gets SIGTERM and stops as the standalone
+ *     server does (stops accepting, answers the requests in flight, exits 0);
+ *     the primary exits once all have, 0 if they all exited 0;
+ *   - if the primary dies, its workers exit too (cluster workers leave when
+ *     their channel to the primary closes), so a supervisor restarting it
+ *     finds the port free.
+ * A scrape of /api/metrics is answered for all the processes together: the
+ * process that took it asks the primary, which gathers every registry.
+ * Plain CommonJS, needing only prom-client: it runs from the standalone
+ * folder, which holds only what Next traced.
+ */
+const cluster = require('node:cluster');
+const os = require('node:os');
+const path = require('node:path');
+
+const QUICK_EXIT_MS = 10_000;
+const FIRST_DELAY_MS = 1_000;
+const MAX_DELAY_MS = 30_000;
+
+function processCount() {
+  const raw = process.env.WEB_PROCESSES;
+  if (raw === undefined || raw === '') return Math.max(1, os.availableParallelism());
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 1 || n > 256) {
+    process.stderr.write(`WEB_PROCESSES must be a whole number from 1 to 256, got ${JSON.stringify(raw)}\n`);
+    process.exit(1);
+  }
+  return n;
+}
+
+function log(message) {
+  process.stderr.write(`${JSON.stringify({ level: 30, time: new Date().toISOString(), service: 'web-cluster', msg: message })}\n`);
+}
+
+const count = processCount();
+cluster.setupPrimary({ exec: path.join(__dirname, 'server.js') });
+
+let stopping = false;
+let failedExits = 0;
+let quickExits = 0;
+const startedAt = new Map();
+
+function fork() {
+  if (stopping) return;
+  const worker = cluster.fork();
+  startedAt.set(worker.id, Date.now());
+}
+
+cluster.on('exit', (worker, code, signal) => {
+  const uptime = Date.now() - (startedAt.get(worker.id) ?? Date.now());
+  startedAt.delete(worker.id);
+  if (stopping) {
+    // Only how the copies stopped counts: one that died earlier was replaced.
+    if (code !== 0) failedExits += 1;
+    if (Object.keys(cluster.workers ?? {}).length === 0) process.exit(failedExits === 0 ? 0 : 1);
+    return;
+  }
+  quickExits = uptime < QUICK_EXIT_MS ? quickExits + 1 : 0;
+  const delay = Math.min(MAX_DELAY_MS, FIRST_DELAY_MS * 2 ** Math.max(0, quickExits - 1));
+  log(`web process ${worker.process.pid} exited (${signal ? `signal ${signal}` : `code ${code}`}); starting another in ${delay} ms`);
+  setTimeout(fork, delay);
+});
+
+// A scrape of /api/metrics reaches one web process; it asks here for every
+// process's metrics together (src/server/metrics/registry.ts). prom-client is
+// in the standalone folder's node_modules (a server external package).
+let aggregator = null;
+cluster.on('message', (worker, message) => {
+  if (message?.type !== 'resilient-orders:metrics-req') return;
+  const answer = (fields) => worker.isConnected() && worker.send({ type: 'resilient-orders:metrics-res', id: message.id, ...fields });
+  try {
+    if (!aggregator) aggregator = new (require('prom-client').AggregatorRegistry)();
+    aggregator.clusterMetrics().then(
+      (body) => answer({ body }),
+      (err) => answer({ error: err.message }),
+    );
+  } catch (err) {
+    answer({ error: err.message });
+  }
+});
+
+function stop(signal) {
+  if (stopping) return;
+  stopping = true;
+  const workers = Object.values(cluster.workers ?? {});
+  log(`${signal}: stopping ${workers.length} web processes`);
+  if (workers.length === 0) process.exit(0);
+  for (const worker of workers) worker?.process.kill('SIGTERM');
+}
+process.on('SIGTERM', () => stop('SIGTERM'));
+process.on('SIGINT', () => stop('SIGINT'));
+
+log(`starting ${count} web processes`);
+for (let i = 0; i < count; i += 1) fork();
