@@ -11,6 +11,7 @@ import {
   settleWhilePaid,
 } from './closing';
 import { finalizeTwins, finalizeVsReconcile, markPaidTwins, markPaidVsCancel, markPaidVsExpire, requestPaymentTwins, requestPaymentVsCancel } from './payment';
+import { reconcileVsPlaceOrder, reconcileVsSettling } from './open-work';
 import { lastUnit, reserveTwins, reserveTwinsMultiLine, reserveVsCancel, reserveVsExpire, staleReserveTwin } from './reservation';
 
 export const SCENARIOS = [
@@ -38,4 +39,6 @@ export const SCENARIOS = [
   requestPaymentVsCancel,
   lastUnit,
   reconcileMissingIntent,
+  reconcileVsPlaceOrder,
+  reconcileVsSettling,
 ];
