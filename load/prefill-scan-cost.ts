@@ -9,23 +9,25 @@
  *      lists them, idle past STUCK_AFTER_MS), so each pass has real work;
  *   2. measure: a reconciler pass (what every RECONCILE_INTERVAL_MS costs),
  *      a maintenance pass (backfill check, reconciler; the housekeeping
- *      searches are not due), each RUNS times, medians reported;
+ *      searches are not due), each RUNS times, means reported;
  *   3. insert PREFILL CONFIRMED orders (insertMany, in batches), then the
  *      one-time backfill pass over them, then measure again as in 2;
- *   4. for reference, what the housekeeping pass (idempotency keys, carts,
- *      events; once per HOUSEKEEPING_INTERVAL_MS) and one search of the orders
- *      by state (the shape of the old reconciler's queries) cost at that size.
+ *   4. for reference, at both sizes: the database server idle for 1 s, and
+ *      the searches the reconciler made every pass before the open-work
+ *      lists; at PREFILL, the hourly housekeeping pass (idempotency keys,
+ *      carts, events; once per HOUSEKEEPING_INTERVAL_MS).
  * The database server's CPU is read from /proc/<pid>/stat of the process
  * listening on the MongoDB port (local servers only: mongo-java-server here).
  *
  *   npx tsx load/prefill-scan-cost.ts
- * Settings: MONGODB_URI, REDIS_URL, PREFILL (100000), IN_FLIGHT (20), RUNS (5).
+ * Settings: MONGODB_URI, REDIS_URL, PREFILL (100000), IN_FLIGHT (20), RUNS (50).
+ * Run it against a database server of its own (it holds PREFILL orders while it runs).
  */
 import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { Redis } from 'ioredis';
 import mongoose from 'mongoose';
 import Stripe from 'stripe';
-import { connectMongo, disconnectMongo, ensureIndexes, MaintenanceMark, Order } from '../prisma-free-models';
+import { connectMongo, disconnectMongo, ensureIndexes, MaintenanceMark, Order, WebhookEvent } from '../prisma-free-models';
 import { orderIdFor } from '../src/server/ids';
 import { openOrderEntry } from '../src/server/open-work/open-orders';
 import { reconcile } from '../src/server/orders/reconcile';
@@ -36,7 +38,7 @@ const MONGODB_URI = process.env.MONGODB_URI ?? 'mongodb://127.0.0.1:27017/orders
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const PREFILL = Number(process.env.PREFILL ?? 100_000);
 const IN_FLIGHT = Number(process.env.IN_FLIGHT ?? 20);
-const RUNS = Number(process.env.RUNS ?? 5);
+const RUNS = Number(process.env.RUNS ?? 50);
 const STUCK_AFTER_MS = 60_000;
 const CLOCK_TICKS_PER_S = 100; // USER_HZ on Linux (getconf CLK_TCK)
 
@@ -94,13 +96,37 @@ async function measure(dbPid: number, work: () => Promise<unknown>): Promise<Cos
   return { wallMs: performance.now() - t0, dbCpuMs: cpuMs(dbPid) - cpu0 };
 }
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
-
-async function medianCost(dbPid: number, work: () => Promise<unknown>): Promise<Cost> {
-  const costs: Cost[] = [];
-  for (let i = 0; i < RUNS; i++) costs.push(await measure(dbPid, work));
-  return { wallMs: median(costs.map((c) => c.wallMs)), dbCpuMs: median(costs.map((c) => c.dbCpuMs)) };
+/**
+ * The mean of RUNS runs, after a few unmeasured ones (the server's JIT warms
+ * up, or the first rows would be the dearest): CPU is counted in 10 ms ticks,
+ * so one run of a cheap pass is mostly rounding.
+ */
+async function meanCost(dbPid: number, work: () => Promise<unknown>): Promise<Cost> {
+  for (let i = 0; i < 5; i++) await work();
+  const total = await measure(dbPid, async () => {
+    for (let i = 0; i < RUNS; i++) await work();
+  });
+  return { wallMs: total.wallMs / RUNS, dbCpuMs: total.dbCpuMs / RUNS };
 }
+
+/** What the old reconciler asked MongoDB every pass: a search of the orders per state, the closed orders, the events, the key purge. */
+async function oldReconcilerSearches(now = new Date()): Promise<void> {
+  const stuckBefore = new Date(now.getTime() - STUCK_AFTER_MS);
+  const fields = { lines: 0, history: 0 };
+  for (const state of ['CREATED', 'INVENTORY_RESERVED', 'PAYMENT_PENDING', 'PAID'] as const) {
+    await Order.find({ state, stateChangedAt: { $lt: stuckBefore } }, fields).limit(500).lean();
+  }
+  await Order.find(
+    { stateChangedAt: { $lt: stuckBefore }, $or: [{ pendingRelease: { $exists: true } }, { pendingIntentCancel: { $exists: true } }, { lateDecision: { $exists: true }, state: { $in: ['CANCELLED', 'EXPIRED'] } }] },
+    fields,
+  )
+    .limit(500)
+    .lean();
+  await WebhookEvent.find({ processedAt: { $exists: false }, receivedAt: { $lt: stuckBefore } }, { _id: 1 }).limit(500).lean();
+  await Order.updateMany({ idempotencyKey: { $exists: true }, createdAt: { $lt: new Date(now.getTime() - 24 * 3600_000) } }, { $unset: { idempotencyKey: 1 } });
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 const customer = { name: 'Asha Rao', email: 'asha@example.com', address: { line1: '12 MG Road', city: 'Bengaluru', state: 'KA', postalCode: '560001', country: 'IN' } };
 const line = { sku: 'BENCH-MUG', name: 'Mug', unitPriceMinor: 50_000, qty: 1, lineTotalMinor: 50_000 };
@@ -159,8 +185,10 @@ async function main(): Promise<void> {
     await Order.insertMany(inFlight, { lean: true });
     await maintenance(); // the first pass: backfill finds nothing to list, housekeeping runs and is then not due for an hour
 
-    rows.push(['empty: reconciler pass', await medianCost(dbPid, reconcilerPass)]);
-    rows.push(['empty: maintenance pass', await medianCost(dbPid, maintenance)]);
+    rows.push(['empty: idle (1 s, nothing asked)', await measure(dbPid, () => sleep(1000))]);
+    rows.push(['empty: old reconciler searches', await meanCost(dbPid, () => oldReconcilerSearches())]);
+    rows.push(['empty: reconciler pass', await meanCost(dbPid, reconcilerPass)]);
+    rows.push(['empty: maintenance pass', await meanCost(dbPid, maintenance)]);
 
     const historicAt = new Date(Date.now() - 90 * 24 * 3600_000);
     const fillStarted = performance.now();
@@ -172,11 +200,12 @@ async function main(): Promise<void> {
     // As after an upgrade: the one-time backfill searches them once.
     await MaintenanceMark.deleteOne({ _id: 'open-orders-backfill' });
     rows.push([`${PREFILL}: one-time backfill pass`, await measure(dbPid, maintenance)]);
-    rows.push([`${PREFILL}: reconciler pass`, await medianCost(dbPid, reconcilerPass)]);
-    rows.push([`${PREFILL}: maintenance pass`, await medianCost(dbPid, maintenance)]);
+    rows.push([`${PREFILL}: idle (1 s, nothing asked)`, await measure(dbPid, () => sleep(1000))]);
+    rows.push([`${PREFILL}: old reconciler searches`, await meanCost(dbPid, () => oldReconcilerSearches())]);
+    rows.push([`${PREFILL}: reconciler pass`, await meanCost(dbPid, reconcilerPass)]);
+    rows.push([`${PREFILL}: maintenance pass`, await meanCost(dbPid, maintenance)]);
     await MaintenanceMark.deleteOne({ _id: 'housekeeping' });
     rows.push([`${PREFILL}: maintenance pass with housekeeping (hourly)`, await measure(dbPid, maintenance)]);
-    rows.push([`${PREFILL}: one search of the orders by state (old reconciler, per query)`, await measure(dbPid, () => Order.find({ state: 'CREATED', stateChangedAt: { $lt: new Date() } }, { _id: 1 }).limit(500).lean())]);
   } finally {
     await Promise.all(Object.values(queues.queues).map((q) => q.obliterate({ force: true })));
     await queues.close();
@@ -185,7 +214,7 @@ async function main(): Promise<void> {
     await disconnectMongo();
   }
   const width = Math.max(...rows.map(([name]) => name.length));
-  process.stdout.write(`database server pid ${dbPid}; medians of ${RUNS} runs unless one-time\n`);
+  process.stdout.write(`database server pid ${dbPid}; means of ${RUNS} runs, except one-time and idle rows\n`);
   for (const [name, c] of rows) process.stdout.write(`${name.padEnd(width)}  wall ${c.wallMs.toFixed(1).padStart(8)} ms  db cpu ${c.dbCpuMs.toFixed(0).padStart(6)} ms\n`);
 }
 
