@@ -35,22 +35,24 @@ export interface WalkOptions {
 }
 
 /**
- * Visits the list's entries in `_id` order from where the last walk stopped,
+ * Visits the list's entries, a page at a time, in `_id` order from where the last walk stopped,
  * at most `maxPages` pages. Reaching the end starts the next walk from the
  * beginning, so every entry is visited at least once every
  * ceil(entries / (pageSize × maxPages)) walks. Returns how many were visited.
  */
-export async function walkList(opts: WalkOptions, page: (after: string | undefined, limit: number) => Promise<OpenEntry[]>, visit: (entry: OpenEntry) => Promise<void>): Promise<number> {
+export async function walkList(
+  opts: WalkOptions,
+  page: (after: string | undefined, limit: number) => Promise<OpenEntry[]>,
+  visit: (entries: OpenEntry[]) => Promise<void>,
+): Promise<number> {
   const saved = await MaintenanceMark.findById(opts.mark, { cursor: 1 }).lean<{ cursor?: string }>();
   let after = saved?.cursor ?? undefined;
   let visited = 0;
   let reachedEnd = false;
   for (let n = 0; n < opts.maxPages; n++) {
     const entries = await page(after, opts.pageSize);
-    for (const entry of entries) {
-      await visit(entry);
-      visited++;
-    }
+    await visit(entries);
+    visited += entries.length;
     after = entries[entries.length - 1]?._id ?? after;
     if (entries.length < opts.pageSize) {
       reachedEnd = true;

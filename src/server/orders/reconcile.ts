@@ -108,30 +108,37 @@ export async function reconcile(deps: Pick<Deps, 'enqueuer' | 'stripe'>, opts: R
 
   // Orders: each entry's order by _id; settled ones leave the list, the rest
   // are re-driven when they sat in their step longer than stuckAfterMs.
-  await walkList(walk('reconcile:open-orders'), openOrderPage, (entry) =>
-    isolated(entry._id, async () => {
-      const order = await Order.findById(entry._id, { lines: 0, history: 0 }).lean<OrderDoc>();
-      if (!order ? entry.at < orphanBefore : !needsReconciler(order)) {
-        if (await closeEntry(entry)) report.entriesClosed++;
-        return;
-      }
-      if (order) await redrive(order, deps, { now, stuckBefore }, report);
-    }),
-  );
+  await walkList(walk('reconcile:open-orders'), openOrderPage, async (entries) => {
+    const open: OrderDoc[] = [];
+    for (const entry of entries) {
+      await isolated(entry._id, async () => {
+        const order = await Order.findById(entry._id, { lines: 0, history: 0 }).lean<OrderDoc>();
+        if (!order ? entry.at < orphanBefore : !needsReconciler(order)) {
+          if (await closeEntry(entry)) report.entriesClosed++;
+        } else if (order) open.push(order);
+      });
+    }
+    // Re-enqueues first, questions to Stripe last: a page of unpaid orders
+    // must not delay the orders whose job was simply lost.
+    open.sort((a, b) => redriveRank(a) - redriveRank(b));
+    for (const order of open) await isolated(order._id, () => redrive(order, deps, { now, stuckBefore }, report));
+  });
   // Events recorded but never processed (their job was lost).
-  await walkList(walk('reconcile:open-events'), openEventPage, (entry: OpenEntry) =>
-    isolated(entry._id, async () => {
-      const event = await WebhookEvent.findById(entry._id, { processedAt: 1, receivedAt: 1 }).lean<{ processedAt?: Date; receivedAt: Date }>();
-      if (!event ? entry.at < orphanBefore : event.processedAt) {
-        if (await closeEventEntry(entry)) report.entriesClosed++;
-        return;
-      }
-      if (event && event.receivedAt < stuckBefore) {
-        await deps.enqueuer.processEvent(entry._id);
-        report.events++;
-      }
-    }),
-  );
+  await walkList(walk('reconcile:open-events'), openEventPage, async (entries: OpenEntry[]) => {
+    for (const entry of entries) {
+      await isolated(entry._id, async () => {
+        const event = await WebhookEvent.findById(entry._id, { processedAt: 1, receivedAt: 1 }).lean<{ processedAt?: Date; receivedAt: Date }>();
+        if (!event ? entry.at < orphanBefore : event.processedAt) {
+          if (await closeEventEntry(entry)) report.entriesClosed++;
+          return;
+        }
+        if (event && event.receivedAt < stuckBefore) {
+          await deps.enqueuer.processEvent(entry._id);
+          report.events++;
+        }
+      });
+    }
+  });
   // Idempotency keys are kept at least as long as Stripe keeps its own (24 h).
   // A search of the orders (bounded batches; no index the local server uses), so it runs only when asked.
   if (opts.purgeKeys ?? true) {
@@ -155,6 +162,9 @@ export async function reconcile(deps: Pick<Deps, 'enqueuer' | 'stripe'>, opts: R
   if (touched > 0) logger.info({ action: 'reconcile', ...report }, 'reconciler re-drove stuck work');
   return report;
 }
+
+/** Orders whose re-drive may ask Stripe (PAYMENT_PENDING, closed with a late decision) come last. */
+const redriveRank = (o: OrderDoc): number => (o.state === 'PAYMENT_PENDING' || o.lateDecision ? 1 : 0);
 
 /**
  * What the reconciler does for one order that needs it: exactly what its
