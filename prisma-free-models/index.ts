@@ -5,9 +5,13 @@ export { Order, type OrderDoc } from './order';
 export { WebhookEvent, type WebhookEventDoc } from './webhook-event';
 export { CustomerSlots, type CustomerSlotsDoc } from './customer-slots';
 export { AdminSession, type AdminSessionDoc } from './admin-session';
+export { OpenOrder, OpenEvent, type OpenEntryDoc } from './open-work';
+export { MaintenanceMark, type MaintenanceMarkDoc } from './maintenance-mark';
 
 import { AdminSession } from './admin-session';
 import { Cart } from './cart';
+import { MaintenanceMark } from './maintenance-mark';
+import { OpenEvent, OpenOrder } from './open-work';
 import { CustomerSlots } from './customer-slots';
 import { Order } from './order';
 import { Product } from './product';
@@ -22,5 +26,8 @@ export async function ensureIndexes(): Promise<void> {
     WebhookEvent.createIndexes(),
     CustomerSlots.createIndexes(),
     AdminSession.createIndexes(),
+    OpenOrder.createIndexes(),
+    OpenEvent.createIndexes(),
+    MaintenanceMark.createIndexes(),
   ]);
 }

@@ -98,6 +98,12 @@ const schema = z
     CART_RETENTION_MS: z.coerce.number().int().min(3600_000).default(7 * 24 * 3600_000),
     WEBHOOK_EVENT_RETENTION_MS: z.coerce.number().int().min(7 * 24 * 3600_000).default(30 * 24 * 3600_000),
     /**
+     * How often the maintenance job runs its searches of stored documents (the
+     * idempotency-key purge, the cart and webhook-event retention purges), at
+     * most, across all workers. Every other part of a pass reads keyed lists only.
+     */
+    HOUSEKEEPING_INTERVAL_MS: z.coerce.number().int().min(1000).max(24 * 3600_000).default(3600_000),
+    /**
      * The operator console (/admin). Its password, as an scrypt hash
      * (`npm run --silent admin:hash-password`, see src/server/admin/credentials.ts)
      * or in clear; in development and test without either, the web app

@@ -12,7 +12,8 @@
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Order, Product, WebhookEvent, type OrderDoc, type WebhookEventDoc } from '../../prisma-free-models';
+import { OpenOrder, Order, Product, WebhookEvent, type OrderDoc, type WebhookEventDoc } from '../../prisma-free-models';
+import { openOrderEntry } from '../../src/server/open-work/open-orders';
 import { auditInvariants, type AuditOptions, type AuditReport } from '../../src/server/audit/invariants';
 import { expireOrder } from '../../src/server/orders/close-order';
 import { finalizeOrder } from '../../src/server/orders/finalize-order';
@@ -179,6 +180,14 @@ const corruptions: Corruption[] = [
       return Product.updateOne({ _id: skus.pending }, { $inc: { available: 1, reserved: -1 }, $pull: { holds: { orderId: pending._id } } });
     },
     undo: () => Product.updateOne({ _id: skus.pending }, { $inc: { available: -1, reserved: 1 }, $push: { holds: saved } }),
+  },
+  {
+    name: 'a PAYMENT_PENDING order missing from the open-orders list',
+    check: 'open.missing',
+    subject: () => `order:${pending._id}`,
+    message: () => 'expected an open-orders entry for the order (PAYMENT_PENDING), found none',
+    corrupt: () => OpenOrder.deleteOne({ _id: pending._id }),
+    undo: () => openOrderEntry(pending._id),
   },
   {
     name: 'reserved out of step with the holds',
@@ -363,6 +372,7 @@ describe('invariant auditor on corrupted data', () => {
 describe('invariant auditor judging age', () => {
   it('reports expired holds still pending and pending work left behind, an hour later', async () => {
     await Order.updateOne({ _id: cancelled._id }, { $set: { pendingIntentCancel: true } });
+    await openOrderEntry(cancelled._id); // listed, as the closing transition that records such work leaves it
     try {
       expect((await audit()).violations).toEqual([]); // just closed: the work is in flight
       const hourLater = await audit({ now: new Date(Date.now() + 3600_000) });

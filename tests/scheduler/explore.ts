@@ -29,6 +29,11 @@ export interface Scenario<F extends Fixture = Fixture> {
   /** Builds the schedule's data with the real steps, outside the scheduler. */
   setup(world: World): Promise<F>;
   tasks(fixture: F, world: World): StepTask[];
+  /**
+   * Jobs the steps enqueue that are lost (as after a Redis flush): settling
+   * never runs them, so only the reconciler can re-drive their work.
+   */
+  lostJobs?(job: JobRef): boolean;
   /** The scenario's own promises, checked after the system settled; returns what is broken. */
   check?(fixture: F, world: World, results: TaskResult[]): Promise<string[]>;
 }
@@ -55,6 +60,11 @@ export async function runSchedule<F extends Fixture>(world: World, scenario: Sce
   const scheduler = new Scheduler(strategy);
   const results = await scheduler.run(tasks);
 
+  if (scenario.lostJobs) {
+    const lost = world.enqueued.filter((j) => scenario.lostJobs?.(j));
+    world.enqueued.splice(0, world.enqueued.length, ...world.enqueued.filter((j) => !lost.includes(j)));
+    world.lost.push(...lost);
+  }
   const failedJobs = tasks.flatMap((t, i) => (t.job && results[i]?.ok === false ? [t.job] : []));
   const settled = await settle(world, failedJobs);
   const report = await auditInvariants({ stuckAfterMs: 0, now: new Date(), stripe: world.stripe, orderIds: fixture.orderIds, skus: fixture.skus, recheck: false });

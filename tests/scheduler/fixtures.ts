@@ -9,6 +9,7 @@ import type Stripe from 'stripe';
 import { Order, Product, type OrderDoc } from '../../prisma-free-models';
 import type { Deps } from '../../src/server/deps';
 import { newAccessToken, newOrderId } from '../../src/server/ids';
+import { openOrderEntry } from '../../src/server/open-work/open-orders';
 import { requestPayment } from '../../src/server/orders/request-payment';
 import { reserveOrder } from '../../src/server/orders/reserve-order';
 import { initialStateFields, transition } from '../../src/server/orders/state-machine';
@@ -27,6 +28,7 @@ export async function product(stock: number, prefix = 'S'): Promise<string> {
 /** An order as placeOrder writes it (CREATED), for `qty` of each SKU. */
 export async function createdOrder(skus: readonly string[], qty = 1): Promise<string> {
   const _id = newOrderId();
+  await openOrderEntry(_id); // as placeOrder does: listed before it exists
   await Order.create({
     _id,
     accessToken: newAccessToken(),

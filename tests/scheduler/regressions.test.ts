@@ -57,6 +57,12 @@ const REGRESSIONS: { race: string; scenario: string; schedule: string }[] = [
     scenario: 'placeOrder twins with one key',
     schedule: 'dfs:000010001',
   },
+  {
+    race: '7: a reconciler pass read a settled order, a late payment made it PAID, the pass deleted its open-orders entry, and its lost finalization was never re-driven',
+    scenario: 'reconcile × order settling',
+    // Found with the entry deleted unconditionally; fixed by deleting only the entry as read (its token).
+    schedule: 'pct3:1000013.22',
+  },
 ];
 
 describe('schedules that broke a promise before their fix', () => {

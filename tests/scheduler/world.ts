@@ -14,7 +14,7 @@ import type { Processor } from 'bullmq';
 import { Redis } from 'ioredis';
 import mongoose from 'mongoose';
 import Stripe from 'stripe';
-import { Cart, connectMongo, disconnectMongo, ensureIndexes, Order, Product, WebhookEvent } from '../../prisma-free-models';
+import { Cart, connectMongo, CustomerSlots, disconnectMongo, ensureIndexes, MaintenanceMark, OpenEvent, OpenOrder, Order, Product, WebhookEvent } from '../../prisma-free-models';
 import type { Deps } from '../../src/server/deps';
 import type { Enqueuer } from '../../src/server/queue/queues';
 import { isDomainError } from '../../src/server/errors';
@@ -84,6 +84,7 @@ export async function openWorld(): Promise<World> {
       SALE_RECORD_TTL_MS: 30 * 60_000,
       CART_RETENTION_MS: 7 * 24 * 3600_000,
       WEBHOOK_EVENT_RETENTION_MS: 30 * 24 * 3600_000,
+      HOUSEKEEPING_INTERVAL_MS: 3600_000,
     }),
     sim,
     stripe,
@@ -137,7 +138,9 @@ async function takeDueJobs(world: World): Promise<JobRef[]> {
 
 /** Empties the world between schedules, so each starts from its own fixtures only. */
 export async function resetWorld(world: World): Promise<void> {
-  await Promise.all([Order.deleteMany({}), Product.deleteMany({}), WebhookEvent.deleteMany({}), Cart.deleteMany({})]);
+  await Promise.all(
+    [Order, Product, WebhookEvent, Cart, CustomerSlots, OpenOrder, OpenEvent, MaintenanceMark].map((model: { deleteMany(f: object): PromiseLike<unknown> }) => model.deleteMany({})),
+  );
   for (const e of [...world.enqueued.splice(0), ...world.lost.splice(0)]) await queueOf(world, e.queue).remove(e.jobId);
   world.sim.reset();
 }

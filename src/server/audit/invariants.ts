@@ -12,10 +12,11 @@
  * checks to those products; with either given, the other kind covers only
  * what is listed (nothing when it is not given).
  */
+import { OpenOrder } from '../../../prisma-free-models/open-work';
 import { Order } from '../../../prisma-free-models/order';
 import { Product } from '../../../prisma-free-models/product';
 import { WebhookEvent } from '../../../prisma-free-models/webhook-event';
-import { checkHistory, checkStuckEvent, checkStuckOrder } from './order-checks';
+import { checkHistory, checkListedIfOpen, checkStuckEvent, checkStuckOrder } from './order-checks';
 import {
   checkAtStripe,
   checkChargedOnce,
@@ -124,11 +125,13 @@ async function auditOrderPage(orders: AuditOrder[], ctx: AuditContext, stripe: A
   const eventIds = orders.flatMap((o) => (o.payment?.succeededEventId ? [o.payment.succeededEventId] : []));
   const skus = [...new Set(orders.flatMap((o) => o.lines.map((l) => l.sku)))];
 
-  const [products, recorded, succeeded] = await Promise.all([
+  const [products, recorded, succeeded, listed] = await Promise.all([
     Product.find({ _id: { $in: skus } }, { holds: 1, sales: 1 }).lean<Pick<AuditProduct, '_id' | 'holds' | 'sales'>[]>(),
     WebhookEvent.find({ _id: { $in: eventIds } }).lean<AuditEvent[]>(),
     WebhookEvent.find({ type: SUCCEEDED, $or: [{ orderId: { $in: ids } }, { objectId: { $in: intentIds } }, { 'verified.orderId': { $in: ids } }] }).lean<AuditEvent[]>(),
+    OpenOrder.find({ _id: { $in: ids } }, { _id: 1 }).lean<{ _id: string }[]>(),
   ]);
+  const open = new Set(listed.map((e) => e._id));
   const productsBySku = new Map(products.map((p) => [p._id, p]));
   const eventsById = new Map(recorded.map((e) => [e._id, e]));
   // Which order a payment is for is what Stripe said (the PaymentIntent's metadata.orderId), never the event's claim.
@@ -141,7 +144,7 @@ async function auditOrderPage(orders: AuditOrder[], ctx: AuditContext, stripe: A
   for (const order of orders) {
     out.push(...checkHistory(order), ...checkStuckOrder(order, ctx), ...checkOrderHolds(order, productsBySku, ctx), ...checkOrderSold(order, productsBySku));
     const intents = intentsByOrder.get(order._id) ?? [];
-    for (const v of [checkChargedOnce(order, intents), checkLatePaymentSettled(order, intents, ctx), checkRefundRecord(order), checkNotPaidAfterCancel(order)]) {
+    for (const v of [checkListedIfOpen(order, open), checkChargedOnce(order, intents), checkLatePaymentSettled(order, intents, ctx), checkRefundRecord(order), checkNotPaidAfterCancel(order)]) {
       if (v) out.push(v);
     }
     out.push(...checkPaymentRecord(order, eventsById));

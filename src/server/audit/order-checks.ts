@@ -5,8 +5,10 @@
  * audit trail; and nothing is stuck: every step, every piece of pending work
  * a transition recorded, every received webhook event completes within
  * stuckAfterMs (the reconciler's own threshold), or the reconciler is not
- * doing its job.
+ * doing its job; and every order that may still need the reconciler is in
+ * the list it walks.
  */
+import { needsReconciler } from '../open-work/open-orders';
 import { canTransition, INITIAL_STATE, isLegalHistory } from '../orders/state-machine';
 import type { OrderState } from '../orders/states';
 import { age, eventSubject, isYoung, orderSubject, type AuditContext, type AuditEvent, type AuditOrder, type Violation } from './types';
@@ -87,4 +89,11 @@ export function checkStuckEvent(event: Pick<AuditEvent, '_id' | 'type' | 'orderI
     subject: eventSubject(event._id),
     message: `${event.type}${event.orderId ? ` for order ${event.orderId}` : ''}: expected processed within stuckAfterMs, found unprocessed since ${age(event.receivedAt, ctx)}`,
   };
+}
+
+/** An order the reconciler may still owe work is in the list it walks (open-work/open-orders.ts), or nothing would re-drive it after a lost job. */
+export function checkListedIfOpen(order: Pick<AuditOrder, '_id' | 'state' | 'pendingRelease' | 'pendingIntentCancel' | 'lateDecision'>, listed: ReadonlySet<string>): Violation | null {
+  if (listed.has(order._id) || !needsReconciler(order)) return null;
+  const why = [order.state, ...(order.pendingRelease ? ['pendingRelease'] : []), ...(order.pendingIntentCancel ? ['pendingIntentCancel'] : []), ...(order.lateDecision ? [`lateDecision ${order.lateDecision}`] : [])];
+  return { check: 'open.missing', subject: orderSubject(order._id), message: `expected an open-orders entry for the order (${why.join(', ')}), found none` };
 }

@@ -32,6 +32,7 @@ export const CHECKS = {
   'stuck.expiry': 'no PAYMENT_PENDING order outlives its hold by more than stuckAfterMs',
   'stuck.pending-work': 'no release / PaymentIntent cancel left pending longer than stuckAfterMs',
   'stuck.event': 'no webhook event left unprocessed longer than stuckAfterMs',
+  'open.missing': 'every order that may still need the reconciler (not settled, or with pending work) is in the open-orders list it walks',
 } as const;
 
 export type CheckName = keyof typeof CHECKS;
@@ -126,6 +127,7 @@ export interface AuditOrder {
   holdExpiresAt?: Date | null;
   pendingRelease?: string | null;
   pendingIntentCancel?: boolean | null;
+  lateDecision?: string | null;
   refund?: { id?: string | null; amount?: number | null } | null;
   sold?: { sku: string; qty: number }[] | null;
   history: AuditHistoryEntry[];

@@ -21,8 +21,9 @@ import { priceLines } from '../catalog/pricing';
 import type { Deps } from '../deps';
 import { DomainError, isDomainError, isDuplicateKeyError } from '../errors';
 import { createOnce, hashRequest } from '../idempotency/request-idempotency';
-import { newAccessToken, newOrderId } from '../ids';
+import { newAccessToken, orderIdFor } from '../ids';
 import { logger } from '../logger';
+import { needsReconciler, openOrderEntry } from '../open-work/open-orders';
 import type { PlaceOrderInput } from '../validation';
 import { initialStateFields, transition } from './state-machine';
 import type { OrderState } from './states';
@@ -41,6 +42,7 @@ export async function placeOrder(
   const { idempotencyKey, cartId, customer } = input;
   const requestHash = hashRequest({ cartId, customer });
   const slot = { email: customer.email, cartId, limit: deps.orderLimits.maxUnpaidOrdersPerCustomer };
+  const orderId = orderIdFor(idempotencyKey, requestHash);
 
   const { outcome, record } = await createOnce<OrderDoc>({
     key: idempotencyKey,
@@ -52,8 +54,10 @@ export async function placeOrder(
       assertWithinOrderLimits(items, deps.orderLimits);
       const priced = await priceLines(items, deps.currency);
       await takeCustomerSlot(slot);
+      // Listed before it exists, so no crash can leave it unknown to the reconciler (open-work/open-orders.ts).
+      await openOrderEntry(orderId);
       const created = await Order.create({
-        _id: newOrderId(),
+        _id: orderId,
         accessToken: newAccessToken(),
         idempotencyKey,
         cartId,
@@ -64,6 +68,8 @@ export async function placeOrder(
         totalMinor: priced.totalMinor,
         customer,
       });
+      // Again now that it exists: a reconciler that found no order yet may have dropped the entry.
+      await openOrderEntry(orderId);
       if (!(await confirmCustomerSlot(slot))) await rejectOverCap(created._id, slot.limit);
       return created.toObject<OrderDoc>();
     },
@@ -76,6 +82,8 @@ export async function placeOrder(
   });
 
   logger.info({ orderId: record._id, state: record.state, action: 'place-order', outcome }, 'placeOrder');
+  // A replay may follow a call that died between writing the order and listing it again.
+  if (outcome === 'replayed' && needsReconciler(record)) await openOrderEntry(record._id);
   await markCartOrdered(cartId, record._id);
   // Enqueue on replays too: it is absorbed when the job exists, and it re-drives
   // an order whose first enqueue was lost.

@@ -13,6 +13,7 @@ import type { Deps } from '../deps';
 import { isDuplicateKeyError } from '../errors';
 import { logger } from '../logger';
 import { countWebhookVerificationFailure } from '../metrics/domain-metrics';
+import { openEventEntry } from '../open-work/open-events';
 import { HANDLED_EVENT_TYPES } from './process-event';
 
 export const MAX_WEBHOOK_BYTES = 512 * 1024;
@@ -74,6 +75,8 @@ export async function receiveStripeWebhook(
   }
 
   let outcome: 'created' | 'replayed' | 'already-done' = 'created';
+  // Listed as open work before it is stored (open-work/open-events.ts); a redelivery lists it again.
+  await openEventEntry(event.id);
   try {
     await WebhookEvent.create({ _id: event.id, type: event.type, ...objectRefs(event), payload: rawBody, receivedAt: new Date() });
   } catch (err) {

@@ -9,12 +9,14 @@ import type Stripe from 'stripe';
 import { WebhookEvent } from '../../../prisma-free-models/webhook-event';
 import type { Deps } from '../deps';
 import { isDuplicateKeyError } from '../errors';
+import { openEventEntry } from '../open-work/open-events';
 import type { StepOutcome } from '../orders/reserve-order';
 import { processWebhookEvent } from './process-event';
 
 export async function applyObservedSuccess(pi: Stripe.PaymentIntent, deps: Pick<Deps, 'enqueuer' | 'stripe'>): Promise<StepOutcome> {
   const id = `reconcile:${pi.id}`;
   const payload = JSON.stringify({ id, object: 'event', type: 'payment_intent.succeeded', data: { object: pi } });
+  await openEventEntry(id);
   try {
     await WebhookEvent.create({ _id: id, type: 'payment_intent.succeeded', objectId: pi.id, orderId: pi.metadata?.orderId, payload, receivedAt: new Date() });
   } catch (err) {

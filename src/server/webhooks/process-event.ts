@@ -9,6 +9,8 @@ import { WebhookEvent } from '../../../prisma-free-models/webhook-event';
 import type { Deps } from '../deps';
 import { crashPoint } from '../crash-points';
 import { logger } from '../logger';
+import { dropEventEntry } from '../open-work/open-events';
+import { keepOpen } from '../open-work/open-orders';
 import { applyPaymentFailed, applyPaymentSucceeded } from '../orders/payment-outcome';
 import type { StepOutcome } from '../orders/reserve-order';
 import { applyChargeRefunded, applyDisputeCreated, applyRefundUpdate } from '../orders/refunds-and-disputes';
@@ -41,7 +43,11 @@ export async function processWebhookEvent(eventId: string, deps: Pick<Deps, 'enq
   const handler = handlers[event.type];
   const outcome = handler ? await handler(event, deps) : 'skipped';
   crashPoint('process-event:after-apply');
+  // A late payment can take a settled order out of settlement: list it again
+  // before the event counts as processed (open-work/open-orders.ts, rule 2).
+  if (stored.orderId) await keepOpen(stored.orderId);
   await WebhookEvent.updateOne({ _id: eventId, processedAt: { $exists: false } }, { $set: { processedAt: new Date(), outcome } });
+  await dropEventEntry(eventId);
   logger.info({ eventId, type: event.type, orderId: stored.orderId, outcome }, 'event processed');
   return outcome;
 }

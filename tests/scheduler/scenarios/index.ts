@@ -12,6 +12,7 @@ import {
 } from './closing';
 import { placeOrderTwins } from './checkout';
 import { finalizeTwins, finalizeVsReconcile, markPaidTwins, markPaidVsCancel, markPaidVsExpire, requestPaymentTwins, requestPaymentVsCancel } from './payment';
+import { reconcileVsPlaceOrder, reconcileVsSettling } from './open-work';
 import { lastUnit, reserveTwins, reserveTwinsMultiLine, reserveVsCancel, reserveVsExpire, staleReserveTwin } from './reservation';
 
 export const SCENARIOS = [
@@ -40,4 +41,6 @@ export const SCENARIOS = [
   requestPaymentVsCancel,
   lastUnit,
   reconcileMissingIntent,
+  reconcileVsPlaceOrder,
+  reconcileVsSettling,
 ];

@@ -1,0 +1,72 @@
+/**
+ * The open-orders list against the reconciler that walks it and deletes
+ * entries of settled orders (src/server/open-work/open-orders.ts): an order
+ * being placed, and a settled order taken out of settlement by a late
+ * payment, each while a reconciler pass runs. The job that would move the
+ * order on is lost, so only the reconciler, through the list, can finish it:
+ * an entry lost to the race leaves the order stuck (and `open.missing`).
+ */
+import { customer, suiteOrderLimits } from '../../helpers';
+import { addCartLine, createCart } from '../../../src/server/cart/cart';
+import { hashRequest } from '../../../src/server/idempotency/request-idempotency';
+import { orderIdFor } from '../../../src/server/ids';
+import { releasePendingHolds } from '../../../src/server/orders/close-order';
+import { placeOrder } from '../../../src/server/orders/place-order';
+import { reconcile } from '../../../src/server/orders/reconcile';
+import { job, type Fixture, type Scenario, type StepTask } from '../explore';
+import { pay, pendingOrder, product, successEvent } from '../fixtures';
+import type { World } from '../world';
+import { expectState } from './payment';
+import { transition } from '../../../src/server/orders/state-machine';
+
+const KEY_TTL_MS = 24 * 3600_000;
+
+/** A pass that also drops entries of orders not written yet at once (no grace): the harshest reconciler. */
+const eagerReconcile = (world: World, name = 'reconcile'): StepTask => ({
+  name,
+  run: () => reconcile(world.deps, { stuckAfterMs: 0, idempotencyKeyTtlMs: KEY_TTL_MS, orphanGraceMs: 0 }),
+});
+
+type PlaceFixture = Fixture & { cartId: string; key: string };
+
+export const reconcileVsPlaceOrder: Scenario<PlaceFixture> = {
+  name: 'reconcile × placeOrder',
+  async setup() {
+    const sku = await product(2);
+    const { cartId } = await createCart();
+    await addCartLine(cartId, sku, 1, { currency: 'inr', limits: suiteOrderLimits });
+    const key = `sched-${cartId}`;
+    return { orderIds: [orderIdFor(key, hashRequest({ cartId, customer }))], skus: [sku], cartId, key };
+  },
+  tasks: ({ cartId, key }, world) => [
+    { name: 'placeOrder', run: () => placeOrder({ cartId, customer, idempotencyKey: key }, world.deps) },
+    { name: 'placeOrder retried', run: () => placeOrder({ cartId, customer, idempotencyKey: key }, world.deps) },
+    eagerReconcile(world),
+  ],
+  lostJobs: (j) => j.queue === 'reservation',
+  // Reserved and asked to pay, by the reconciler alone.
+  check: async ({ orderIds: [id] }) => expectState(id as string, ['PAYMENT_PENDING']),
+};
+
+/**
+ * EXPIRED, holds given back, nothing pending: settled, its entry not yet
+ * deleted. Its customer paid anyway; the success event is received, not processed.
+ */
+async function settledExpiredPaidLate(world: World): Promise<Fixture & { eventId: string }> {
+  const sku = await product(1);
+  const { id, pi } = await pendingOrder(world, [sku]);
+  const expired = await transition(id, { from: 'PAYMENT_PENDING', to: 'EXPIRED', set: { closeReason: 'payment not received in time', pendingRelease: 'r1' } });
+  if (expired.outcome !== 'applied') throw new Error(`fixture: expiry of ${id} was ${expired.outcome}`);
+  await releasePendingHolds(id);
+  const eventId = await successEvent(world, await pay(world, pi));
+  return { orderIds: [id], skus: [sku], eventId };
+}
+
+export const reconcileVsSettling: Scenario<Fixture & { eventId: string }> = {
+  name: 'reconcile × order settling',
+  setup: settledExpiredPaidLate,
+  tasks: ({ eventId }, world) => [job(world, 'webhook-events', { eventId }, 'late payment accepted'), eagerReconcile(world)],
+  lostJobs: (j) => j.queue === 'finalization',
+  // The unit was free again and is held again for the payment: confirmed, by the reconciler's finalize.
+  check: async ({ orderIds: [id] }) => expectState(id as string, ['CONFIRMED']),
+};
