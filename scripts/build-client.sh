@@ -7,6 +7,6 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 rm -rf dist/client
 npx tsc -p tsconfig.client.json
-npx esbuild src/trpc/client.ts --format=cjs --platform=node --target=node20 --outfile=dist/client/index.js --log-level=warning
+npx esbuild src/trpc/client.ts --bundle --packages=external --format=cjs --platform=node --target=node20 --outfile=dist/client/index.js --log-level=warning
 echo "export * from './types/src/trpc/client';" > dist/client/index.d.ts
 echo "[build:client] dist/client ready" >&2
