@@ -15,21 +15,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { auditInvariants } from '../src/server/audit/invariants';
 import { adminPassword, mismatchedOrder, payableOrder } from '../tests/admin-helpers';
 import { api, appUrl, getOrder, seedProduct, stockOf, waitFor } from '../tests/helpers';
-import { ROOT } from '../tests/setup/processes';
+import { CHROMIUM, DESKTOP, FLAGS, PHONE, SCREENSHOT_DIR } from './support/shop';
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const FLAGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
-const SHOTS = path.join(ROOT, '.run', 'test', 'screenshots');
-const VIEWPORTS = { desktop: { width: 1280, height: 900 }, phone: { width: 390, height: 844 } } as const;
+const SHOTS = SCREENSHOT_DIR;
+const VIEWPORTS = { desktop: DESKTOP, phone: PHONE } as const;
 // Generous: the machine may be busy with other suites.
 const WAIT = { timeout: 30_000 };
 

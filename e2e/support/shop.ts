@@ -19,8 +19,9 @@ const ROOT = path.resolve(__dirname, '../..');
 export const SCREENSHOT_DIR = path.join(ROOT, '.run', 'test', 'screenshots');
 const FAILURE_DIR = path.join(ROOT, '.run', 'test', 'logs');
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const FLAGS = [
+/** Debian's chromium and the flags every browser test launches it with. */
+export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+export const FLAGS = [
   '--headless',
   '--no-sandbox',
   '--disable-gpu',
