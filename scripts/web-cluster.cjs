@@ -1,8 +1,9 @@
 'use strict';
 /**
- * Several web processes on one port: Next's standalone server (server.js,
- * next to this file once scripts/build/assemble-standalone.sh copied it into
- * .next/standalone) run WEB_PROCESSES times under Node's cluster module. One
+ * Several web processes on one port: web-process.cjs (Next's standalone
+ * server with the hot API paths in front of its router; both next to this file
+ * once scripts/build/assemble-standalone.sh copied them into .next/standalone)
+ * run WEB_PROCESSES times under Node's cluster module. One
  * Node main thread serves a few hundred requests a second of this app; the
  * primary here only forks, watches and forwards signals, and the kernel-side
  * socket is shared (the primary accepts and hands connections round-robin).
@@ -47,7 +48,7 @@ function log(message) {
 }
 
 const count = processCount();
-cluster.setupPrimary({ exec: path.join(__dirname, 'server.js') });
+cluster.setupPrimary({ exec: path.join(__dirname, 'web-process.cjs') });
 
 let stopping = false;
 let failedExits = 0;

@@ -14,5 +14,6 @@ fi
 rm -rf .next/standalone/.next/static .next/standalone/public
 cp -R .next/static .next/standalone/.next/static
 if [[ -d public ]]; then cp -R public .next/standalone/public; fi
-# The cluster primary that runs server.js in several processes (what the web image and start:all run).
-cp scripts/web-cluster.cjs .next/standalone/web-cluster.cjs
+# The cluster primary (what the web image and start:all run) and the one web process it runs
+# several times: server.js with the hot API paths answered in front of Next's router.
+cp scripts/web-cluster.cjs scripts/web-process.cjs .next/standalone/

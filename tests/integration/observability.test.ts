@@ -112,6 +112,9 @@ describe('metrics', () => {
     expect(delta(web0, web1, 'order_transitions_total', { action: 'cancel', outcome: 'applied' })).toBe(1);
     expect(delta(web0, web1, 'webhook_verification_failures_total', { reason: 'missing_signature' })).toBe(1);
     expect(delta(web0, web1, 'webhook_verification_failures_total', { reason: 'invalid_signature' })).toBe(1);
+    // The production server answers both endpoints in front of Next's router (src/server/http/fast-path.ts).
+    expect(delta(web0, web1, 'api_request_duration_seconds_count', { endpoint: 'trpc', via: 'fast-path' })).toBeGreaterThanOrEqual(8);
+    expect(delta(web0, web1, 'api_request_duration_seconds_count', { endpoint: 'webhook', via: 'fast-path' })).toBeGreaterThanOrEqual(2);
 
     // The worker: every step of the purchase, the reservations, the jobs that ran them.
     const worker1 = await waitFor(

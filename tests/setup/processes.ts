@@ -56,13 +56,15 @@ export function startTs(name: string, entry: string, env: NodeJS.ProcessEnv): Ma
 }
 
 /**
- * The production build's standalone server, as the web image runs it (`node
- * server.js`; build it first: `npm run build`, or scripts/ensure-build.sh).
+ * One process of the production build's web server, as the web image runs
+ * each copy (`node web-process.cjs`: the standalone server.js with the hot API
+ * paths in front of Next's router; build it first: `npm run build`, or
+ * scripts/ensure-build.sh).
  * HOSTNAME is the standalone server's listen address; pinned here because a
  * shell may export the machine's name under that variable.
  */
 export function startNextApp(name: string, port: number, env: NodeJS.ProcessEnv): Managed {
-  const server = path.join(ROOT, '.next', 'standalone', 'server.js');
+  const server = path.join(ROOT, '.next', 'standalone', 'web-process.cjs');
   if (!existsSync(server)) {
     throw new Error('No production build found: run `npm run build` first (npm test does it).');
   }

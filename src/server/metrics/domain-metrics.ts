@@ -16,6 +16,7 @@
  *   job_duration_seconds{queue,outcome}         histogram per worker step; outcome: completed | failed
  *   rate_limit_refusals_total{scope}            requests refused by a rate limit (scope: ip, cart, email, ...)
  *   internal_errors_total{transport}            unexpected errors answered generically: trpc | webhook
+ *   api_request_duration_seconds{endpoint,via}  histogram of /api/trpc and webhook answers; via: fast-path | next
  */
 import { Counter, Gauge, Histogram } from 'prom-client';
 import { processSingleton, registry } from './registry';
@@ -54,6 +55,13 @@ const metrics = processSingleton('domain-metrics', () => {
       registers,
     }),
     rateLimitRefusals: counter('rate_limit_refusals_total', 'Requests refused by a rate limit (429), by the scope of the limit that refused them', ['scope']),
+    apiRequests: new Histogram({
+      name: 'api_request_duration_seconds',
+      help: 'Time from a request reaching /api/trpc (endpoint trpc) or the Stripe webhook route (webhook) to its answer, by the path that served it: fast-path (in front of Next) or next',
+      labelNames: ['endpoint', 'via'] as const,
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10, 30],
+      registers,
+    }),
     internalErrors: counter('internal_errors_total', 'Unexpected errors answered with a generic "Internal error (ref ...)", by transport', ['transport']),
   };
 });
@@ -111,6 +119,14 @@ export function timeJob(queue: string): (outcome: 'completed' | 'failed') => voi
 /** For the rate limiter: one call per request it refuses. */
 export function countRateLimitRefusal(scope: string): void {
   metrics.rateLimitRefusals.inc({ scope });
+}
+
+/** Starts timing one API request; call the result once it is answered. */
+export function timeApiRequest(endpoint: 'trpc' | 'webhook', via: 'fast-path' | 'next'): () => void {
+  const end = metrics.apiRequests.startTimer({ endpoint, via });
+  return () => {
+    end();
+  };
 }
 
 export function countInternalError(transport: 'trpc' | 'webhook'): void {

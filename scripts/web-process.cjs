@@ -1,0 +1,36 @@
+'use strict';
+/**
+ * One web process: Next's standalone server (server.js, beside this file in
+ * .next/standalone), with the hot API paths answered in front of Next's router.
+ * Once the app has started (src/instrumentation-node.ts), it installs a
+ * function under a registered symbol that takes /api/trpc and the Stripe
+ * webhook and returns false for anything else (src/server/http/fast-path.ts);
+ * every request is offered to it first. Until it is installed, and for every
+ * other path, Next answers as it always does.
+ *
+ * server.js builds its HTTP server inside Next (no hook for a custom server in
+ * standalone output), so the one http.createServer call it makes is given the
+ * wrapped listener. Everything else about the server stays Next's: its
+ * keep-alive settings and its SIGTERM handling (stop accepting, answer what is
+ * in flight, exit 0), which covers the requests answered here as well.
+ */
+const http = require('node:http');
+
+const FAST_PATH_KEY = Symbol.for('resilient-orders.api-fast-path');
+const createServer = http.createServer;
+
+http.createServer = function createServerWithFastPath(...args) {
+  http.createServer = createServer; // only Next's own server
+  const at = args.findIndex((arg) => typeof arg === 'function');
+  if (at !== -1) {
+    const nextListener = args[at];
+    args[at] = function listener(req, res) {
+      const fastPath = globalThis[FAST_PATH_KEY];
+      if (typeof fastPath === 'function' && fastPath(req, res)) return undefined;
+      return nextListener.call(this, req, res);
+    };
+  }
+  return createServer.apply(this, args);
+};
+
+require('./server.js');
