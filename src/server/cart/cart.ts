@@ -58,9 +58,12 @@ function view(cart: CartDoc, priced: PricedLines): CartView {
   return { cartId: cart._id, orderId: cart.orderId ?? null, ...priced };
 }
 
-export async function getCart(cartId: string, currency: string): Promise<CartView> {
-  const cart = await loadCart(cartId);
+async function priced(cart: CartDoc, currency: string): Promise<CartView> {
   return view(cart, await priceLines(cart.lines, currency));
+}
+
+export async function getCart(cartId: string, currency: string): Promise<CartView> {
+  return priced(await loadCart(cartId), currency);
 }
 
 async function assertSellable(sku: string): Promise<void> {
@@ -77,44 +80,43 @@ export async function addCartLine(cartId: string, sku: string, qty: number, poli
   const { maxQtyPerSku, maxLines } = policy.limits;
   assertQtyWithinLimit(qty, policy);
   await assertSellable(sku);
-  // A new line, only while the SKU is absent and the cart has room.
-  const pushed = await Cart.updateOne(
+  // A new line, only while the SKU is absent and the cart has room. Each
+  // update returns the cart it wrote, which the answer shows (no second read).
+  const pushed = await Cart.findOneAndUpdate(
     { _id: cartId, ...OPEN, 'lines.sku': { $ne: sku }, [`lines.${maxLines - 1}`]: { $exists: false } },
     { $push: { lines: { sku, qty } } },
-  );
-  if (pushed.modifiedCount === 0) {
-    // More of an existing line, only while the result stays within the limit.
-    const bumped = await Cart.updateOne(
-      { _id: cartId, ...OPEN, lines: { $elemMatch: { sku, qty: { $lte: maxQtyPerSku - qty } } } },
-      // arrayFilters, not the positional `$`: mongo-java-server cannot combine
-      // `$` with an $elemMatch filter; both are atomic on MongoDB.
-      { $inc: { 'lines.$[line].qty': qty } },
-      { arrayFilters: [{ 'line.sku': sku }] },
-    );
-    if (bumped.modifiedCount === 0) {
-      const cart = await loadOpenCart(cartId);
-      if (cart.lines.some((l) => l.sku === sku)) {
-        throw new DomainError('LIMIT_EXCEEDED', qtyLimitMessage(policy.limits), { field: 'qty', limit: 'qty-per-sku' });
-      }
-      throw new DomainError('LIMIT_EXCEEDED', linesLimitMessage(policy.limits), { field: 'sku', limit: 'lines' });
-    }
+    { new: true },
+  ).lean<CartDoc>();
+  if (pushed) return priced(pushed, policy.currency);
+  // More of an existing line, only while the result stays within the limit.
+  const bumped = await Cart.findOneAndUpdate(
+    { _id: cartId, ...OPEN, lines: { $elemMatch: { sku, qty: { $lte: maxQtyPerSku - qty } } } },
+    // arrayFilters, not the positional `$`: mongo-java-server cannot combine
+    // `$` with an $elemMatch filter; both are atomic on MongoDB.
+    { $inc: { 'lines.$[line].qty': qty } },
+    { arrayFilters: [{ 'line.sku': sku }], new: true },
+  ).lean<CartDoc>();
+  if (bumped) return priced(bumped, policy.currency);
+  const cart = await loadOpenCart(cartId);
+  if (cart.lines.some((l) => l.sku === sku)) {
+    throw new DomainError('LIMIT_EXCEEDED', qtyLimitMessage(policy.limits), { field: 'qty', limit: 'qty-per-sku' });
   }
-  return getCart(cartId, policy.currency);
+  throw new DomainError('LIMIT_EXCEEDED', linesLimitMessage(policy.limits), { field: 'sku', limit: 'lines' });
 }
 
 export async function setCartLineQty(cartId: string, sku: string, qty: number, policy: CartPolicy): Promise<CartView> {
   assertQtyWithinLimit(qty, policy);
-  const res = await Cart.updateOne({ _id: cartId, ...OPEN, 'lines.sku': sku }, { $set: { 'lines.$.qty': qty } });
-  if (res.matchedCount === 0) {
-    await loadOpenCart(cartId);
-    throw new DomainError('NOT_FOUND', `The cart has no line for ${sku}`, { field: 'sku' });
-  }
-  return getCart(cartId, policy.currency);
+  const cart = await Cart.findOneAndUpdate({ _id: cartId, ...OPEN, 'lines.sku': sku }, { $set: { 'lines.$.qty': qty } }, { new: true }).lean<CartDoc>();
+  if (cart) return priced(cart, policy.currency);
+  await loadOpenCart(cartId);
+  throw new DomainError('NOT_FOUND', `The cart has no line for ${sku}`, { field: 'sku' });
 }
 
 export async function removeCartLine(cartId: string, sku: string, currency: string): Promise<CartView> {
-  const res = await Cart.updateOne({ _id: cartId, ...OPEN }, { $pull: { lines: { sku } } });
-  if (res.matchedCount === 0) await loadOpenCart(cartId);
+  const cart = await Cart.findOneAndUpdate({ _id: cartId, ...OPEN }, { $pull: { lines: { sku } } }, { new: true }).lean<CartDoc>();
+  if (cart) return priced(cart, currency);
+  await loadOpenCart(cartId);
+  // loadOpenCart throws for a missing or ordered cart; an open one that did not match cannot happen.
   return getCart(cartId, currency);
 }
 
