@@ -2,6 +2,7 @@
  * Prices and totals, computed on the server from the catalogue in minor units
  * (paise for INR). Nothing the client sends is ever used as a price.
  */
+import type { ProductDoc } from '../../../prisma-free-models/product';
 import { DomainError } from '../errors';
 import { findActiveProducts } from './catalog';
 
@@ -20,7 +21,11 @@ export interface PricedLines {
 }
 
 export async function priceLines(items: readonly { sku: string; qty: number }[], currency: string): Promise<PricedLines> {
-  const products = await findActiveProducts(items.map((i) => i.sku));
+  return priceWith(items, await findActiveProducts(items.map((i) => i.sku)), currency);
+}
+
+/** The same, from products already read (findActiveProducts). */
+export function priceWith(items: readonly { sku: string; qty: number }[], products: ReadonlyMap<string, ProductDoc>, currency: string): PricedLines {
   const lines = items.map((item): PricedLine => {
     const product = products.get(item.sku);
     if (!product) throw new DomainError('UNKNOWN_SKU', `Unknown or withdrawn product ${item.sku}`, { field: 'sku', sku: item.sku });

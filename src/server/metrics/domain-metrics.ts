@@ -89,6 +89,11 @@ export function countTransitions<Req, Res extends { outcome: string }>(
   };
 }
 
+/** A transition written with the order itself (an order rejected as it is placed): counted as applied. */
+export function countAppliedAtCreation(action: string): void {
+  metrics.transitions.inc({ action, outcome: 'applied' });
+}
+
 export function countIdempotencyOutcome(outcome: 'created' | 'replayed' | 'conflict'): void {
   metrics.idempotency.inc({ outcome });
 }

@@ -1,6 +1,8 @@
 /**
  * placeOrder: turn a cart into an order in state CREATED and hand it to the
- * worker. Returns at once; the reservation happens asynchronously.
+ * worker. Returns at once; the reservation happens asynchronously. An order
+ * the stock visibly cannot cover is written already REJECTED instead (see
+ * visibleShortfall), so the answer carries the decision.
  *
  * The order document is written before the job is enqueued. If the enqueue
  * fails (Redis down, crash), the order is still durable: a replay with the
@@ -14,10 +16,12 @@
  * customer's unpaid-order slots (abuse/customer-slots.ts) before it is written.
  */
 import { Order, type OrderDoc } from '../../../prisma-free-models/order';
+import type { ProductDoc } from '../../../prisma-free-models/product';
 import { confirmCustomerSlot, releaseSlotUnlessHeld, takeCustomerSlot, unpaidOrdersLimitExceeded } from '../abuse/customer-slots';
 import { assertWithinOrderLimits } from '../abuse/order-caps';
 import { cartAlreadyOrderedError, cartForOrder, markCartOrdered } from '../cart/cart';
-import { priceLines } from '../catalog/pricing';
+import { findActiveProducts } from '../catalog/catalog';
+import { priceWith } from '../catalog/pricing';
 import type { Deps } from '../deps';
 import { DomainError, isDomainError, isDuplicateKeyError } from '../errors';
 import { createOnce, hashRequest } from '../idempotency/request-idempotency';
@@ -25,7 +29,7 @@ import { newAccessToken, orderIdFor } from '../ids';
 import { logger } from '../logger';
 import { needsReconciler, openOrderEntry } from '../open-work/open-orders';
 import type { PlaceOrderInput } from '../validation';
-import { initialStateFields, transition } from './state-machine';
+import { initialStateFields, insertRejectedAtPlacement, transition } from './state-machine';
 import type { OrderState } from './states';
 
 export interface PlacedOrder {
@@ -52,22 +56,18 @@ export async function placeOrder(
       const items = await cartForOrder(cartId);
       if (items.length === 0) throw new DomainError('EMPTY_CART', 'The cart is empty', { field: 'cartId' });
       assertWithinOrderLimits(items, deps.orderLimits);
-      const priced = await priceLines(items, deps.currency);
+      const products = await findActiveProducts(items.map((i) => i.sku));
+      const priced = priceWith(items, products, deps.currency);
+      const order = { _id: orderId, accessToken: newAccessToken(), idempotencyKey, cartId, requestHash, lines: priced.lines, currency: priced.currency, totalMinor: priced.totalMinor, customer };
+      const short = visibleShortfall(items, products);
+      if (short) {
+        // Holds nothing and needs no later work: no customer slot, no open-orders entry, no job.
+        return insertRejectedAtPlacement({ ...order, rejection: { reason: 'OUT_OF_STOCK', sku: short.sku } }, 'place-order', `OUT_OF_STOCK ${short.sku}`);
+      }
       await takeCustomerSlot(slot);
       // Listed before it exists, so no crash can leave it unknown to the reconciler (open-work/open-orders.ts).
       await openOrderEntry(orderId);
-      const created = await Order.create({
-        _id: orderId,
-        accessToken: newAccessToken(),
-        idempotencyKey,
-        cartId,
-        requestHash,
-        ...initialStateFields('place-order'),
-        lines: priced.lines,
-        currency: priced.currency,
-        totalMinor: priced.totalMinor,
-        customer,
-      });
+      const created = await Order.create({ ...order, ...initialStateFields('place-order') });
       // Again now that it exists: a reconciler that found no order yet may have dropped the entry.
       await openOrderEntry(orderId);
       if (!(await confirmCustomerSlot(slot))) await rejectOverCap(created._id, slot.limit);
@@ -95,6 +95,19 @@ export async function placeOrder(
     }
   }
   return { orderId: record._id, accessToken: record.accessToken, state: record.state, outcome };
+}
+
+/**
+ * The first line the stock visibly cannot cover, if any. In a sale most
+ * buyers arrive after the last unit is held: each such order is written
+ * already REJECTED (one insert) instead of written, listed, queued, reserved
+ * and rejected. Only a shortfall seen in this read counts; stock that runs out
+ * after it is still decided by the reservation's conditional update, which
+ * alone guarantees no oversell.
+ */
+function visibleShortfall(items: readonly { sku: string; qty: number }[], products: ReadonlyMap<string, ProductDoc>): { sku: string } | null {
+  const short = items.find((item) => (products.get(item.sku)?.available ?? 0) < item.qty);
+  return short ? { sku: short.sku } : null;
 }
 
 async function cartAlreadyOrdered(cartId: string, email: string): Promise<DomainError> {

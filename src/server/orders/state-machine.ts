@@ -12,7 +12,7 @@
 import { Order, type OrderDoc } from '../../../prisma-free-models/order';
 import { DomainError } from '../errors';
 import { logger, type IdempotencyOutcome } from '../logger';
-import { countTransitions } from '../metrics/domain-metrics';
+import { countAppliedAtCreation, countTransitions } from '../metrics/domain-metrics';
 import type { OrderChangePublisher } from './order-changes';
 import type { OrderState } from './states';
 
@@ -112,6 +112,22 @@ export function initialStateFields(action: string, at = new Date()): {
     stateChangedAt: at,
     history: [{ from: null, to: INITIAL_STATE, action, outcome: 'created', at }],
   };
+}
+
+/**
+ * Writes an order rejected as it is placed: its reservation could only fail,
+ * so it is created already past it. The history is the one a reservation
+ * would leave (created, then CREATED -> REJECTED by 'reject'), written in the
+ * same insert, so every reader, the auditor included, sees an ordinary
+ * rejected order. Fails like any insert (a duplicate key) and then counts nothing.
+ */
+export async function insertRejectedAtPlacement(fields: Record<string, unknown>, action: string, detail: string, at = new Date()): Promise<OrderDoc> {
+  const reject = TRANSITIONS.find((t) => t.from === INITIAL_STATE && t.to === 'REJECTED') as TransitionRule;
+  const born = initialStateFields(action, at);
+  const rejected = { from: reject.from, to: reject.to, action: reject.action, outcome: 'applied', at, detail };
+  const created = await Order.create({ ...fields, state: reject.to, stateChangedAt: at, history: [...born.history, rejected] });
+  countAppliedAtCreation(reject.action);
+  return created.toObject<OrderDoc>();
 }
 
 export type TransitionResult =
