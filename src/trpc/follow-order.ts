@@ -12,9 +12,14 @@ import type { AppRouter } from '../server/api/root';
 
 type OrderView = inferRouterOutputs<AppRouter>['orders']['get'];
 
+/** The order as waitForChange compares it: every transition changes the state and lengthens the history. */
+export type SeenOrder = { state: OrderView['state']; historyLength: number };
+
+export const seenOf = (view: Pick<OrderView, 'state' | 'history'>): SeenOrder => ({ state: view.state, historyLength: view.history.length });
+
 export interface FollowOrderOptions {
   /** The order as last seen (e.g. from placeOrder: `{ state, historyLength: 1 }`); without it the order is read first. */
-  seen?: { state: OrderView['state']; historyLength: number };
+  seen?: SeenOrder;
   /** Give up (throw) after this long; default: never. */
   timeoutMs?: number;
   /** How long one call may wait on the server (at most 25 s). */
@@ -37,7 +42,7 @@ export async function followOrder(
   let seen = opts.seen ?? null;
   if (!seen) {
     view = await api.orders.get.query(owner);
-    seen = { state: view.state, historyLength: view.history.length };
+    seen = seenOf(view);
   }
   while (!view || !done(view)) {
     const left = deadline - Date.now();
@@ -45,7 +50,7 @@ export async function followOrder(
     const answer = await api.orders.waitForChange.query({ ...owner, seen, timeoutMs: Math.max(0, Math.min(waitMs, left)) });
     if (answer.changed) {
       view = answer.order;
-      seen = { state: view.state, historyLength: view.history.length };
+      seen = seenOf(view);
     } else if (answer.busy) {
       await new Promise((resolve) => setTimeout(resolve, opts.pollMs ?? 250));
     }

@@ -2,49 +2,24 @@
 /**
  * The order as its owner sees it, live: where it is, what happens next, the
  * hold's countdown, the payment step while it can be paid, and the journey
- * so far. It polls (react-query) with a back-off that depends on how long
- * ago the order last changed (_lib/polling.ts), pauses in a hidden tab and
- * stops once nothing can change any more; paying or the hold running out
- * makes it look again at once.
+ * so far. It follows the order with long waits that the server answers the
+ * moment the order moves (use-live-order.ts, order-follower.ts), polls on a
+ * back-off only while waiting fails, pauses in a hidden tab and stops once
+ * nothing can change any more; paying, a failed attempt or the hold running
+ * out makes it look again at once.
  */
-import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
-import { useCallback, useEffect, useRef } from 'react';
+import { useMutation } from '@tanstack/react-query';
+import { useEffect } from 'react';
 import type { PaymentMode } from '../../../server/payments/payment-mode';
 import { CANCELLABLE_STATES } from '../../../server/orders/states';
 import { useTRPC } from '../../../trpc/react';
 import { clearAttempt } from '../../_storefront/checkout-attempt';
-import { nextPollDelay, POLL } from '../../_lib/polling';
-import { closeReasonLine, nextStepFor, STATE_NAMES, type OrderView } from '../../_lib/order-words';
+import { closeReasonLine, nextStepFor, STATE_NAMES } from '../../_lib/order-words';
 import { formatMoney } from '../../format';
 import { HoldCountdown } from './hold-countdown';
 import { OrderJourney } from './order-journey';
 import { PaymentStep } from './_payment/payment-step';
-
-/** What, when it changes, counts as the order having moved (for the polling back-off). */
-const signature = (o: OrderView | undefined) =>
-  o ? `${o.state}|${o.history.length}|${o.paymentEvents.map((e) => e.outcome).join(',')}|${o.payment.lastError?.code ?? ''}` : '';
-
-function useLiveOrder(orderId: string, accessToken: string) {
-  const trpc = useTRPC();
-  const changedAt = useRef(Date.now());
-  const order = useQuery({
-    ...trpc.orders.get.queryOptions({ orderId, accessToken }),
-    refetchInterval: (q) => (q.state.data ? nextPollDelay(q.state.data.state, Date.now() - changedAt.current) : POLL.fastMs),
-    // A wrong link stays wrong: no retries for a 4xx.
-    retry: (count, err) => count < 3 && !(err.data?.httpStatus && err.data.httpStatus < 500),
-  });
-  const sig = signature(order.data);
-  useEffect(() => {
-    changedAt.current = Date.now();
-  }, [sig]);
-  const { refetch } = order;
-  /** Something is about to change (a payment, the hold ending): look often again. */
-  const hurry = useCallback(() => {
-    changedAt.current = Date.now();
-    void refetch();
-  }, [refetch]);
-  return { order, hurry };
-}
+import { useLiveOrder } from './use-live-order';
 
 export function OrderStatus({
   orderId,
@@ -76,23 +51,17 @@ export function OrderStatus({
 
 function LiveOrder({ orderId, accessToken, payment }: { orderId: string; accessToken: string; payment: PaymentMode }) {
   const trpc = useTRPC();
-  const queryClient = useQueryClient();
-  const { order, hurry } = useLiveOrder(orderId, accessToken);
-  const cancel = useMutation(
-    trpc.orders.cancel.mutationOptions({
-      onSuccess: () => {
-        hurry();
-        return queryClient.invalidateQueries({ queryKey: trpc.orders.get.queryKey() });
-      },
-    }),
-  );
+  const { order, trouble, refusal, refresh, attemptFailed } = useLiveOrder(orderId, accessToken);
+  // The cancel's answer has no payment events: the page reads the whole view instead.
+  const cancel = useMutation(trpc.orders.cancel.mutationOptions({ onSuccess: refresh }));
 
-  if (order.error) {
+  if (refusal || (order.error && !order.data)) {
+    const notFound = refusal !== null || order.error?.data?.code === 'NOT_FOUND' || order.error?.data?.code === 'BAD_REQUEST';
     return (
       <p role="alert" className="error" data-testid="order-error">
-        {order.error.data?.code === 'NOT_FOUND' || order.error.data?.code === 'BAD_REQUEST'
+        {notFound
           ? 'Order not found. Check that you opened the whole link you got when you placed the order.'
-          : `We could not load your order just now (${order.error.message}). This page will keep trying.`}
+          : `We could not load your order just now (${order.error?.message ?? 'no answer'}). This page will keep trying.`}
       </p>
     );
   }
@@ -121,7 +90,12 @@ function LiveOrder({ orderId, accessToken, payment }: { orderId: string; accessT
             {reason}
           </p>
         )}
-        {o.state === 'PAYMENT_PENDING' && o.holdExpiresAt && <HoldCountdown expiresAt={o.holdExpiresAt} clockOffsetMs={clockOffsetMs} onElapsed={hurry} />}
+        {o.state === 'PAYMENT_PENDING' && o.holdExpiresAt && <HoldCountdown expiresAt={o.holdExpiresAt} clockOffsetMs={clockOffsetMs} onElapsed={refresh} />}
+        {trouble && (
+          <p role="status" className="hint" data-testid="order-reconnecting">
+            We cannot reach the shop just now; this page keeps trying and shows changes once it can.
+          </p>
+        )}
       </section>
 
       {payable && (
@@ -130,7 +104,8 @@ function LiveOrder({ orderId, accessToken, payment }: { orderId: string; accessT
           paymentIntentId={o.payment.paymentIntentId ?? ''}
           clientSecret={o.payment.clientSecret ?? ''}
           amountLabel={formatMoney(o.totalMinor, o.currency)}
-          onPaid={hurry}
+          onPaid={refresh}
+          onFailed={attemptFailed}
         />
       )}
 

@@ -20,17 +20,20 @@ export function PaymentStep({
   clientSecret,
   amountLabel,
   onPaid,
+  onFailed,
 }: {
   mode: PaymentMode;
   paymentIntentId: string;
   clientSecret: string;
   amountLabel: string;
   onPaid: () => void;
+  /** An attempt was declined or its check failed: the order records why, without a transition. */
+  onFailed: () => void;
 }) {
   return (
     <section className="panel payment" aria-labelledby="payment-heading" data-payment-mode={mode.kind}>
       <h2 id="payment-heading">Payment</h2>
-      {mode.kind === 'stripe' && <StripePaymentForm publishableKey={mode.publishableKey} clientSecret={clientSecret} amountLabel={amountLabel} onPaid={onPaid} />}
+      {mode.kind === 'stripe' && <StripePaymentForm publishableKey={mode.publishableKey} clientSecret={clientSecret} amountLabel={amountLabel} onPaid={onPaid} onFailed={onFailed} />}
       {mode.kind === 'simulator' && (
         <TestCardForm
           apiUrl={mode.apiUrl}
@@ -39,6 +42,7 @@ export function PaymentStep({
           clientSecret={clientSecret}
           amountLabel={amountLabel}
           onPaid={onPaid}
+          onFailed={onFailed}
         />
       )}
       {mode.kind === 'off' && (

@@ -35,17 +35,18 @@ interface Props {
   clientSecret: string;
   amountLabel: string;
   onPaid: () => void;
+  onFailed: () => void;
 }
 
-export default function StripePaymentForm({ publishableKey, clientSecret, amountLabel, onPaid }: Props) {
+export default function StripePaymentForm({ publishableKey, clientSecret, amountLabel, onPaid, onFailed }: Props) {
   return (
     <Elements stripe={stripeFor(publishableKey)} options={{ clientSecret, appearance: { theme: 'stripe' } }}>
-      <PaymentForm clientSecret={clientSecret} amountLabel={amountLabel} onPaid={onPaid} />
+      <PaymentForm clientSecret={clientSecret} amountLabel={amountLabel} onPaid={onPaid} onFailed={onFailed} />
     </Elements>
   );
 }
 
-function PaymentForm({ clientSecret, amountLabel, onPaid }: Omit<Props, 'publishableKey'>) {
+function PaymentForm({ clientSecret, amountLabel, onPaid, onFailed }: Omit<Props, 'publishableKey'>) {
   const stripe = useStripe();
   const elements = useElements();
   const [error, setError] = useState<string | null>(null);
@@ -77,6 +78,7 @@ function PaymentForm({ clientSecret, amountLabel, onPaid }: Omit<Props, 'publish
     if (result.error) {
       const e = result.error;
       setError(`${describePaymentError({ code: e.code, declineCode: e.decline_code, message: e.message })} ${TRY_AGAIN}`);
+      onFailed();
       return;
     }
     const status = result.paymentIntent?.status;

@@ -29,6 +29,7 @@ export function TestCardForm({
   clientSecret,
   amountLabel,
   onPaid,
+  onFailed,
 }: {
   apiUrl: string;
   publishableKey: string;
@@ -36,6 +37,7 @@ export function TestCardForm({
   clientSecret: string;
   amountLabel: string;
   onPaid: () => void;
+  onFailed: () => void;
 }) {
   const api = useMemo(() => simulatorPayments(apiUrl, publishableKey), [apiUrl, publishableKey]);
   const [card, setCard] = useState<string>(TEST_CARDS[0].id);
@@ -60,6 +62,7 @@ export function TestCardForm({
             : `${describePaymentError({ code: answer.error.code, declineCode: answer.error.decline_code, message: answer.error.message })} ${TRY_AGAIN}`,
         );
         setPhase({ kind: 'ready' });
+        onFailed();
         return;
       }
       const intent = answer.intent;
@@ -73,6 +76,7 @@ export function TestCardForm({
         const e = intent.last_payment_error;
         setError(`${describePaymentError({ code: e.code, declineCode: e.decline_code, message: e.message })} ${TRY_AGAIN}`);
         setPhase({ kind: 'ready' });
+        onFailed();
       } else if (intent.status === 'canceled') {
         setError('This order can no longer be paid.');
         setPhase({ kind: 'ready' });
@@ -80,7 +84,7 @@ export function TestCardForm({
         setPhase({ kind: 'ready' });
       }
     },
-    [onPaid],
+    [onPaid, onFailed],
   );
 
   // After a reload: a payment already made, or a 3-D Secure check left open, is picked up where it was.
