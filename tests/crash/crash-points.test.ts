@@ -28,7 +28,7 @@ import { placeOrder } from '../../src/server/orders/place-order';
 import { reserveOrder } from '../../src/server/orders/reserve-order';
 import { transition } from '../../src/server/orders/state-machine';
 import { releaseLines } from '../../src/server/inventory/stock';
-import { cartWith, customer, getOrder, newKey, seedProduct, sim, simEvent, stockOf, waitFor, waitForState } from '../helpers';
+import { cartWith, customer, getOrder, manualDeps, newKey, seedProduct, sim, simEvent, stockOf, waitFor, waitForState } from '../helpers';
 import {
   auditIfAvailable,
   auditorRuns,
@@ -229,27 +229,38 @@ describe('reserve:after-holds', () => {
 
   it('a multi-line order that cannot be filled: nothing stays held and it ends REJECTED', async () => {
     const t = await crashTest('reserve:after-holds');
-    // Lines are held in SKU order: the first is held, the last cannot be (6 > 5). The first is given back
+    // Lines are held in SKU order: the first is held, the last cannot be. The first is given back
     // only after the rejection is written (a twin run may have reserved meanwhile), so the kill leaves it held.
-    const [first, last] = [await seedProduct(5), await seedProduct(5)].sort() as [string, string];
+    const [first, last] = [await seedProduct(5), await seedProduct(6)].sort() as [string, string];
     const lines = [
       { sku: first, qty: 2 },
       { sku: last, qty: 6 },
     ];
-    const { orderId } = await place(t, lines);
-    await t.crashed();
+    // Placed while the stock covers it (a shortfall placeOrder sees is rejected there, with no reservation),
+    // on a queue no worker reads; then a rival holds a unit of the last line, and only then does the worker reserve.
+    const held = manualDeps();
+    try {
+      const { orderId } = await placeOrder({ cartId: await cartWith(lines), customer, idempotencyKey: newKey() }, held.deps);
+      const rival = await placeOrder({ cartId: await cartWith([{ sku: last, qty: 1 }]), customer, idempotencyKey: newKey() }, held.deps);
+      expect(await reserveOrder(rival.orderId, held.deps)).toBe('applied');
+      await t.m.deps.enqueuer.reserve(orderId);
+      await t.crashed();
 
-    expect((await getOrder(orderId)).state).toBe('CREATED');
-    expect(await holdsOf(first, orderId)).toEqual([expect.objectContaining({ ref: 'r1', qty: 2 })]);
-    expect(await holdsOf(last, orderId)).toEqual([]);
+      expect((await getOrder(orderId)).state).toBe('CREATED');
+      expect(await holdsOf(first, orderId)).toEqual([expect.objectContaining({ ref: 'r1', qty: 2 })]);
+      expect(await holdsOf(last, orderId)).toEqual([]);
 
-    await t.restart();
-    const rejected = await waitForState(orderId, ['REJECTED'], 20_000);
-    await waitFor(`order ${orderId} gave its stock back`, () => getOrder(orderId), (o) => !o.pendingRelease, 10_000);
-    expect(rejected.rejection).toMatchObject({ reason: 'OUT_OF_STOCK', sku: last });
-    for (const sku of [first, last]) expect(await stockOf(sku)).toMatchObject({ available: 5, reserved: 0, sold: 0, holds: [] });
-    expect(await intentsOf(orderId)).toEqual([]);
-    await expectConverged([orderId], [first, last]);
+      await t.restart();
+      const rejected = await waitForState(orderId, ['REJECTED'], 20_000);
+      await waitFor(`order ${orderId} gave its stock back`, () => getOrder(orderId), (o) => !o.pendingRelease, 10_000);
+      expect(rejected.rejection).toMatchObject({ reason: 'OUT_OF_STOCK', sku: last });
+      expect(await stockOf(first)).toMatchObject({ available: 5, reserved: 0, sold: 0, holds: [] });
+      expect(await stockOf(last)).toMatchObject({ available: 5, reserved: 1, sold: 0, holds: [expect.objectContaining({ orderId: rival.orderId })] });
+      expect(await intentsOf(orderId)).toEqual([]);
+      await expectConverged([orderId, rival.orderId], [first, last]);
+    } finally {
+      await held.close();
+    }
   });
 
   it('the customer cancels while the worker is down: the stock taken before the crash comes back', async () => {
