@@ -59,13 +59,20 @@ const alive = (pid: number) => {
   }
 };
 
-/** Starts `command` detached, its output appended to .run/load/<name>.log; the driver does not wait for it. */
-function startDetached(name: string, command: string, args: string[], cwd: string): void {
+/** Starts `command` detached, its output appended to .run/load/<name>.log; resolves once it runs (the driver does not wait for it to end). */
+async function startDetached(name: string, command: string, args: string[], cwd: string): Promise<void> {
   mkdirSync(LOG_DIR, { recursive: true });
   const log = openSync(path.join(LOG_DIR, `${name}.log`), 'a');
-  const child = spawn(command, args, { cwd, detached: true, stdio: ['ignore', log, log], env: process.env });
-  child.unref();
-  closeSync(log);
+  try {
+    const child = spawn(command, args, { cwd, detached: true, stdio: ['ignore', log, log], env: process.env });
+    await new Promise<void>((resolve, reject) => {
+      child.once('spawn', resolve);
+      child.once('error', reject);
+    });
+    child.unref();
+  } finally {
+    closeSync(log);
+  }
 }
 
 /** scripts/services keeps its servers' pids in .run/<profile>/pids/; a restarted server gets its new pid there. */
@@ -107,7 +114,10 @@ export async function stopRedis(url: string): Promise<Stopped> {
   const config = new Map<string, string>();
   for (let i = 0; i + 1 < flat.length; i += 2) config.set(flat[i] as string, flat[i + 1] as string);
   const pid = Number(info.process_id);
-  const executable = info.executable || 'redis-server';
+  // INFO's `executable` is argv[0] joined to the working directory, also when it was found on PATH: then by its
+  // name, on PATH again. (Not /proc/<pid>/exe: Debian's redis-server is a link to redis-check-rdb, which checks
+  // its own name to choose what to be.)
+  const executable = info.executable && existsSync(info.executable) ? info.executable : path.basename(info.executable || 'redis-server');
   const cwd = readlinkSync(`/proc/${pid}/cwd`);
   const args = [
     ...(info.config_file ? [info.config_file] : []),
@@ -124,7 +134,7 @@ export async function stopRedis(url: string): Promise<Stopped> {
   return {
     pid,
     start: async () => {
-      startDetached('redis-restart', executable, args, cwd);
+      await startDetached('redis-restart', executable, args, cwd);
       await until('redis did not answer again', 60_000, async () => {
         const c = redisClient(url);
         try {
@@ -194,7 +204,7 @@ export async function stopMongo(uri: string): Promise<Stopped> {
   return {
     pid,
     start: async () => {
-      startDetached('mongo-restart', command, args, cwd);
+      await startDetached('mongo-restart', command, args, cwd);
       await until('the MongoDB server did not answer again', 120_000, async () => ((await mongoAnswers(uri)) ? true : null));
       const again = pidListeningOn(port);
       if (again !== null) repointPidFiles(pid, again);
