@@ -144,7 +144,7 @@ describe('failure drills under load, short', () => {
   }, 120_000);
 
   it('flush-redis: every queued job lost, the reconciler re-drives every order', async () => {
-    const { fired } = await drill('flush-redis', 1_500);
+    const { fired } = await drill('flush-redis', 500);
     expect(fired.keysFlushed).toBeGreaterThan(0);
   }, 120_000);
 
