@@ -8,7 +8,8 @@
  *
  * Options:
  *   --prefill N           store N historical orders first (flat-cost comparison)
- *   --drill ACTION@Ns     kill-worker@10s, kill-web@5s (repeatable; needs `npm run start:all` to restart them)
+ *   --drill ACTION@Ns     kill-worker@10s, kill-web@5s (repeatable; needs `npm run start:all` to restart them),
+ *                         restart-redis@10s[+3s], flush-redis@10s, restart-mongo@10s[+3s] (load/lib/drills.ts)
  *   --no-baseline         skip the accept-path / baseline comparison
  *   --thresholds-advisory report the thresholds but pass or fail on the checks only (exactness, auditor, drills)
  *   --pid ROLE=PID        measure this pid for web|worker|database|redis|simulator instead of finding it by port

@@ -7,6 +7,7 @@
  * baseline, drills, machine and command.
  */
 import { readFileSync } from 'node:fs';
+import { describeDrill, drillDetail } from './drills';
 import type { RunResult } from './run-scenario';
 
 export interface ReportContext {
@@ -107,7 +108,7 @@ ${bl ? table(['phase', 'requests', 'failed', 'seconds', 'per second', 'p50 ms', 
   ['accept (placeOrder)', bl.accept.requests, bl.accept.failed, bl.accept.seconds, bl.accept.perSecond, bl.accept.latencyMs.med, bl.accept.latencyMs.p99],
 ]) + `<p>Concurrency ${bl.concurrency}; accept / baseline = <b>${fmt(bl.ratio, 2)}</b>${bl.note ? ` (${escapeHtml(bl.note)})` : ''}</p>` : '<p>Not measured in this run.</p>'}
 <h2>Drills</h2>
-${result.drills.length ? table(['drill', 'pid', 'fired at (s)', 'back after (s)', 'error'], result.drills.map((d) => [d.action, d.pid ?? '–', fmt((d.firedAtMs ?? 0) / 1000, 1), d.backAfterMs === null ? '–' : fmt(d.backAfterMs / 1000, 1), escapeHtml(d.error ?? '')])) : '<p>None.</p>'}
+${result.drills.length ? table(['drill', 'pid', 'fired at (s)', 'back after (s)', 'what happened', 'error'], result.drills.map((d) => [describeDrill(d), d.pid ?? '–', fmt((d.firedAtMs ?? 0) / 1000, 1), d.backAfterMs === null ? '–' : fmt(d.backAfterMs / 1000, 1), escapeHtml(drillDetail(d)), escapeHtml(d.error ?? '')])) : '<p>None.</p>'}
 <h2>Machine and command</h2>
 ${table(['CPUs', 'model', 'memory', 'node', 'platform', 'load average at start / end (1 min)'], [[ctx.machine.cpus, escapeHtml(ctx.machine.cpuModel), `${ctx.machine.memoryGiB} GiB`, ctx.machine.node, ctx.machine.platform, `${fmt(result.loadAverage.start, 2)} / ${fmt(result.loadAverage.end, 2)}`]])}
 <p><code>${escapeHtml(ctx.command)}</code></p>

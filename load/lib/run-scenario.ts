@@ -13,7 +13,7 @@ import { connectMongo, Product } from '../../prisma-free-models';
 import { runBuyer, type BuyerPlan, type BuyerResult } from './buyer';
 import { measureBaseline, type BaselineResult } from './baseline';
 import { checkExactness, statesOf, type Check } from './checks';
-import { runDrills, type DrillResult, type DrillSpec } from './drills';
+import { describeDrill, drillDetail, runDrills, type DrillResult, type DrillSpec } from './drills';
 import { runModel } from './executor';
 import { prefillOrders } from './prefill';
 import { CpuMeter, type ProcessTarget, type RoleCpu } from './processes';
@@ -166,7 +166,7 @@ export async function runScenario(scenario: Scenario, target: Target, opts: RunO
     : null;
   const stopProgress = opts.progress === false ? () => undefined : startProgress(rec, scenario.model.buyers);
 
-  const drills = runDrills(opts.drills ?? [], { web: portOf(target.appUrl, 80), worker: target.workerPort }, () => rec.now(), log);
+  const drills = runDrills(opts.drills ?? [], target, () => rec.now(), log);
 
   // "Terminal or payable within settleMs of the last arrival": counted once, then.
   let unsettled: number | null = null;
@@ -288,12 +288,12 @@ export async function runScenario(scenario: Scenario, target: Target, opts: RunO
   const thresholds = evaluateThresholds(scenario.thresholds, metrics).map((t) =>
     t.metric === 'accept_baseline_ratio' && !baseline ? { ...t, ok: true, skipped: true, problem: 'not measured in this run (--no-baseline)' } : t,
   );
-  const drillChecks: Check[] = drillResults.map((d) => ({
-    name: `drill ${d.action}@${d.atMs / 1000}s`,
-    ok: !d.error,
-    detail: d.error ?? `SIGKILL to pid ${d.pid} at ${round((d.firedAtMs ?? 0) / 1000)} s; listening again after ${round((d.backAfterMs ?? 0) / 1000)} s`,
-  }));
-  const checks = [...exact.checks, ...drillChecks];
+  const drillChecks: Check[] = drillResults.map((d) => ({ name: `drill ${describeDrill(d)}`, ok: !d.error, detail: d.error ? `${d.error} (${drillDetail(d)})` : drillDetail(d) }));
+  // After a drill every order must have settled by itself (terminal, or payable and waiting for its buyer).
+  const settled: Check[] = drillResults.length
+    ? [{ name: 'every order settled after the drills', ok: unsettled === 0, detail: `${unsettled} orders still CREATED / INVENTORY_RESERVED / PAID or unanswered` }]
+    : [];
+  const checks = [...exact.checks, ...drillChecks, ...settled];
 
   const latency: Record<string, TrendSummary> = {};
   for (const name of ['decision_ms', 'confirm_ms', 'e2e_ms', 'place_order_ms', 'arrival_lag_ms']) {

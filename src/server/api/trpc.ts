@@ -129,8 +129,14 @@ function retryAfterOf(err: { details?: Record<string, unknown> }): number | null
 }
 
 function isUnavailable(err: unknown): boolean {
-  const name = (err as { name?: string } | null)?.name ?? '';
-  return /Mongo(ServerSelection|Network|NotConnected|Timeout)Error|MongooseServerSelectionError/.test(name) || /ECONNREFUSED|Connection is closed/.test(String(err));
+  const { name = '', code = '' } = (err ?? {}) as { name?: string; code?: unknown };
+  // A server that stops mid-request (a MongoDB restart) can surface as the socket's own EPIPE / ECONNRESET, not
+  // wrapped in a driver error: still an outage to retry with the same key, not an internal error.
+  return (
+    /Mongo(ServerSelection|Network|NotConnected|Timeout)Error|MongooseServerSelectionError/.test(name) ||
+    /ECONNREFUSED|Connection is closed/.test(String(err)) ||
+    (typeof code === 'string' && /^(EPIPE|ECONNRESET)$/.test(code))
+  );
 }
 
 const t = initTRPC.context<Context>().create({
