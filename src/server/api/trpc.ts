@@ -13,6 +13,7 @@
  */
 import { initTRPC, TRPCError } from '@trpc/server';
 import type { FetchCreateContextFnOptions } from '@trpc/server/adapters/fetch';
+import mongoose from 'mongoose';
 import { z, ZodError } from 'zod';
 import { peerAddressHeader, resolveClientAddress } from '../abuse/client-address';
 import { getConfig } from '../config';
@@ -128,12 +129,16 @@ function retryAfterOf(err: { details?: Record<string, unknown> }): number | null
   return typeof seconds === 'number' ? seconds : null;
 }
 
-function isUnavailable(err: unknown): boolean {
+/** Whether an unexpected error is a dependency being away (answered 503, retry with the same key) rather than a bug. */
+export function isUnavailable(err: unknown): boolean {
   const { name = '', code = '' } = (err ?? {}) as { name?: string; code?: unknown };
   // A server that stops mid-request (a MongoDB restart) can surface as the socket's own EPIPE / ECONNRESET, not
   // wrapped in a driver error: still an outage to retry with the same key, not an internal error.
+  // Every network error of the driver counts, its pool being cleared after a connection dropped
+  // (MongoPoolClearedError: every operation queued on that pool fails with it) included.
   return (
-    /Mongo(ServerSelection|Network|NotConnected|Timeout)Error|MongooseServerSelectionError/.test(name) ||
+    err instanceof mongoose.mongo.MongoNetworkError ||
+    /Mongo(ServerSelection|Network|NotConnected|Timeout|PoolCleared)Error|MongooseServerSelectionError/.test(name) ||
     /ECONNREFUSED|Connection is closed/.test(String(err)) ||
     (typeof code === 'string' && /^(EPIPE|ECONNRESET)$/.test(code))
   );

@@ -85,7 +85,7 @@ export async function addCartLine(cartId: string, sku: string, qty: number, poli
   const pushed = await Cart.findOneAndUpdate(
     { _id: cartId, ...OPEN, 'lines.sku': { $ne: sku }, [`lines.${maxLines - 1}`]: { $exists: false } },
     { $push: { lines: { sku, qty } } },
-    { new: true },
+    { returnDocument: 'after' },
   ).lean<CartDoc>();
   if (pushed) return priced(pushed, policy.currency);
   // More of an existing line, only while the result stays within the limit.
@@ -94,7 +94,7 @@ export async function addCartLine(cartId: string, sku: string, qty: number, poli
     // arrayFilters, not the positional `$`: mongo-java-server cannot combine
     // `$` with an $elemMatch filter; both are atomic on MongoDB.
     { $inc: { 'lines.$[line].qty': qty } },
-    { arrayFilters: [{ 'line.sku': sku }], new: true },
+    { arrayFilters: [{ 'line.sku': sku }], returnDocument: 'after' },
   ).lean<CartDoc>();
   if (bumped) return priced(bumped, policy.currency);
   const cart = await loadOpenCart(cartId);
@@ -106,14 +106,14 @@ export async function addCartLine(cartId: string, sku: string, qty: number, poli
 
 export async function setCartLineQty(cartId: string, sku: string, qty: number, policy: CartPolicy): Promise<CartView> {
   assertQtyWithinLimit(qty, policy);
-  const cart = await Cart.findOneAndUpdate({ _id: cartId, ...OPEN, 'lines.sku': sku }, { $set: { 'lines.$.qty': qty } }, { new: true }).lean<CartDoc>();
+  const cart = await Cart.findOneAndUpdate({ _id: cartId, ...OPEN, 'lines.sku': sku }, { $set: { 'lines.$.qty': qty } }, { returnDocument: 'after' }).lean<CartDoc>();
   if (cart) return priced(cart, policy.currency);
   await loadOpenCart(cartId);
   throw new DomainError('NOT_FOUND', `The cart has no line for ${sku}`, { field: 'sku' });
 }
 
 export async function removeCartLine(cartId: string, sku: string, currency: string): Promise<CartView> {
-  const cart = await Cart.findOneAndUpdate({ _id: cartId, ...OPEN }, { $pull: { lines: { sku } } }, { new: true }).lean<CartDoc>();
+  const cart = await Cart.findOneAndUpdate({ _id: cartId, ...OPEN }, { $pull: { lines: { sku } } }, { returnDocument: 'after' }).lean<CartDoc>();
   if (cart) return priced(cart, currency);
   await loadOpenCart(cartId);
   // loadOpenCart throws for a missing or ordered cart; an open one that did not match cannot happen.
