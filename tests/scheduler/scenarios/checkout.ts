@@ -1,40 +1,67 @@
 /**
  * placeOrder meets itself: a double click, or a retry sent before the first
  * attempt answered, possibly through two web processes. One cart, one key:
- * exactly one order, and both calls answer it.
+ * exactly one order, and both calls answer it; also while another order
+ * takes the last unit, so that one twin may see the stock and the other not
+ * (an order the stock visibly cannot cover is written already REJECTED).
  */
 import { Cart, Order } from '../../../prisma-free-models';
 import { newCartId } from '../../../src/server/ids';
 import { placeOrder } from '../../../src/server/orders/place-order';
+import { reserveOrder } from '../../../src/server/orders/reserve-order';
 import type { Scenario } from '../explore';
-import { product } from '../fixtures';
+import { createdOrder, product } from '../fixtures';
 
 const customer = { name: 'Asha Rao', email: 'asha@example.com', address: { line1: '1 MG Road', city: 'Bengaluru', state: 'KA', postalCode: '560001', country: 'IN' } };
 
-export const placeOrderTwins: Scenario<{ orderIds: string[]; skus: string[]; cartId: string; key: string }> = {
+type TwinsFixture = { orderIds: string[]; skus: string[]; cartId: string; key: string; rival?: string };
+
+async function twinsSetup(stock: number, rival: boolean): Promise<TwinsFixture> {
+  const sku = await product(stock);
+  const cartId = newCartId();
+  await Cart.create({ _id: cartId, lines: [{ sku, qty: 1 }] });
+  const fixture: TwinsFixture = { orderIds: [], skus: [sku], cartId, key: `twin-${cartId.slice(0, 12)}` };
+  if (rival) {
+    fixture.rival = await createdOrder([sku]);
+    fixture.orderIds.push(fixture.rival);
+  }
+  return fixture;
+}
+
+const twinTasks = (fixture: TwinsFixture, world: Parameters<Scenario<TwinsFixture>['tasks']>[1]) =>
+  ['A', 'B'].map((name) => ({
+    name: `placeOrder ${name}`,
+    run: async () => {
+      const placed = await placeOrder({ idempotencyKey: fixture.key, cartId: fixture.cartId, customer }, world.deps);
+      // The auditor looks at the orders the schedule made.
+      if (!fixture.orderIds.includes(placed.orderId)) fixture.orderIds.push(placed.orderId);
+      return placed.orderId;
+    },
+  }));
+
+export const placeOrderTwins: Scenario<TwinsFixture> = {
   name: 'placeOrder twins with one key',
-  async setup() {
-    const sku = await product(2);
-    const cartId = newCartId();
-    await Cart.create({ _id: cartId, lines: [{ sku, qty: 1 }] });
-    return { orderIds: [], skus: [sku], cartId, key: `twin-${cartId.slice(0, 12)}` };
-  },
-  tasks: (fixture, world) =>
-    ['A', 'B'].map((name) => ({
-      name: `placeOrder ${name}`,
-      run: async () => {
-        const placed = await placeOrder({ idempotencyKey: fixture.key, cartId: fixture.cartId, customer }, world.deps);
-        // The auditor looks at the orders the schedule made.
-        if (!fixture.orderIds.includes(placed.orderId)) fixture.orderIds.push(placed.orderId);
-        return placed.orderId;
-      },
-    })),
-  async check({ cartId }, _world, results) {
-    const problems = results.flatMap((r) => (r.ok ? [] : [`${r.name} failed: ${(r.error as Error).message}`]));
-    const answered = new Set(results.flatMap((r) => (r.ok ? [r.value as string] : [])));
-    if (answered.size > 1) problems.push(`the twins answered different orders: ${[...answered].join(', ')}`);
-    const stored = await Order.countDocuments({ cartId });
-    if (stored !== 1) problems.push(`${stored} orders stored for the cart, expected 1`);
-    return problems;
-  },
+  setup: () => twinsSetup(2, false),
+  tasks: twinTasks,
+  check: checkTwins,
 };
+
+export const placeOrderTwinsLastUnit: Scenario<TwinsFixture> = {
+  name: 'placeOrder twins while another order takes the last unit',
+  setup: () => twinsSetup(1, true),
+  tasks: (fixture, world) => [
+    ...twinTasks(fixture, world),
+    { name: 'rival reserves', job: { queue: 'reservation', data: { orderId: fixture.rival as string } }, run: () => reserveOrder(fixture.rival as string, world.deps) },
+  ],
+  check: checkTwins,
+};
+
+/** Both twins answered, with one order, the only one stored for the cart (the rival is no twin). */
+async function checkTwins({ cartId }: TwinsFixture, _world: unknown, results: readonly { name: string; ok: boolean; value?: unknown; error?: unknown }[]): Promise<string[]> {
+  const problems = results.flatMap((r) => (r.ok ? [] : [`${r.name} failed: ${(r.error as Error).message}`]));
+  const answered = new Set(results.flatMap((r) => (r.ok && r.name.startsWith('placeOrder') ? [r.value as string] : [])));
+  if (answered.size > 1) problems.push(`the twins answered different orders: ${[...answered].join(', ')}`);
+  const stored = await Order.countDocuments({ cartId });
+  if (stored !== 1) problems.push(`${stored} orders stored for the cart, expected 1`);
+  return problems;
+}

@@ -10,7 +10,7 @@ import {
   reconcileTwins,
   settleWhilePaid,
 } from './closing';
-import { placeOrderTwins } from './checkout';
+import { placeOrderTwins, placeOrderTwinsLastUnit } from './checkout';
 import { finalizeTwins, finalizeVsReconcile, markPaidTwins, markPaidVsCancel, markPaidVsExpire, requestPaymentTwins, requestPaymentVsCancel } from './payment';
 import { reconcileVsPlaceOrder, reconcileVsSettling } from './open-work';
 import { lastUnit, reserveTwins, reserveTwinsMultiLine, reserveVsCancel, reserveVsExpire, staleReserveTwin } from './reservation';
@@ -18,6 +18,7 @@ import { lastUnit, reserveTwins, reserveTwinsMultiLine, reserveVsCancel, reserve
 export const SCENARIOS = [
   // Each step against a twin of itself (a stalled job run again, a retry, a double click).
   placeOrderTwins,
+  placeOrderTwinsLastUnit,
   reserveTwins,
   reserveTwinsMultiLine,
   staleReserveTwin,
