@@ -114,10 +114,8 @@ export async function setCartLineQty(cartId: string, sku: string, qty: number, p
 
 export async function removeCartLine(cartId: string, sku: string, currency: string): Promise<CartView> {
   const cart = await Cart.findOneAndUpdate({ _id: cartId, ...OPEN }, { $pull: { lines: { sku } } }, { returnDocument: 'after' }).lean<CartDoc>();
-  if (cart) return priced(cart, currency);
-  await loadOpenCart(cartId);
-  // loadOpenCart throws for a missing or ordered cart; an open one that did not match cannot happen.
-  return getCart(cartId, currency);
+  // Nothing matched: loadOpenCart says why (no such cart, or it became an order).
+  return priced(cart ?? (await loadOpenCart(cartId)), currency);
 }
 
 /** The lines of a cart that has not been ordered yet, for placing its order. */

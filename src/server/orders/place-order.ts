@@ -59,10 +59,10 @@ export async function placeOrder(
       const products = await findActiveProducts(items.map((i) => i.sku));
       const priced = priceWith(items, products, deps.currency);
       const order = { _id: orderId, accessToken: newAccessToken(), idempotencyKey, cartId, requestHash, lines: priced.lines, currency: priced.currency, totalMinor: priced.totalMinor, customer };
-      const short = visibleShortfall(items, products);
-      if (short) {
+      const shortSku = visibleShortfall(items, products);
+      if (shortSku) {
         // Holds nothing and needs no later work: no customer slot, no open-orders entry, no job.
-        return insertRejectedAtPlacement({ ...order, rejection: { reason: 'OUT_OF_STOCK', sku: short.sku } }, 'place-order', `OUT_OF_STOCK ${short.sku}`);
+        return insertRejectedAtPlacement({ ...order, rejection: { reason: 'OUT_OF_STOCK', sku: shortSku } }, 'place-order', `OUT_OF_STOCK ${shortSku}`);
       }
       await takeCustomerSlot(slot);
       // Listed before it exists, so no crash can leave it unknown to the reconciler (open-work/open-orders.ts).
@@ -105,9 +105,8 @@ export async function placeOrder(
  * after it is still decided by the reservation's conditional update, which
  * alone guarantees no oversell.
  */
-function visibleShortfall(items: readonly { sku: string; qty: number }[], products: ReadonlyMap<string, ProductDoc>): { sku: string } | null {
-  const short = items.find((item) => (products.get(item.sku)?.available ?? 0) < item.qty);
-  return short ? { sku: short.sku } : null;
+function visibleShortfall(items: readonly { sku: string; qty: number }[], products: ReadonlyMap<string, ProductDoc>): string | undefined {
+  return items.find((item) => (products.get(item.sku)?.available ?? 0) < item.qty)?.sku;
 }
 
 async function cartAlreadyOrdered(cartId: string, email: string): Promise<DomainError> {

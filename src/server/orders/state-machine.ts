@@ -122,7 +122,7 @@ export function initialStateFields(action: string, at = new Date()): {
  * rejected order. Fails like any insert (a duplicate key) and then counts nothing.
  */
 export async function insertRejectedAtPlacement(fields: Record<string, unknown>, action: string, detail: string, at = new Date()): Promise<OrderDoc> {
-  const reject = TRANSITIONS.find((t) => t.from === INITIAL_STATE && t.to === 'REJECTED') as TransitionRule;
+  const reject = findRule(INITIAL_STATE, 'REJECTED') as TransitionRule;
   const born = initialStateFields(action, at);
   const rejected = { from: reject.from, to: reject.to, action: reject.action, outcome: 'applied', at, detail };
   const created = await Order.create({ ...fields, state: reject.to, stateChangedAt: at, history: [...born.history, rejected] });
