@@ -241,8 +241,10 @@ describe('unexpected errors', () => {
       setOperationGate(undefined);
       const { getRuntime } = await import('../../src/server/runtime');
       const runtime = await getRuntime();
+      // Everything the route's runtime opened, its replies awaited (a bare disconnect fails commands still in flight).
       await runtime.queues.close();
-      runtime.redis.disconnect();
+      await runtime.orderWaiters.close();
+      await runtime.redis.quit();
     }
   });
 });
