@@ -135,6 +135,11 @@ export function createOrderQueues(
     enqueuer,
     queues,
     close: async () => {
+      // A queue checks the Redis version on its shared connection when
+      // created; closing before that answers lets the caller end the
+      // connection under it (rejections nobody awaits). Wait, but not forever.
+      const started = Object.values(queues).map((q) => q.waitUntilReady().catch(() => undefined));
+      await within(timeoutMs, 'queues start', Promise.all(started)).catch(() => undefined);
       await Promise.all(Object.values(queues).map((q) => q.close()));
     },
   };
