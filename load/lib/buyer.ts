@@ -169,15 +169,18 @@ export async function runBuyer(index: number, plan: BuyerPlan, rec: Recorder, st
       return view;
     };
 
-    let view = await waitFor((s) => HELD.has(s) || FINAL.has(s));
+    // placeOrder's answer carries the decision when the order was reserved (or rejected) as it was placed.
+    const decided = (s: string) => HELD.has(s) || FINAL.has(s);
+    const decision = decided(placed.state) ? placed.state : (await waitFor(decided)).state;
+    setState(decision);
     rec.trend('decision_ms', rec.now() - tPlace);
-    rec.count(HELD.has(view.state) ? 'held' : 'sold_out');
-    if (!HELD.has(view.state) || !plan.pay) {
-      if (!HELD.has(view.state)) rec.trend('e2e_ms', rec.now() - t0);
+    rec.count(HELD.has(decision) ? 'held' : 'sold_out');
+    if (!HELD.has(decision) || !plan.pay) {
+      if (!HELD.has(decision)) rec.trend('e2e_ms', rec.now() - t0);
       return result;
     }
 
-    view = await waitFor((s) => s !== 'INVENTORY_RESERVED');
+    let view = await waitFor((s) => s !== 'INVENTORY_RESERVED');
     const intentId = view.payment.paymentIntentId;
     if (view.state === 'PAYMENT_PENDING' && intentId) {
       if (plan.declineFirst) {

@@ -14,6 +14,12 @@ export interface Deps {
   /** What one order, and one customer's unpaid orders, may hold. */
   orderLimits: OrderLimits;
   /**
+   * placeOrder reserves the order it has just written itself, so its answer
+   * carries the decision; the reservation job then runs only when that
+   * attempt failed (or for replays). Off: every reservation goes through the job.
+   */
+  reserveAtPlacement?: boolean;
+  /**
    * Announces that an order changed (Redis pub/sub), best effort. The state
    * machine uses it after each applied transition once the process installs
    * it (announceTransitionsWith in orders/state-machine.ts).

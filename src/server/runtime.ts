@@ -52,6 +52,8 @@ export async function createRuntime(config: Config): Promise<Runtime> {
       holdTimeMs: config.HOLD_TIME_MS,
       orderLimits: orderLimitsFrom(config),
       orderChanges,
+      // The checkout answers with the decision (held or sold out) when it can.
+      reserveAtPlacement: true,
     },
   };
 }

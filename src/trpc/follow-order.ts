@@ -18,7 +18,7 @@ export type SeenOrder = { state: OrderView['state']; historyLength: number };
 export const seenOf = (view: Pick<OrderView, 'state' | 'history'>): SeenOrder => ({ state: view.state, historyLength: view.history.length });
 
 export interface FollowOrderOptions {
-  /** The order as last seen (e.g. from placeOrder: `{ state, historyLength: 1 }`); without it the order is read first. */
+  /** The order as last seen (`seenOf` a view the caller already has); without it the order is read first. */
   seen?: SeenOrder;
   /** Give up (throw) after this long; default: never. */
   timeoutMs?: number;

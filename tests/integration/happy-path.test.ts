@@ -19,7 +19,8 @@ describe('happy path', () => {
 
     const client = api(newKey());
     const placed = await client.checkout.placeOrder.mutate({ cartId, customer });
-    expect(placed.state).toBe('CREATED');
+    // Reserved as it was placed: the answer carries the decision.
+    expect(placed.state).toBe('INVENTORY_RESERVED');
     expect(placed.replayed).toBe(false);
 
     const pending = await waitForState(placed.orderId, ['PAYMENT_PENDING']);

@@ -110,6 +110,9 @@ describe('metrics', () => {
     expect(delta(web0, web1, 'idempotency_outcomes_total', { outcome: 'replayed' })).toBe(1);
     expect(delta(web0, web1, 'idempotency_outcomes_total', { outcome: 'conflict' })).toBe(1);
     expect(delta(web0, web1, 'order_transitions_total', { action: 'cancel', outcome: 'applied' })).toBe(1);
+    // placeOrder reserves as it places (deps.reserveAtPlacement): the two orders the stock covered.
+    expect(delta(web0, web1, 'order_transitions_total', { action: 'reserve', outcome: 'applied' })).toBe(2);
+    expect(delta(web0, web1, 'reservation_results_total', { result: 'reserved' })).toBe(2);
     // Stock that visibly cannot cover an order rejects it as it is placed (place-order.ts).
     expect(delta(web0, web1, 'order_transitions_total', { action: 'reject', outcome: 'applied' })).toBe(1);
     expect(delta(web0, web1, 'webhook_verification_failures_total', { reason: 'missing_signature' })).toBe(1);
@@ -118,17 +121,16 @@ describe('metrics', () => {
     expect(delta(web0, web1, 'api_request_duration_seconds_count', { endpoint: 'trpc', via: 'fast-path' })).toBeGreaterThanOrEqual(8);
     expect(delta(web0, web1, 'api_request_duration_seconds_count', { endpoint: 'webhook', via: 'fast-path' })).toBeGreaterThanOrEqual(2);
 
-    // The worker: every step of the purchase, the reservations, the jobs that ran them.
+    // The worker: every later step of the purchase and the jobs that ran them.
     const worker1 = await waitFor(
       'the worker to count the finalization',
       workerMetrics,
       (m) => delta(worker0, m, 'order_transitions_total', { action: 'finalize', outcome: 'applied' }) >= 1,
     );
-    for (const action of ['reserve', 'request-payment', 'mark-paid', 'finalize']) {
+    for (const action of ['request-payment', 'mark-paid', 'finalize']) {
       expect(delta(worker0, worker1, 'order_transitions_total', { action, outcome: 'applied' }), action).toBeGreaterThanOrEqual(1);
     }
-    expect(delta(worker0, worker1, 'reservation_results_total', { result: 'reserved' })).toBeGreaterThanOrEqual(2);
-    expect(delta(worker0, worker1, 'job_duration_seconds_count', { queue: 'reservation', outcome: 'completed' })).toBeGreaterThanOrEqual(2);
+    expect(delta(worker0, worker1, 'job_duration_seconds_count', { queue: 'payment', outcome: 'completed' })).toBeGreaterThanOrEqual(2);
     expect(delta(worker0, worker1, 'job_duration_seconds_count', { queue: 'finalization', outcome: 'completed' })).toBeGreaterThanOrEqual(1);
   });
 
@@ -165,10 +167,10 @@ describe('request ids', () => {
 
     const web = await waitForLog('app', 'the placeOrder line', (l) => l.requestId === requestId && l.orderId === orderId);
     expect(web.map((l) => l.msg)).toContain('placeOrder');
-    // The reservation job and the payment job it enqueued both log under the request's id.
-    const worker = await waitForLog('worker', 'the reservation and payment lines', (l) => l.requestId === requestId && l.orderId === orderId && l.action === 'request-payment');
+    // The reservation made as the order was placed, and the payment job it enqueued, log under the request's id.
+    expect(web.some((l) => l.action === 'reserve' && l.outcome === 'applied')).toBe(true);
+    const worker = await waitForLog('worker', 'the payment lines', (l) => l.requestId === requestId && l.orderId === orderId && l.action === 'request-payment');
     expect(worker[0]).toMatchObject({ queue: 'payment', outcome: 'applied' });
-    expect(logLines('worker').some((l) => l.requestId === requestId && l.action === 'reserve' && l.queue === 'reservation')).toBe(true);
   });
 
   it('are generated when the caller sends none or one that is not a plain token', async () => {

@@ -1,8 +1,9 @@
 /**
- * placeOrder: turn a cart into an order in state CREATED and hand it to the
- * worker. Returns at once; the reservation happens asynchronously. An order
- * the stock visibly cannot cover is written already REJECTED instead (see
- * visibleShortfall), so the answer carries the decision.
+ * placeOrder: turn a cart into an order in state CREATED and reserve its
+ * stock, here (deps.reserveAtPlacement) or in the worker's reservation job,
+ * so the answer carries the decision or the buyer waits for it. An order the
+ * stock visibly cannot cover is written already REJECTED instead (see
+ * visibleShortfall).
  *
  * The order document is written before the job is enqueued. If the enqueue
  * fails (Redis down, crash), the order is still durable: a replay with the
@@ -29,6 +30,7 @@ import { newAccessToken, orderIdFor } from '../ids';
 import { logger } from '../logger';
 import { needsReconciler, openOrderEntry } from '../open-work/open-orders';
 import type { PlaceOrderInput } from '../validation';
+import { reserveCreatedOrder } from './reserve-order';
 import { initialStateFields, insertRejectedAtPlacement, transition } from './state-machine';
 import type { OrderState } from './states';
 
@@ -41,7 +43,7 @@ export interface PlacedOrder {
 
 export async function placeOrder(
   input: Omit<PlaceOrderInput, 'idempotencyKey'> & { idempotencyKey: string },
-  deps: Pick<Deps, 'enqueuer' | 'currency' | 'orderLimits'>,
+  deps: Pick<Deps, 'enqueuer' | 'currency' | 'orderLimits' | 'holdTimeMs' | 'reserveAtPlacement'>,
 ): Promise<PlacedOrder> {
   const { idempotencyKey, cartId, customer } = input;
   const requestHash = hashRequest({ cartId, customer });
@@ -85,16 +87,34 @@ export async function placeOrder(
   // A replay may follow a call that died between writing the order and listing it again.
   if (outcome === 'replayed' && needsReconciler(record)) await openOrderEntry(record._id);
   await markCartOrdered(cartId, record._id);
+  let state = record.state;
+  if (state === 'CREATED' && outcome === 'created' && deps.reserveAtPlacement) state = (await reserveNow(record, deps)) ?? state;
   // Enqueue on replays too: it is absorbed when the job exists, and it re-drives
   // an order whose first enqueue was lost.
-  if (record.state === 'CREATED') {
+  if (state === 'CREATED') {
     try {
       await deps.enqueuer.reserve(record._id);
     } catch (err) {
       logger.error({ orderId: record._id, err }, 'enqueue of reservation failed; the reconciler will re-drive it');
     }
   }
-  return { orderId: record._id, accessToken: record.accessToken, state: record.state, outcome };
+  return { orderId: record._id, accessToken: record.accessToken, state, outcome };
+}
+
+/**
+ * The reservation, here rather than in a job: no queue hop before the
+ * decision, and no read of the order just written. It is the same step the
+ * job runs (safe twice, concurrently, and killed anywhere), so a failure here
+ * only hands it to the job; a crash leaves the order CREATED and listed, for
+ * a replay or the reconciler. Returns the order's state after it, or null.
+ */
+async function reserveNow(order: OrderDoc, deps: Pick<Deps, 'enqueuer' | 'holdTimeMs'>): Promise<OrderState | null> {
+  try {
+    return (await reserveCreatedOrder(order, deps)).state;
+  } catch (err) {
+    logger.warn({ orderId: order._id, err }, 'reservation at placement failed; the reservation job takes it over');
+    return null;
+  }
 }
 
 /**

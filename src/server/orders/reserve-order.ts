@@ -18,7 +18,7 @@ import { releasePendingHolds } from './close-order';
 import { logger } from '../logger';
 import { countReservation } from '../metrics/domain-metrics';
 import { transition } from './state-machine';
-import { HOLDING_STATES } from './states';
+import { HOLDING_STATES, type OrderState } from './states';
 
 export type StepOutcome = 'applied' | 'already-done' | 'refused' | 'skipped';
 
@@ -41,7 +41,19 @@ export async function reserveOrder(orderId: string, deps: Pick<Deps, 'enqueuer' 
     logger.info({ orderId, state: order.state, action: 'reserve', outcome: 'already-done' }, 'reservation not needed');
     return 'already-done';
   }
+  return (await reserveCreatedOrder(order, deps)).outcome;
+}
 
+/**
+ * The reservation of an order read in CREATED, without reading it again:
+ * placeOrder calls it on the order it has just written, the job on the order
+ * it has read. Returns the state it left the order in (null: gone).
+ */
+export async function reserveCreatedOrder(
+  order: Pick<OrderDoc, '_id' | 'lines'>,
+  deps: Pick<Deps, 'enqueuer' | 'holdTimeMs'>,
+): Promise<{ outcome: StepOutcome; state: OrderState | null }> {
+  const orderId = order._id;
   const result = await reserveLines(orderId, FIRST_HOLD_REF, order.lines);
   countReservation(result);
   crashPoint('reserve:after-holds');
@@ -59,7 +71,7 @@ export async function reserveOrder(orderId: string, deps: Pick<Deps, 'enqueuer' 
   if (moved.outcome === 'applied') {
     if (result.ok) await scheduleAfterReservation(moved.order, deps);
     else await releasePendingHolds(orderId);
-    return 'applied';
+    return { outcome: 'applied', state: moved.order.state };
   }
   // Another run decided first (a twin, the customer's cancel). The order's
   // state says whether it may hold what this run took: a closed or rejected
@@ -67,5 +79,5 @@ export async function reserveOrder(orderId: string, deps: Pick<Deps, 'enqueuer' 
   const now = moved.order;
   if (!now || !HOLDING_STATES.has(now.state)) await releaseLines(orderId, FIRST_HOLD_REF, order.lines);
   else if (now.state === 'INVENTORY_RESERVED') await scheduleAfterReservation(now, deps);
-  return moved.outcome;
+  return { outcome: moved.outcome, state: now?.state ?? null };
 }

@@ -28,11 +28,13 @@ async function twinsSetup(stock: number, rival: boolean): Promise<TwinsFixture> 
   return fixture;
 }
 
-const twinTasks = (fixture: TwinsFixture, world: Parameters<Scenario<TwinsFixture>['tasks']>[1]) =>
+type World = Parameters<Scenario<TwinsFixture>['tasks']>[1];
+
+const twinTasks = (fixture: TwinsFixture, world: World, reserveAtPlacement = false) =>
   ['A', 'B'].map((name) => ({
     name: `placeOrder ${name}`,
     run: async () => {
-      const placed = await placeOrder({ idempotencyKey: fixture.key, cartId: fixture.cartId, customer }, world.deps);
+      const placed = await placeOrder({ idempotencyKey: fixture.key, cartId: fixture.cartId, customer }, { ...world.deps, reserveAtPlacement });
       // The auditor looks at the orders the schedule made.
       if (!fixture.orderIds.includes(placed.orderId)) fixture.orderIds.push(placed.orderId);
       return placed.orderId;
@@ -46,13 +48,29 @@ export const placeOrderTwins: Scenario<TwinsFixture> = {
   check: checkTwins,
 };
 
+const rivalReserves = (fixture: TwinsFixture, world: World) => ({
+  name: 'rival reserves',
+  job: { queue: 'reservation' as const, data: { orderId: fixture.rival as string } },
+  run: () => reserveOrder(fixture.rival as string, world.deps),
+});
+
 export const placeOrderTwinsLastUnit: Scenario<TwinsFixture> = {
   name: 'placeOrder twins while another order takes the last unit',
   setup: () => twinsSetup(1, true),
-  tasks: (fixture, world) => [
-    ...twinTasks(fixture, world),
-    { name: 'rival reserves', job: { queue: 'reservation', data: { orderId: fixture.rival as string } }, run: () => reserveOrder(fixture.rival as string, world.deps) },
-  ],
+  tasks: (fixture, world) => [...twinTasks(fixture, world), rivalReserves(fixture, world)],
+  check: checkTwins,
+};
+
+/**
+ * As the web app places orders: the twin that writes the order reserves it
+ * in the same call; the other replays and hands it to the job (which runs as
+ * the schedule settles), so a reservation at placement meets its own job run
+ * and the rival's reservation for the last unit.
+ */
+export const placeOrderReservingTwinsLastUnit: Scenario<TwinsFixture> = {
+  name: 'placeOrder twins reserving at placement while another order takes the last unit',
+  setup: () => twinsSetup(1, true),
+  tasks: (fixture, world) => [...twinTasks(fixture, world, true), rivalReserves(fixture, world)],
   check: checkTwins,
 };
 

@@ -10,15 +10,16 @@ import {
   reconcileTwins,
   settleWhilePaid,
 } from './closing';
-import { placeOrderTwins, placeOrderTwinsLastUnit } from './checkout';
+import { placeOrderReservingTwinsLastUnit, placeOrderTwins, placeOrderTwinsLastUnit } from './checkout';
 import { finalizeTwins, finalizeVsReconcile, markPaidTwins, markPaidVsCancel, markPaidVsExpire, requestPaymentTwins, requestPaymentVsCancel } from './payment';
-import { reconcileVsPlaceOrder, reconcileVsSettling } from './open-work';
+import { reconcileVsPlaceOrder, reconcileVsPlaceOrderReserving, reconcileVsSettling } from './open-work';
 import { lastUnit, reserveTwins, reserveTwinsMultiLine, reserveVsCancel, reserveVsExpire, staleReserveTwin } from './reservation';
 
 export const SCENARIOS = [
   // Each step against a twin of itself (a stalled job run again, a retry, a double click).
   placeOrderTwins,
   placeOrderTwinsLastUnit,
+  placeOrderReservingTwinsLastUnit,
   reserveTwins,
   reserveTwinsMultiLine,
   staleReserveTwin,
@@ -43,5 +44,6 @@ export const SCENARIOS = [
   lastUnit,
   reconcileMissingIntent,
   reconcileVsPlaceOrder,
+  reconcileVsPlaceOrderReserving,
   reconcileVsSettling,
 ];

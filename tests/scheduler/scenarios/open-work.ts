@@ -29,15 +29,17 @@ const eagerReconcile = (world: World, name = 'reconcile'): StepTask => ({
 
 type PlaceFixture = Fixture & { cartId: string; key: string };
 
+async function placeFixture(): Promise<PlaceFixture> {
+  const sku = await product(2);
+  const { cartId } = await createCart();
+  await addCartLine(cartId, sku, 1, { currency: 'inr', limits: suiteOrderLimits });
+  const key = `sched-${cartId}`;
+  return { orderIds: [orderIdFor(key, hashRequest({ cartId, customer }))], skus: [sku], cartId, key };
+}
+
 export const reconcileVsPlaceOrder: Scenario<PlaceFixture> = {
   name: 'reconcile × placeOrder',
-  async setup() {
-    const sku = await product(2);
-    const { cartId } = await createCart();
-    await addCartLine(cartId, sku, 1, { currency: 'inr', limits: suiteOrderLimits });
-    const key = `sched-${cartId}`;
-    return { orderIds: [orderIdFor(key, hashRequest({ cartId, customer }))], skus: [sku], cartId, key };
-  },
+  setup: placeFixture,
   tasks: ({ cartId, key }, world) => [
     { name: 'placeOrder', run: () => placeOrder({ cartId, customer, idempotencyKey: key }, world.deps) },
     { name: 'placeOrder retried', run: () => placeOrder({ cartId, customer, idempotencyKey: key }, world.deps) },
@@ -69,4 +71,21 @@ export const reconcileVsSettling: Scenario<Fixture & { eventId: string }> = {
   lostJobs: (j) => j.queue === 'finalization',
   // The unit was free again and is held again for the payment: confirmed, by the reconciler's finalize.
   check: async ({ orderIds: [id] }) => expectState(id as string, ['CONFIRMED']),
+};
+
+/**
+ * The same with the reservation made by placeOrder itself, as in the web
+ * app: the reconciler may re-drive the order while that reservation is half
+ * done, and the retried call replays and hands it to the (lost) job.
+ */
+export const reconcileVsPlaceOrderReserving: Scenario<PlaceFixture> = {
+  name: 'reconcile × placeOrder reserving at placement',
+  setup: placeFixture,
+  tasks: ({ cartId, key }, world) => [
+    { name: 'placeOrder', run: () => placeOrder({ cartId, customer, idempotencyKey: key }, { ...world.deps, reserveAtPlacement: true }) },
+    { name: 'placeOrder retried', run: () => placeOrder({ cartId, customer, idempotencyKey: key }, { ...world.deps, reserveAtPlacement: true }) },
+    eagerReconcile(world),
+  ],
+  lostJobs: (j) => j.queue === 'reservation',
+  check: async ({ orderIds: [id] }) => expectState(id as string, ['PAYMENT_PENDING']),
 };
