@@ -29,12 +29,27 @@
 // background (H2 default: about once a second), so a SIGKILL can lose the last ~1 s of writes.
 
 import de.bwaldvogel.mongo.MongoBackend;
+import de.bwaldvogel.mongo.MongoCollection;
+import de.bwaldvogel.mongo.MongoDatabase;
 import de.bwaldvogel.mongo.MongoServer;
 import de.bwaldvogel.mongo.MongoVersion;
+import de.bwaldvogel.mongo.backend.CollectionOptions;
+import de.bwaldvogel.mongo.backend.CursorRegistry;
+import de.bwaldvogel.mongo.backend.Index;
+import de.bwaldvogel.mongo.backend.IndexKey;
+import de.bwaldvogel.mongo.backend.QueryResult;
 import de.bwaldvogel.mongo.backend.h2.H2Backend;
+import de.bwaldvogel.mongo.backend.h2.H2Collection;
+import de.bwaldvogel.mongo.backend.h2.H2Database;
 import de.bwaldvogel.mongo.backend.memory.MemoryBackend;
+import de.bwaldvogel.mongo.backend.memory.MemoryCollection;
+import de.bwaldvogel.mongo.backend.memory.MemoryDatabase;
+import de.bwaldvogel.mongo.bson.Document;
+import org.h2.mvstore.MVMap;
+import org.h2.mvstore.MVStore;
 
 import java.io.File;
+import java.lang.reflect.Field;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -42,6 +57,124 @@ import java.util.Map;
 import java.util.concurrent.CountDownLatch;
 
 public class MongoLauncher {
+
+    // ---- Queries anchored on _id use the _id index ----
+    //
+    // mongo-java-server uses an index only for a query on exactly that index's keys, so
+    // { _id: x, state: 'CREATED' } -- the shape of every conditional update the system makes --
+    // scanned the whole collection (and, with the H2 backend, deserialized every document of it):
+    // the cost of one update grew with the data stored. MongoDB answers such a query from the _id
+    // index. These subclasses do the same: when a query has other conditions besides an _id the
+    // _id index can look up (a value, or $in), they read those documents by the index and test the
+    // whole query on each, exactly as the server does for a query its index handles. Top-level
+    // conditions are a conjunction, so no document outside the _id's can match; results are the same.
+
+    /** The positions of the documents the query's _id names, or null when the _id index cannot narrow it. */
+    static <P> Iterable<P> idPositions(List<Index<P>> indexes, Document query) {
+        if (query.size() < 2 || !query.containsKey("_id")) {
+            return null;
+        }
+        Document byId = new Document("_id", query.get("_id"));
+        for (Index<P> index : indexes) {
+            List<IndexKey> keys = index.getKeys();
+            if (keys.size() == 1 && keys.get(0).getKey().equals("_id") && index.canHandle(byId)) {
+                return index.getPositions(byId);
+            }
+        }
+        return null;
+    }
+
+    static final class IdFirstMemoryBackend extends MemoryBackend {
+        @Override
+        public MemoryDatabase openOrCreateDatabase(String databaseName) {
+            return new IdFirstMemoryDatabase(databaseName, getCursorRegistry());
+        }
+    }
+
+    static final class IdFirstMemoryDatabase extends MemoryDatabase {
+        IdFirstMemoryDatabase(String databaseName, CursorRegistry cursorRegistry) {
+            super(databaseName, cursorRegistry);
+        }
+
+        @Override
+        protected MemoryCollection openOrCreateCollection(String collectionName, CollectionOptions options) {
+            return new IdFirstMemoryCollection(this, collectionName, options, cursorRegistry);
+        }
+    }
+
+    static final class IdFirstMemoryCollection extends MemoryCollection {
+        IdFirstMemoryCollection(MongoDatabase database, String collectionName, CollectionOptions options, CursorRegistry cursorRegistry) {
+            super(database, collectionName, options, cursorRegistry);
+        }
+
+        @Override
+        protected QueryResult queryDocuments(Document query, Document orderBy, int numberToSkip, int limit, int batchSize, Document fieldSelector) {
+            Iterable<Integer> positions = idPositions(getIndexes(), query);
+            return positions == null
+                ? super.queryDocuments(query, orderBy, numberToSkip, limit, batchSize, fieldSelector)
+                : matchDocuments(query, positions, orderBy, numberToSkip, limit, batchSize, fieldSelector);
+        }
+    }
+
+    static final class IdFirstH2Backend extends H2Backend {
+        IdFirstH2Backend(String fileName) {
+            super(fileName);
+        }
+
+        @Override
+        protected MongoDatabase openOrCreateDatabase(String databaseName) {
+            return new IdFirstH2Database(databaseName, getMvStore(), getCursorRegistry());
+        }
+    }
+
+    static final class IdFirstH2Database extends H2Database {
+        // H2Database opens its existing collections from its constructor, before a field of this
+        // class could be set: read its own store instead.
+        private static final Field STORE;
+
+        static {
+            try {
+                STORE = H2Database.class.getDeclaredField("mvStore");
+                STORE.setAccessible(true);
+            } catch (ReflectiveOperationException e) {
+                throw new ExceptionInInitializerError(e);
+            }
+        }
+
+        IdFirstH2Database(String databaseName, MVStore mvStore, CursorRegistry cursorRegistry) {
+            super(databaseName, mvStore, cursorRegistry);
+        }
+
+        @Override
+        protected MongoCollection<Object> openOrCreateCollection(String collectionName, CollectionOptions options) {
+            MVStore mvStore;
+            try {
+                mvStore = (MVStore) STORE.get(this);
+            } catch (IllegalAccessException e) {
+                throw new IllegalStateException(e);
+            }
+            // The map names H2Database gives a collection's documents and metadata.
+            String namespace = getFullCollectionNamespace(collectionName);
+            MVMap<Object, Document> data = mvStore.openMap("databases." + namespace);
+            MVMap<String, Object> meta = mvStore.openMap("meta." + namespace);
+            return new IdFirstH2Collection(this, collectionName, options, data, meta, cursorRegistry);
+        }
+    }
+
+    static final class IdFirstH2Collection extends H2Collection {
+        IdFirstH2Collection(MongoDatabase database, String collectionName, CollectionOptions options,
+                            MVMap<Object, Document> data, MVMap<String, Object> meta, CursorRegistry cursorRegistry) {
+            super(database, collectionName, options, data, meta, cursorRegistry);
+        }
+
+        @Override
+        protected QueryResult queryDocuments(Document query, Document orderBy, int numberToSkip, int limit, int batchSize, Document fieldSelector) {
+            Iterable<Object> positions = idPositions(getIndexes(), query);
+            return positions == null
+                ? super.queryDocuments(query, orderBy, numberToSkip, limit, batchSize, fieldSelector)
+                : matchDocuments(query, positions, orderBy, numberToSkip, limit, batchSize, fieldSelector);
+        }
+    }
 
     /** The MongoDB version and wire version the server claims (see the note at the top). */
     static final class ClaimedVersion implements MongoVersion {
@@ -156,7 +289,7 @@ public class MongoLauncher {
         String description;
         switch (backendName) {
             case "memory" -> {
-                backend = new MemoryBackend();
+                backend = new IdFirstMemoryBackend();
                 description = "memory";
             }
             case "h2" -> {
@@ -169,7 +302,7 @@ public class MongoLauncher {
                 if (parent != null && !parent.isDirectory() && !parent.mkdirs()) {
                     throw new IllegalStateException("cannot create directory " + parent);
                 }
-                backend = new H2Backend(f.getPath());
+                backend = new IdFirstH2Backend(f.getPath());
                 description = "h2 file=" + f.getPath();
             }
             default -> {

@@ -271,6 +271,38 @@ describe.each(probeTargets())('MongoDB semantics on $label', (target: ProbeTarge
     });
   });
 
+  // The local server reads these through the _id index (scripts/mongo-server/MongoLauncher.java):
+  // the answers must be MongoDB's, whatever else the query asks.
+  describe('3b. queries on an _id plus other conditions', () => {
+    it('find, update, count and delete see only the named documents that meet every condition', async () => {
+      const c = db().collection<{ _id: string; state: string; n: number; tags?: string[] }>('anchored');
+      await c.insertMany([
+        { _id: 'a1', state: 'A', n: 1, tags: ['x'] },
+        { _id: 'a2', state: 'B', n: 2 },
+        { _id: 'a3', state: 'A', n: 3, tags: ['y'] },
+      ]);
+      expect(await c.findOne({ _id: 'a1', state: 'A' })).toMatchObject({ n: 1 });
+      expect(await c.findOne({ _id: 'a1', state: 'B' })).toBeNull();
+      expect(await c.findOne({ _id: 'nope', state: 'A' })).toBeNull();
+      expect((await c.find({ _id: { $in: ['a1', 'a2', 'a3', 'nope'] }, state: 'A' }).sort({ n: -1 }).toArray()).map((d) => d._id)).toEqual(['a3', 'a1']);
+      expect(await c.countDocuments({ _id: { $in: ['a1', 'a2'] }, n: { $gte: 2 } })).toBe(1);
+      expect(await c.findOne({ _id: 'a1', tags: { $ne: 'x' } })).toBeNull();
+      expect(await c.findOne({ _id: 'a2', $or: [{ state: 'B' }, { n: 9 }] })).toMatchObject({ n: 2 });
+
+      expect((await c.updateOne({ _id: 'a2', state: 'A' }, { $set: { n: 20 } })).matchedCount).toBe(0);
+      expect((await c.updateOne({ _id: 'a2', state: 'B', n: { $lt: 5 } }, { $inc: { n: 10 } })).modifiedCount).toBe(1);
+      expect((await c.updateMany({ _id: { $in: ['a1', 'a2', 'a3'] }, state: 'A' }, { $set: { state: 'C' } })).modifiedCount).toBe(2);
+      // An upsert whose _id exists but whose other conditions do not hold tries to insert that _id: a duplicate, as on MongoDB.
+      expect(isDuplicateKey(await errorOf(() => c.updateOne({ _id: 'a2', state: 'Z' }, { $set: { n: 0 } }, { upsert: true })))).toBe(true);
+      expect((await c.deleteOne({ _id: 'a3', state: 'A' })).deletedCount).toBe(0);
+      expect((await c.deleteOne({ _id: 'a3', state: 'C' })).deletedCount).toBe(1);
+      expect(await c.find({}, { sort: { _id: 1 } }).toArray()).toEqual([
+        { _id: 'a1', state: 'C', n: 1, tags: ['x'] },
+        { _id: 'a2', state: 'B', n: 12 },
+      ]);
+    });
+  });
+
   // ---------------------------------------------------------------------------------------------
   describe('4. stock holds on one product document', () => {
     const holdNe = (sku: string, orderId: string, q: number) =>
