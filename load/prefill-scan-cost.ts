@@ -12,7 +12,9 @@
  *      searches are not due), each RUNS times, means reported;
  *   3. insert PREFILL CONFIRMED orders (insertMany, in batches), then the
  *      one-time backfill pass over them, then measure again as in 2;
- *   4. for reference, at both sizes: the database server idle for 1 s, and
+ *   4. at both sizes, the hot path's shapes: a transition's conditional update
+ *      (by _id and state) and a read by _id;
+ *   5. for reference, at both sizes: the database server idle for 1 s, and
  *      the searches the reconciler made every pass before the open-work
  *      lists; at PREFILL, the hourly housekeeping pass (idempotency keys,
  *      carts, events; once per HOUSEKEEPING_INTERVAL_MS).
@@ -185,6 +187,17 @@ async function main(): Promise<void> {
     await Order.insertMany(inFlight, { lean: true });
     await maintenance(); // the first pass: backfill finds nothing to list, housekeeping runs and is then not due for an hour
 
+    // The hot path's shapes: a transition's conditional update (_id and state, as the state
+    // machine writes it) and a read by _id. Both must cost the same at any size.
+    const probeId = inFlight[0]?._id as string;
+    const transitionShaped = () => Order.findOneAndUpdate({ _id: probeId, state: 'CREATED' }, { $set: { stateChangedAt: stuckAt } }, { returnDocument: 'after' }).lean();
+    const readById = () => Order.findById(probeId).lean();
+    const hotPath = async (label: string) => {
+      rows.push([`${label}: conditional update by _id and state`, await meanCost(dbPid, transitionShaped)]);
+      rows.push([`${label}: read by _id`, await meanCost(dbPid, readById)]);
+    };
+
+    await hotPath('empty');
     rows.push(['empty: idle (1 s, nothing asked)', await measure(dbPid, () => sleep(1000))]);
     rows.push(['empty: old reconciler searches', await meanCost(dbPid, () => oldReconcilerSearches())]);
     rows.push(['empty: reconciler pass', await meanCost(dbPid, reconcilerPass)]);
@@ -200,6 +213,7 @@ async function main(): Promise<void> {
     // As after an upgrade: the one-time backfill searches them once.
     await MaintenanceMark.deleteOne({ _id: 'open-orders-backfill' });
     rows.push([`${PREFILL}: one-time backfill pass`, await measure(dbPid, maintenance)]);
+    await hotPath(`${PREFILL}`);
     rows.push([`${PREFILL}: idle (1 s, nothing asked)`, await measure(dbPid, () => sleep(1000))]);
     rows.push([`${PREFILL}: old reconciler searches`, await meanCost(dbPid, () => oldReconcilerSearches())]);
     rows.push([`${PREFILL}: reconciler pass`, await meanCost(dbPid, reconcilerPass)]);

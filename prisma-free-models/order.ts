@@ -51,6 +51,18 @@ const historySchema = new Schema(
   { _id: false },
 );
 
+const paymentEventSchema = new Schema(
+  {
+    /** The Stripe event id (or `reconcile:<pi>` for what the reconciler learned from Stripe). */
+    id: { type: String, required: true },
+    type: { type: String, required: true },
+    paymentIntentId: { type: String },
+    receivedAt: { type: Date, required: true },
+    outcome: { type: String, required: true },
+  },
+  { _id: false },
+);
+
 const orderSchema = new Schema(
   {
     _id: { type: String, required: true },
@@ -119,6 +131,12 @@ const orderSchema = new Schema(
       type: [{ reason: { type: String, required: true }, detail: String, at: { type: Date, required: true }, _id: false }],
       default: undefined,
     },
+    /**
+     * The payment events processed for this order, as its owner's page shows
+     * them (orders/payment-events-view.ts): read with the order, so the page
+     * never searches the events. Absent on orders written before it existed.
+     */
+    paymentEvents: { type: [paymentEventSchema], default: [] },
     /** Last time the reconciler looked at this order. */
     reconciledAt: { type: Date },
     history: { type: [historySchema], default: [] },

@@ -5,6 +5,7 @@
  * (applied, already done, ...). Never the payload, the event id or anything
  * else of Stripe's.
  */
+import { Order } from '../../../prisma-free-models/order';
 import { WebhookEvent } from '../../../prisma-free-models/webhook-event';
 
 export interface PaymentEventView {
@@ -32,22 +33,56 @@ function paymentIntentOf(payload: string): string | undefined {
 /**
  * Events about the order's own PaymentIntent only (its payment, refunds,
  * charge): one naming the order in its metadata but about another intent
- * never moved the order, and is not the owner's to see. Found by the order
- * id the intake recorded (indexed), checked against the payload.
+ * never moved the order, and is not the owner's to see. Read from the order
+ * itself (recordPaymentEvent), so the order page costs one read by _id
+ * however many events are stored; orders written before the order carried
+ * them are looked up by order id.
  */
-export async function paymentEventsFor(order: { _id: string; paymentIntentId?: string | null }): Promise<PaymentEventView[]> {
+export async function paymentEventsFor(order: { _id: string; paymentIntentId?: string | null; paymentEvents?: readonly RecordedEvent[] | null }): Promise<PaymentEventView[]> {
   if (!order.paymentIntentId) return [];
-  const events = await WebhookEvent.find({ orderId: order._id }, { _id: 1, type: 1, receivedAt: 1, outcome: 1, payload: 1 })
-    .sort({ receivedAt: 1 })
-    .limit(MAX_EVENTS)
-    .lean();
-  return events
-    .filter((e) => paymentIntentOf(e.payload) === order.paymentIntentId)
+  const recorded = order.paymentEvents ?? (await recordedBefore(order._id));
+  return recorded
+    .filter((e) => e.paymentIntentId === order.paymentIntentId)
+    .sort((a, b) => a.receivedAt.getTime() - b.receivedAt.getTime())
     .map((e) => ({
       type: e.type,
       // observed-success.ts records what the reconciler learned from Stripe under `reconcile:<pi>`.
-      from: e._id.startsWith('reconcile:') ? 'reconciler' : 'stripe',
+      from: e.id.startsWith('reconcile:') ? 'reconciler' : 'stripe',
       receivedAt: e.receivedAt.toISOString(),
       outcome: e.outcome ?? null,
     }));
+}
+
+/** What the order keeps of one processed event. */
+interface RecordedEvent {
+  id: string;
+  type: string;
+  paymentIntentId?: string | null;
+  receivedAt: Date;
+  outcome?: string | null;
+}
+
+/** An order from before the order carried its events: search them by order id (indexed on MongoDB). */
+async function recordedBefore(orderId: string): Promise<RecordedEvent[]> {
+  const events = await WebhookEvent.find({ orderId }, { _id: 1, type: 1, receivedAt: 1, outcome: 1, payload: 1 })
+    .sort({ receivedAt: 1 })
+    .limit(MAX_EVENTS)
+    .lean();
+  return events.map((e) => ({ id: e._id, type: e.type, paymentIntentId: paymentIntentOf(e.payload), receivedAt: e.receivedAt, outcome: e.outcome ?? null }));
+}
+
+/**
+ * Keeps a processed event on its order for the owner's page: once per event
+ * (a re-run after a crash finds it there), at most MAX_EVENTS per order.
+ */
+export async function recordPaymentEvent(
+  orderId: string,
+  event: { _id: string; type: string; payload: string; receivedAt: Date },
+  outcome: string,
+): Promise<void> {
+  const entry = { id: event._id, type: event.type, paymentIntentId: paymentIntentOf(event.payload), receivedAt: event.receivedAt, outcome };
+  await Order.updateOne(
+    { _id: orderId, 'paymentEvents.id': { $ne: event._id }, [`paymentEvents.${MAX_EVENTS - 1}`]: { $exists: false } },
+    { $push: { paymentEvents: entry } },
+  );
 }

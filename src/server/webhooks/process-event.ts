@@ -12,6 +12,7 @@ import { logger } from '../logger';
 import { dropEventEntry } from '../open-work/open-events';
 import { keepOpen } from '../open-work/open-orders';
 import { applyPaymentFailed, applyPaymentSucceeded } from '../orders/payment-outcome';
+import { recordPaymentEvent } from '../orders/payment-events-view';
 import type { StepOutcome } from '../orders/reserve-order';
 import { applyChargeRefunded, applyDisputeCreated, applyRefundUpdate } from '../orders/refunds-and-disputes';
 
@@ -43,6 +44,7 @@ export async function processWebhookEvent(eventId: string, deps: Pick<Deps, 'enq
   const handler = handlers[event.type];
   const outcome = handler ? await handler(event, deps) : 'skipped';
   crashPoint('process-event:after-apply');
+  if (stored.orderId) await recordPaymentEvent(stored.orderId, stored, outcome);
   // A late payment can take a settled order out of settlement: list it again
   // before the event counts as processed (open-work/open-orders.ts, rule 2).
   if (stored.orderId) await keepOpen(stored.orderId);
