@@ -15,7 +15,7 @@
  *   --pid ROLE=PID        measure this pid for web|worker|database|redis|simulator instead of finding it by port
  * Where the system is: APP_URL (http://127.0.0.1:4000), SIM_URL (http://127.0.0.1:12200),
  * MONGODB_URI (mongodb://127.0.0.1:27017/orders), REDIS_URL (redis://127.0.0.1:6379),
- * QUEUE_PREFIX (orders), WORKER_HTTP_PORT (9464). Scenario sizes: UNITS, BUYERS,
+ * QUEUE_PREFIX (orders), WORKER_HTTP_PORT (9464), WEBHOOK_PORT (4090). Scenario sizes: UNITS, BUYERS,
  * CONCURRENCY, DURATION_S, RATE, POLL_MS, BASELINE_REQUESTS.
  * Traffic goes to the given URLs only; every run is bounded by its buyers.
  */
@@ -76,6 +76,7 @@ export function targetFromEnv(env: NodeJS.ProcessEnv = process.env): Target {
     redisUrl: env.REDIS_URL ?? 'redis://127.0.0.1:6379',
     queuePrefix: env.QUEUE_PREFIX ?? 'orders',
     workerPort: Number(env.WORKER_HTTP_PORT || 9464),
+    webhookPort: Number(env.WEBHOOK_PORT || 4090),
   };
 }
 
@@ -92,7 +93,7 @@ export function machine(): ReportContext['machine'] {
 
 /** The command as typed, with the settings that changed it, so a reader can run it again. */
 function commandLine(): string {
-  const names = ['UNITS', 'BUYERS', 'CONCURRENCY', 'DURATION_S', 'RATE', 'POLL_MS', 'BASELINE_REQUESTS', 'APP_URL', 'SIM_URL', 'MONGODB_URI', 'REDIS_URL', 'QUEUE_PREFIX', 'WORKER_HTTP_PORT'];
+  const names = ['UNITS', 'BUYERS', 'CONCURRENCY', 'DURATION_S', 'RATE', 'POLL_MS', 'BASELINE_REQUESTS', 'APP_URL', 'SIM_URL', 'MONGODB_URI', 'REDIS_URL', 'QUEUE_PREFIX', 'WORKER_HTTP_PORT', 'WEBHOOK_PORT'];
   // A URI's user and password stay out of the report.
   const settings = names.filter((k) => process.env[k] !== undefined).map((k) => `${k}=${String(process.env[k]).replace(/\/\/[^/@]*@/, '//***@')}`);
   return [...settings, 'npm run load --', ...process.argv.slice(2)].join(' ');

@@ -36,7 +36,9 @@ cleanup() {
 }
 trap cleanup EXIT
 
-children=(web "worker=${WORKERS:-1}")
+# Stripe's webhooks go to a web process of their own (WEBHOOK_PORT, 4090), so a
+# storefront under load never makes a delivery wait.
+children=(web webhooks "worker=${WORKERS:-1}")
 if [[ -z "${STRIPE_SECRET_KEY:-}" ]]; then
   # No Stripe key: the local payment simulator plays Stripe (never in production).
   export STRIPE_SECRET_KEY=sk_test_local_simulator
@@ -56,7 +58,7 @@ bash scripts/ensure-build.sh
 setsid node --import tsx scripts/supervisor.ts "${children[@]}" &
 sup=$!
 trap 'kill -TERM "$sup" 2>/dev/null || true' INT TERM HUP
-echo "[dev] storefront on http://localhost:$PORT — Ctrl-C stops everything" >&2
+echo "[dev] storefront on http://localhost:$PORT, Stripe webhooks on http://localhost:${WEBHOOK_PORT:-4090}/api/webhooks/stripe — Ctrl-C stops everything" >&2
 # `wait` returns early whenever a trapped signal arrives; keep waiting until the
 # supervisor has stopped its processes.
 while kill -0 "$sup" 2>/dev/null; do wait "$sup" || true; done

@@ -1,7 +1,7 @@
 /**
  * Runs the system's processes under the supervisor (scripts/supervisor/):
  *
- *   node --import tsx scripts/supervisor.ts [simulator] web[=N] worker[=N]
+ *   node --import tsx scripts/supervisor.ts [simulator] web[=N] [webhooks] worker[=N]
  *
  * scripts/dev.sh calls it after starting Redis and MongoDB and exporting the
  * environment; each process reads its settings from that environment.
@@ -12,6 +12,10 @@
  *              WEB_PROCESSES server processes sharing one port); copy i
  *              listens on PORT + i - 1 (a balancer in front of several copies
  *              is not part of this)
+ *   webhooks   the same server on WEBHOOK_PORT (default 4090), where the
+ *              simulator then sends its webhooks: Stripe's deliveries are
+ *              answered by a process of their own, never queued behind the
+ *              storefront's requests in the web app's one event loop
  *   worker     the BullMQ worker; any number of copies share the queues; copy i
  *              serves /health, /ready and /metrics on WORKER_HTTP_PORT + i - 1
  *              (default 9464; 0 turns them off for every copy)
@@ -27,6 +31,10 @@ const ROOT = path.resolve(__dirname, '..');
 const node = process.execPath;
 const port = Number(process.env.PORT ?? 4000);
 const workerHttpPort = Number(process.env.WORKER_HTTP_PORT || 9464);
+const webhookPort = Number(process.env.WEBHOOK_PORT || 4090);
+const requested = process.argv.slice(2);
+/** Where the simulator sends webhooks: the webhooks process when it runs, else the web app. */
+const webhookTarget = requested.some((arg) => /^webhooks(=|$)/.test(arg)) ? webhookPort : port;
 
 interface Preset extends Omit<ChildSpec, 'name' | 'count'> {
   /** The app talks to one simulator: a second copy would only take its port. */
@@ -40,7 +48,7 @@ const presets: Record<string, Preset> = {
     args: ['--import', 'tsx', 'src/payment-simulator/main.ts'],
     env: {
       SIM_PORT: process.env.STRIPE_API_PORT ?? '12200',
-      SIM_WEBHOOK_URL: `http://127.0.0.1:${port}/api/webhooks/stripe`,
+      SIM_WEBHOOK_URL: `http://127.0.0.1:${webhookTarget}/api/webhooks/stripe`,
       SERVICE_NAME: 'simulator',
     },
   },
@@ -49,6 +57,12 @@ const presets: Record<string, Preset> = {
     args: ['.next/standalone/web-cluster.cjs'],
     // HOSTNAME is the standalone server's listen address (all interfaces, as `next start` did).
     env: (instance) => ({ PORT: String(port + instance - 1), HOSTNAME: '0.0.0.0', SERVICE_NAME: 'app' }),
+  },
+  webhooks: {
+    single: true,
+    command: node,
+    args: ['.next/standalone/web-cluster.cjs'],
+    env: { PORT: String(webhookPort), HOSTNAME: '0.0.0.0', SERVICE_NAME: 'webhooks', WEB_PROCESSES: '1' },
   },
   worker: {
     command: node,
@@ -72,8 +86,8 @@ function parseArgs(args: string[]): ChildSpec[] {
 }
 
 function usage(problem: string): never {
-  process.stderr.write(`[supervisor] ${problem}; usage: supervisor.ts [simulator] web[=N] worker[=N]\n`);
+  process.stderr.write(`[supervisor] ${problem}; usage: supervisor.ts [simulator] web[=N] [webhooks] worker[=N]\n`);
   process.exit(2);
 }
 
-runSupervisor(parseArgs(process.argv.slice(2)), { cwd: ROOT, stopGraceMs: 15_000 });
+runSupervisor(parseArgs(requested), { cwd: ROOT, stopGraceMs: 15_000 });

@@ -33,6 +33,8 @@ export interface Target {
   queuePrefix: string;
   /** The worker's HTTP port (WORKER_HTTP_PORT), by which its process is found. */
   workerPort: number;
+  /** The port of the web process that receives Stripe's webhooks (WEBHOOK_PORT), when one runs apart from the web app. */
+  webhookPort?: number;
   /** Processes given by pid instead of found by port (role → pid). */
   pids?: Record<string, number>;
 }
@@ -134,6 +136,7 @@ export async function runScenario(scenario: Scenario, target: Target, opts: RunO
   const role = (name: string, port: number): ProcessTarget => (given[name] ? { role: name, pid: given[name] } : { role: name, port });
   const cpu = new CpuMeter([
     role('web', portOf(target.appUrl, 80)),
+    ...(target.webhookPort ? [role('webhooks', target.webhookPort)] : []),
     role('worker', target.workerPort),
     role('database', portOf(target.mongodbUri.replace(/^mongodb(\+srv)?:/, 'http:'), 27017)),
     role('redis', portOf(target.redisUrl.replace(/^rediss?:/, 'http:'), 6379)),

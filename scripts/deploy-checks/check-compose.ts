@@ -4,16 +4,17 @@
  * profiles, the Compose specification's schema), and the rendered file must
  * keep what the deployment promises:
  *
- *   production  only mongo, redis, web and worker; MongoDB a replica set with
+ *   production  only mongo, redis, web, webhooks (the web image again, as
+ *               Stripe's endpoint) and worker; MongoDB a replica set with
  *               its healthcheck, Redis with AOF, noeviction and a password;
- *               neither published on the host; web and worker on their image
+ *               neither published on the host; web, webhooks and worker on their image
  *               targets, with init, a restart policy, a stop grace period,
  *               waiting for healthy databases, credentials taken from the env
  *               file, and an environment the app's own configuration accepts
  *               as production (no Stripe stand-in);
  *   demo        with docker/simulator.env layered on: the simulator and the seed
  *               too, the app in development mode pointed at the simulator, the
- *               simulator sending webhooks to the web service with the same secret;
+ *               simulator sending webhooks to the webhooks service with the same secret;
  *   refusals    without any one of its secrets, Compose refuses to render, naming it;
  *               and the app refuses production pointed at a Stripe stand-in.
  *
@@ -99,8 +100,8 @@ const has = (s: Service | undefined, arg: string) => (s?.command ?? []).includes
 
 function checkProduction(r: Rendered): void {
   const names = Object.keys(r.services).sort();
-  expect(names.join() === 'mongo,redis,web,worker', `production runs mongo, redis, web, worker only (got ${names.join(', ')})`);
-  const { mongo, redis, web, worker } = r.services;
+  expect(names.join() === 'mongo,redis,web,webhooks,worker', `production runs mongo, redis, web, webhooks, worker only (got ${names.join(', ')})`);
+  const { mongo, redis, web, webhooks, worker } = r.services;
 
   expect(has(mongo, '--replSet') && has(mongo, '--keyFile'), 'mongo runs as a replica set with a key file');
   expect((mongo?.healthcheck?.test ?? []).some((t) => t.includes('replica-set.js')), 'mongo healthcheck initiates the replica set and waits for a primary');
@@ -116,8 +117,8 @@ function checkProduction(r: Rendered): void {
     expect(s?.restart === 'unless-stopped', `${name} restarts`);
   }
 
-  for (const [name, s] of [['web', web], ['worker', worker]] as const) {
-    expect(s?.build?.dockerfile === 'docker/Dockerfile' && s.build.target === name, `${name} builds docker/Dockerfile's ${name} target`);
+  for (const [name, s, target] of [['web', web, 'web'], ['webhooks', webhooks, 'web'], ['worker', worker, 'worker']] as const) {
+    expect(s?.build?.dockerfile === 'docker/Dockerfile' && s.build.target === target, `${name} builds docker/Dockerfile's ${target} target`);
     expect(s?.init === true, `${name} runs under an init process (signals forwarded)`);
     expect(s?.restart === 'unless-stopped', `${name} restarts`);
     expect(s?.stop_grace_period !== undefined, `${name} has a stop grace period`);
@@ -138,9 +139,9 @@ function checkProduction(r: Rendered): void {
 
 function checkDemo(r: Rendered): void {
   const names = Object.keys(r.services).sort();
-  expect(names.join() === 'mongo,redis,seed,simulator,web,worker', `the demo adds simulator and seed (got ${names.join(', ')})`);
-  const { web, worker, simulator, seed } = r.services;
-  for (const [name, s] of [['web', web], ['worker', worker], ['seed', seed]] as const) {
+  expect(names.join() === 'mongo,redis,seed,simulator,web,webhooks,worker', `the demo adds simulator and seed (got ${names.join(', ')})`);
+  const { web, webhooks, worker, simulator, seed } = r.services;
+  for (const [name, s] of [['web', web], ['webhooks', webhooks], ['worker', worker], ['seed', seed]] as const) {
     const e = env(s);
     expect(e.APP_ENV === 'development' && e.STRIPE_API_HOST === 'simulator', `demo ${name}: development mode, Stripe API at the simulator`);
     try {
@@ -150,8 +151,8 @@ function checkDemo(r: Rendered): void {
     }
   }
   const sim = env(simulator);
-  expect(sim.SIM_WEBHOOK_URL === `http://web:${env(web).PORT}/api/webhooks/stripe`, 'the simulator sends webhooks to the web service');
-  expect(sim.STRIPE_WEBHOOK_SECRET === env(web).STRIPE_WEBHOOK_SECRET, 'the simulator signs with the secret the web app verifies');
+  expect(sim.SIM_WEBHOOK_URL === `http://webhooks:${env(webhooks).PORT}/api/webhooks/stripe`, 'the simulator sends webhooks to the webhooks service');
+  expect(sim.STRIPE_WEBHOOK_SECRET === env(webhooks).STRIPE_WEBHOOK_SECRET, 'the simulator signs with the secret the webhooks service verifies');
   expect(env(web).STRIPE_API_PORT === sim.SIM_PORT, 'the app calls the port the simulator listens on');
 }
 

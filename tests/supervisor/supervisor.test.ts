@@ -120,6 +120,32 @@ describe('supervisor', () => {
     expect(await healthy(webHealth)).toBe(false);
   });
 
+  it("runs Stripe's webhook endpoint as a web process of its own: the simulator sends there, and a killed one is restarted while the storefront keeps its pid", async () => {
+    const [simPort, webPort, hookPort] = [await freePort(), await freePort(), await freePort()];
+    const sup = startSupervisor('scripts/supervisor.ts', ['simulator', 'web', 'webhooks'], {
+      ...process.env,
+      PORT: String(webPort),
+      WEBHOOK_PORT: String(hookPort),
+      STRIPE_API_PORT: String(simPort),
+      STRIPE_WEBHOOK_SECRET: 'whsec_supervisor_test',
+    });
+    const hookHealth = `http://127.0.0.1:${hookPort}/api/health`;
+    await Promise.all([waitHealthy(`http://127.0.0.1:${simPort}/_sim/health`), waitHealthy(`http://127.0.0.1:${webPort}/api/health`), waitHealthy(hookHealth)]);
+    const config = (await (await fetch(`http://127.0.0.1:${simPort}/_sim/config`)).json()) as { webhookUrl: string };
+    expect(config.webhookUrl).toBe(`http://127.0.0.1:${hookPort}/api/webhooks/stripe`);
+
+    const [web1] = pidsOf(sup, 'web');
+    const [hook1] = pidsOf(sup, 'webhooks');
+    process.kill(hook1!, 'SIGKILL');
+    await waitFor('a new webhooks process', () => Promise.resolve(pidsOf(sup, 'webhooks')), (p) => p.length === 2);
+    await waitHealthy(hookHealth);
+    expect(pidsOf(sup, 'web')).toEqual([web1]);
+
+    sup.proc.kill('SIGTERM');
+    expect(await sup.exited).toEqual({ code: 0, signal: null });
+    await expectAllGone(sup, ['simulator', 'web', 'webhooks']);
+  });
+
   it('restarts a crash-looping child with growing delays, without holding up the others', async () => {
     const simPort = await freePort();
     const simHealth = `http://127.0.0.1:${simPort}/_sim/health`;
