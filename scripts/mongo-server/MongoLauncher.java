@@ -126,11 +126,12 @@ public class MongoLauncher {
          * aggregations over 100,000 orders during a sale). With H2's defaults two such scans failed with
          * MVStoreException "Chunk N not found" (a page of the scan's snapshot in a chunk that was gone).
          * The cause is not pinned down; these settings remove the likeliest suspects and have not failed
-         * since: no background compaction (chunks that empty out are still reused), freed chunks kept
-         * two minutes instead of H2's default, and a 256 MB page cache so scans read the file less.
+         * since: no background compaction (chunks that empty out are still reused) and freed chunks kept
+         * two minutes instead of H2's default. (A larger page cache was tried and left out: with the
+         * launcher's 1 GB heap it left too little room for a scan's results, which are held in memory.)
          */
         static MVStore openStore(String fileName) {
-            MVStore store = new MVStore.Builder().fileName(fileName).autoCompactFillRate(0).cacheSize(256).open();
+            MVStore store = new MVStore.Builder().fileName(fileName).autoCompactFillRate(0).open();
             store.setRetentionTime(120_000);
             return store;
         }
