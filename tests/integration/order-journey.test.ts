@@ -86,7 +86,8 @@ describe('the order journey in orders.get', () => {
     const view = await waitFor(
       'the refund’s events processed',
       () => api().orders.get.query(owner),
-      (v) => ['refund.created', 'charge.refunded'].every((t) => v.paymentEvents.some((e) => e.type === t)) && v.paymentEvents.every((e) => e.outcome !== null),
+      // Events show once processed: wait for Stripe's three (its success may come after the refund's).
+      (v) => ['payment_intent.succeeded', 'refund.created', 'charge.refunded'].every((t) => v.paymentEvents.some((e) => e.type === t && e.from === 'stripe')),
     );
     expect(view.state).toBe('REFUNDED');
     expect(view.refund).toMatchObject({ status: 'succeeded' });
