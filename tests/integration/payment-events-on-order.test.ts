@@ -8,7 +8,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { Order, WebhookEvent } from '../../prisma-free-models';
 import { setOperationGate, type Operation } from '../../prisma-free-models/operation-gate';
 import { getOrderForOwner } from '../../src/server/orders/order-view';
-import { recordPaymentEvent } from '../../src/server/orders/payment-events-view';
+import { MAX_EVENTS, recordPaymentEvent } from '../../src/server/orders/payment-events-view';
 import { api, cartWith, customer, getOrder, newKey, seedProduct, sim, waitFor, waitForState } from '../helpers';
 
 afterEach(() => setOperationGate(undefined));
@@ -54,6 +54,16 @@ describe('payment events on the order', () => {
     expect(event).toBeTruthy();
     await recordPaymentEvent(orderId, event!, 'already-done');
     expect((await getOrder(orderId)).paymentEvents).toEqual([expect.objectContaining({ id: event!._id, outcome: 'applied' })]);
+  });
+
+  it('are kept up to MAX_EVENTS per order, the first ones', async () => {
+    const { orderId } = await paidOrder();
+    const payload = JSON.stringify({ data: { object: { object: 'payment_intent', id: 'pi_other' } } });
+    for (let i = 0; i < MAX_EVENTS + 2; i++) await recordPaymentEvent(orderId, { _id: `evt_many_${i}`, type: 'charge.refunded', payload, receivedAt: new Date() }, 'applied');
+    const kept = (await getOrder(orderId)).paymentEvents ?? [];
+    expect(kept).toHaveLength(MAX_EVENTS);
+    expect(kept[0]?.type).toBe('payment_intent.succeeded');
+    expect(kept.map((e) => e.id)).not.toContain(`evt_many_${MAX_EVENTS - 1}`);
   });
 
   it('of an order written before the order carried them are found by a search', async () => {

@@ -17,7 +17,7 @@ export interface PaymentEventView {
 }
 
 /** An order has a handful of events; this bounds a pathological one. */
-const MAX_EVENTS = 50;
+export const MAX_EVENTS = 50;
 
 /** The PaymentIntent an event is about: the intent itself, or the one a refund or charge belongs to. */
 function paymentIntentOf(payload: string): string | undefined {
