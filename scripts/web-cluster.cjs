@@ -47,6 +47,11 @@ function log(message) {
   process.stderr.write(`${JSON.stringify({ level: 30, time: new Date().toISOString(), service: 'web-cluster', msg: message })}\n`);
 }
 
+// Idle connections are kept longer than the clients and proxies in front keep
+// theirs (60 s is common), so the server never closes one just as a request
+// is sent on it (the client would see a reset). Next's standalone server reads it.
+if (!process.env.KEEP_ALIVE_TIMEOUT) process.env.KEEP_ALIVE_TIMEOUT = '65000';
+
 const count = processCount();
 cluster.setupPrimary({ exec: path.join(__dirname, 'web-process.cjs') });
 

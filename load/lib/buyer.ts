@@ -12,7 +12,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { TRPCClientError } from '@trpc/client';
-import { createOrdersClient } from '../../src/trpc/client';
+import { createOrdersClient, isBusyError } from '../../src/trpc/client';
 import { followOrder } from '../../src/trpc/follow-order';
 import type { Recorder } from './recorder';
 import { paySimulated, type PayOutcome } from './simulator';
@@ -68,6 +68,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /** True for a failure of the transport, not an answer of the API (which is never retried blindly). */
 export function isTransportFailure(err: unknown): boolean {
   if (!(err instanceof TRPCClientError)) return err instanceof TypeError; // fetch failed
+  if (isBusyError(err)) return false; // an answer: the client already retried it for as long as it may
   const data = (err as TRPCClientError<never>).data as { httpStatus?: number } | undefined;
   // No tRPC shape: connection refused/reset, or an HTML 5xx while a process restarts.
   return data === undefined || data === null || data.httpStatus === 502 || data.httpStatus === 503;
@@ -86,7 +87,12 @@ export function describeError(err: unknown): string {
 /** `started` gets the buyer's result object at once; it is filled in as the buyer goes. */
 export async function runBuyer(index: number, plan: BuyerPlan, rec: Recorder, started: (r: BuyerResult) => void = () => undefined): Promise<BuyerResult> {
   const key = `load-${randomUUID()}`;
-  const api = createOrdersClient(plan.appUrl, { headers: () => ({ 'Idempotency-Key': key }) });
+  // A call the server refuses as busy (admission) is sent again by the client about a second later,
+  // as a storefront's would, for as long as the buyer's deadline leaves; each retry is counted.
+  const api = createOrdersClient(plan.appUrl, {
+    headers: () => ({ 'Idempotency-Key': key }),
+    busy: { retries: Math.ceil(plan.deadlineMs / 1000), onRetry: () => rec.count('busy_retries') },
+  });
   const deadline = performance.now() + plan.deadlineMs;
   const result: BuyerResult = { buyer: index, key, orderId: null, accessToken: null, orderIdsForKey: [], state: 'arrived' };
   started(result);

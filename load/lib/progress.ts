@@ -19,6 +19,7 @@ export function progressLine(rec: Recorder, totalBuyers: number, previous: { t: 
     `decided ${decided} (${rate.toFixed(1)}/s)`,
     `sold ${rec.counter('confirmed')}`,
     `errors ${rec.counter('buyer_errors')} (+${rec.counter('connection_errors')} retried)`,
+    `busy ${rec.counter('busy_retries')}`,
   ].join(' · ');
 }
 

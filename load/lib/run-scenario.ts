@@ -78,6 +78,7 @@ export interface RunResult {
     buyerErrors: number;
     connectionErrors: number;
     requestRetries: number;
+    busyRetries: number;
     unsettledOrders: number;
     lastSaleAtS: number | null;
     salesPerS: number;
@@ -276,6 +277,7 @@ export async function runScenario(scenario: Scenario, target: Target, opts: RunO
     buyer_errors: counter('buyer_errors'),
     connection_errors: counter('connection_errors'),
     request_retries: counter('request_retries'),
+    busy_retries: counter('busy_retries'),
     confirmed: { kind: 'gauge', value: exact.confirmed },
     sales_per_s: { kind: 'gauge', value: salesPerS },
     holds_per_s: { kind: 'gauge', value: holdsPerS },
@@ -328,6 +330,7 @@ export async function runScenario(scenario: Scenario, target: Target, opts: RunO
       buyerErrors: rec.counter('buyer_errors'),
       connectionErrors: rec.counter('connection_errors'),
       requestRetries: rec.counter('request_retries'),
+      busyRetries: rec.counter('busy_retries'),
       unsettledOrders: unsettled,
       lastSaleAtS: lastSaleMs === null ? null : round(lastSaleMs / 1000, 2),
       salesPerS: round(salesPerS, 1),

@@ -92,6 +92,14 @@ const schema = z
     LOW_STOCK_THRESHOLD: z.coerce.number().int().min(0).max(1_000_000).default(5),
     /** Callers one web process keeps waiting in orders.waitForChange; beyond it they are answered at once (and poll). */
     ORDER_WAITERS_MAX: z.coerce.number().int().min(0).max(1_000_000).default(5_000),
+    /**
+     * API calls one web process runs at once, calls that may wait for a turn,
+     * and how long one may wait; beyond, a call is answered 503 BUSY with a
+     * Retry-After, having done nothing (src/server/http/admission.ts).
+     */
+    API_MAX_RUNNING_CALLS: z.coerce.number().int().min(1).max(100_000).default(64),
+    API_MAX_WAITING_CALLS: z.coerce.number().int().min(0).max(1_000_000).default(2_000),
+    API_MAX_WAIT_MS: z.coerce.number().int().min(0).max(600_000).default(5_000),
     /** The largest request body /api/trpc reads. */
     TRPC_MAX_BODY_BYTES: z.coerce.number().int().min(1024).max(10 * 1024 * 1024).default(64 * 1024),
     /** Carts untouched this long, and webhook events processed this long ago, are deleted. */

@@ -16,6 +16,8 @@ export const domainErrorCodes = {
   /** Too many calls; details.retryAfterSeconds says when to try again. */
   RATE_LIMITED: 429,
   UNAVAILABLE: 503,
+  /** This process is at capacity and did nothing; details.retryAfterSeconds says when to send the request again. */
+  BUSY: 503,
   /** The payment provider would not refund (a dispute, a charge refunded elsewhere). */
   REFUND_REFUSED: 409,
 } as const;

@@ -7,6 +7,8 @@ import { Redis } from 'ioredis';
 import { connectMongo, ensureIndexes } from '../../prisma-free-models';
 import { orderLimitsFrom } from './abuse/order-caps';
 import { createRateLimiter, rateLimitSettings, type RateLimiter } from './abuse/rate-limits';
+import { Admission } from './http/admission';
+import { countAdmission } from './metrics/domain-metrics';
 import { getConfig, type Config } from './config';
 import type { Deps } from './deps';
 import { logger } from './logger';
@@ -21,6 +23,8 @@ export interface Runtime {
   queues: OrderQueues;
   redis: Redis;
   rateLimiter: RateLimiter;
+  /** How many API calls this process runs at once (see http/admission.ts). */
+  admission: Admission;
   /** Callers of orders.waitForChange in this process, woken through one subscriber connection. */
   orderWaiters: OrderWaiters;
 }
@@ -44,6 +48,10 @@ export async function createRuntime(config: Config): Promise<Runtime> {
     queues,
     redis,
     rateLimiter: createRateLimiter(redis, rateLimitSettings(config)),
+    admission: new Admission(
+      { maxRunning: config.API_MAX_RUNNING_CALLS, maxQueued: config.API_MAX_WAITING_CALLS, maxWaitMs: config.API_MAX_WAIT_MS },
+      countAdmission,
+    ),
     orderWaiters: createOrderWaiters(new Redis(config.REDIS_URL, { connectTimeout: 5_000 }), config.ORDER_WAITERS_MAX),
     deps: {
       enqueuer: queues.enqueuer,

@@ -11,9 +11,11 @@
 import { createTRPCClient, httpLink, type TRPCClient } from '@trpc/client';
 import type { inferRouterInputs, inferRouterOutputs } from '@trpc/server';
 import type { AppRouter } from '../server/api/root';
+import { busyRetryLink, type BusyRetryOptions } from './busy-retry';
 
 export { TRPCClientError, isTRPCClientError } from '@trpc/client';
 export { followOrder, type FollowOrderOptions } from './follow-order';
+export { isBusyError, type BusyRetryOptions } from './busy-retry';
 export type { AppRouter };
 /** What each procedure takes and returns, e.g. `OrdersApiOutputs['orders']['get']['state']`. */
 export type OrdersApiInputs = inferRouterInputs<AppRouter>;
@@ -22,12 +24,14 @@ export type OrdersApiOutputs = inferRouterOutputs<AppRouter>;
 export interface OrdersClientOptions {
   /** Extra headers per request, e.g. { 'Idempotency-Key': key }. */
   headers?: () => Record<string, string>;
+  /** Calls the server refuses as busy are sent again (see busy-retry.ts); `{ retries: 0 }` turns that off. */
+  busy?: BusyRetryOptions;
 }
 
 export type OrdersClient = TRPCClient<AppRouter>;
 
 export function createOrdersClient(baseUrl: string, opts: OrdersClientOptions = {}): OrdersClient {
   return createTRPCClient<AppRouter>({
-    links: [httpLink({ url: `${baseUrl.replace(/\/$/, '')}/api/trpc`, headers: opts.headers ?? (() => ({})) })],
+    links: [busyRetryLink(opts.busy), httpLink({ url: `${baseUrl.replace(/\/$/, '')}/api/trpc`, headers: opts.headers ?? (() => ({})) })],
   });
 }

@@ -5,6 +5,7 @@ import { createTRPCClient, httpBatchLink, httpLink, splitLink } from '@trpc/clie
 import { createTRPCContext } from '@trpc/tanstack-react-query';
 import { useState, type ReactNode } from 'react';
 import type { AppRouter } from '../server/api/root';
+import { busyRetryLink } from './busy-retry';
 
 export const { TRPCProvider, useTRPC, useTRPCClient } = createTRPCContext<AppRouter>();
 
@@ -17,6 +18,8 @@ export function TRPCReactProvider({ children }: { children: ReactNode }) {
   const [trpcClient] = useState(() =>
     createTRPCClient<AppRouter>({
       links: [
+        // A call refused because the shop is at capacity is sent again shortly.
+        busyRetryLink(),
         splitLink({
           condition: (op) => op.path === 'orders.waitForChange',
           true: httpLink({ url: '/api/trpc', methodOverride: 'POST' }),

@@ -20,6 +20,7 @@ import { getConfig } from '../config';
 import { getOperatorConsole } from '../admin/operator-console';
 import { operatorSession } from '../admin/sign-in';
 import { isDomainError, type DomainErrorCode } from '../errors';
+import { admissionPriority } from '../http/admission';
 import { readBoundedBody } from '../http/bounded-body';
 import { logger } from '../logger';
 import { reportInternalError } from '../observability/internal-error';
@@ -109,6 +110,7 @@ const codeFor: Record<DomainErrorCode, TRPCError['code']> = {
   CART_ALREADY_ORDERED: 'CONFLICT',
   RATE_LIMITED: 'TOO_MANY_REQUESTS',
   UNAVAILABLE: 'SERVICE_UNAVAILABLE',
+  BUSY: 'SERVICE_UNAVAILABLE',
   REFUND_REFUSED: 'CONFLICT',
 };
 
@@ -211,7 +213,19 @@ const rateLimits = t.middleware(async ({ ctx, path, getRawInput, next }) => {
   return next();
 });
 
-export const publicProcedure = t.procedure.use(domainErrors).use(rateLimits);
+/**
+ * Calls over HTTP take a turn in this process's admission (http/admission.ts)
+ * before anything else, the rate limits included: under a spike beyond
+ * capacity a call waits or is refused BUSY at once, having done nothing.
+ */
+const admission = t.middleware(async ({ ctx, path, signal, next }) => {
+  const priority = ctx.client ? admissionPriority(path) : null;
+  if (priority === null) return next();
+  const { admission: gate } = await ctx.runtime();
+  return gate.run(priority, () => next(), signal);
+});
+
+export const publicProcedure = t.procedure.use(domainErrors).use(admission).use(rateLimits);
 
 /**
  * Response headers of an HTTP answer (fetchRequestHandler's responseMeta):

@@ -17,6 +17,7 @@
  *   rate_limit_refusals_total{scope}            requests refused by a rate limit (scope: ip, cart, email, ...)
  *   internal_errors_total{transport}            unexpected errors answered generically: trpc | webhook
  *   api_request_duration_seconds{endpoint,via}  histogram of /api/trpc and webhook answers; via: fast-path | next
+ *   api_admission_total{outcome,step}           API calls by admission (http/admission.ts): ran | waited | refused; step: checkout | cart | browse
  */
 import { Counter, Gauge, Histogram } from 'prom-client';
 import { processSingleton, registry } from './registry';
@@ -62,6 +63,11 @@ const metrics = processSingleton('domain-metrics', () => {
       buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10, 30],
       registers,
     }),
+    admission: counter(
+      'api_admission_total',
+      'API calls by how this process admitted them: ran at once, waited for a free slot, or refused as busy (503, Retry-After), by step of a purchase',
+      ['outcome', 'step'],
+    ),
     internalErrors: counter('internal_errors_total', 'Unexpected errors answered with a generic "Internal error (ref ...)", by transport', ['transport']),
   };
 });
@@ -71,6 +77,7 @@ for (const outcome of ['created', 'replayed', 'conflict']) metrics.idempotency.i
 for (const result of ['reserved', 'out_of_stock', 'unknown_sku']) metrics.reservations.inc({ result }, 0);
 for (const reason of ['missing_signature', 'invalid_signature', 'malformed_body']) metrics.webhookVerificationFailures.inc({ reason }, 0);
 for (const transport of ['trpc', 'webhook']) metrics.internalErrors.inc({ transport }, 0);
+for (const step of ['checkout', 'cart', 'browse']) metrics.admission.inc({ outcome: 'refused', step }, 0);
 
 /**
  * Wraps the state machine's transition so every outcome is counted, whichever
@@ -136,4 +143,11 @@ export function timeApiRequest(endpoint: 'trpc' | 'webhook', via: 'fast-path' | 
 
 export function countInternalError(transport: 'trpc' | 'webhook'): void {
   metrics.internalErrors.inc({ transport });
+}
+
+const STEP_NAMES = ['checkout', 'cart', 'browse'] as const;
+
+/** For the web process's admission (http/admission.ts): one call per API call it admits or refuses. */
+export function countAdmission(outcome: 'ran' | 'waited' | 'refused', priority: 0 | 1 | 2): void {
+  metrics.admission.inc({ outcome, step: STEP_NAMES[priority] });
 }

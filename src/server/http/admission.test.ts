@@ -1,0 +1,132 @@
+import { describe, expect, it } from 'vitest';
+import { isDomainError } from '../errors';
+import { Admission, admissionPriority, type AdmissionOutcome } from './admission';
+
+/** A call that runs until released, recording when it started. */
+function gatedCall(log: string[], name: string) {
+  let release!: () => void;
+  const gate = new Promise<void>((r) => (release = r));
+  return {
+    call: async () => {
+      log.push(name);
+      await gate;
+      return name;
+    },
+    release: () => release(),
+  };
+}
+
+/** A call that finishes at once, asynchronously. */
+const job = <T>(f: () => T) => (): Promise<T> => Promise.resolve().then(f);
+const tick = () => new Promise((r) => setImmediate(r));
+const busy = (err: unknown) => isDomainError(err) && err.code === 'BUSY' && err.details?.retryAfterSeconds === 1;
+
+describe('admission', () => {
+  it('runs at most maxRunning calls at once; the rest wait and run in arrival order', async () => {
+    const admission = new Admission({ maxRunning: 2, maxQueued: 10, maxWaitMs: 10_000 });
+    const log: string[] = [];
+    const calls = ['a', 'b', 'c', 'd'].map((n) => gatedCall(log, n));
+    const results = calls.map((c) => admission.run(1, c.call));
+    await tick();
+    expect(log).toEqual(['a', 'b']);
+    expect(admission.load()).toEqual({ running: 2, waiting: 2 });
+    calls[1]?.release();
+    await tick();
+    expect(log).toEqual(['a', 'b', 'c']);
+    calls[0]?.release();
+    calls[2]?.release();
+    calls[3]?.release();
+    expect(await Promise.all(results)).toEqual(['a', 'b', 'c', 'd']);
+    expect(admission.load()).toEqual({ running: 0, waiting: 0 });
+  });
+
+  it('admits a waiting later step of a purchase (checkout) before earlier-queued browsing and carts', async () => {
+    const admission = new Admission({ maxRunning: 1, maxQueued: 10, maxWaitMs: 10_000 });
+    const log: string[] = [];
+    const first = gatedCall(log, 'first');
+    const running = admission.run(2, first.call);
+    const waiting = (
+      [
+        ['browse', 2],
+        ['cart', 1],
+        ['checkout', 0],
+      ] as const
+    ).map(([name, p]) => admission.run(p, job(() => void log.push(name))));
+    await tick();
+    first.release();
+    await Promise.all([running, ...waiting]);
+    expect(log).toEqual(['first', 'checkout', 'cart', 'browse']);
+  });
+
+  it('refuses BUSY at once when the queue is full, and a call that fails gives its slot back', async () => {
+    const seen: AdmissionOutcome[] = [];
+    const admission = new Admission({ maxRunning: 1, maxQueued: 1, maxWaitMs: 10_000 }, (o) => seen.push(o));
+    const log: string[] = [];
+    const first = gatedCall(log, 'first');
+    const running = admission.run(1, async () => {
+      await first.call();
+      throw new Error('the call itself failed');
+    });
+    const queued = admission.run(1, job(() => 'queued'));
+    let ran = false;
+    const refused = await admission
+      .run(
+        1,
+        job(() => {
+          ran = true;
+        }),
+      )
+      .catch((e: unknown) => e);
+    expect(busy(refused)).toBe(true);
+    expect(ran).toBe(false);
+    first.release();
+    await expect(running).rejects.toThrow('the call itself failed');
+    expect(await queued).toBe('queued');
+    expect(seen).toEqual(['ran', 'refused', 'waited']);
+    expect(admission.load()).toEqual({ running: 0, waiting: 0 });
+  });
+
+  it('with the queue full, a checkout call takes the place of the newest waiting cart call', async () => {
+    const admission = new Admission({ maxRunning: 1, maxQueued: 2, maxWaitMs: 10_000 });
+    const log: string[] = [];
+    const first = gatedCall(log, 'first');
+    const running = admission.run(1, first.call);
+    const older = admission.run(1, job(() => void log.push('older cart')));
+    const newer = admission.run(1, job(() => void log.push('newer cart'))).catch((e: unknown) => e);
+    const checkout = admission.run(0, job(() => void log.push('checkout')));
+    expect(busy(await newer)).toBe(true);
+    // Nothing of a later step is left to give way: another cart call is refused itself.
+    expect(busy(await admission.run(1, job(() => void log.push('late cart'))).catch((e: unknown) => e))).toBe(true);
+    first.release();
+    await Promise.all([running, older, checkout]);
+    expect(log).toEqual(['first', 'checkout', 'older cart']);
+  });
+
+  it('refuses BUSY a call that waited maxWaitMs, and drops one whose client went away', async () => {
+    const admission = new Admission({ maxRunning: 1, maxQueued: 10, maxWaitMs: 50 });
+    const log: string[] = [];
+    const first = gatedCall(log, 'first');
+    const running = admission.run(0, first.call);
+    const leaving = new AbortController();
+    const abandoned = admission.run(0, job(() => void log.push('abandoned')), leaving.signal).catch((e: unknown) => e);
+    const timedOut = admission.run(0, job(() => void log.push('timed out'))).catch((e: unknown) => e);
+    leaving.abort();
+    expect(busy(await abandoned)).toBe(true);
+    expect(busy(await timedOut)).toBe(true);
+    expect(admission.load()).toEqual({ running: 1, waiting: 0 });
+    first.release();
+    await running;
+    expect(log).toEqual(['first']);
+    // The slot is free again.
+    expect(await admission.run(0, job(() => 'next'))).toBe('next');
+  });
+
+  it('sorts procedures into steps; long waits and the operator console are not admitted here', () => {
+    expect(admissionPriority('checkout.placeOrder')).toBe(0);
+    expect(admissionPriority('orders.get')).toBe(0);
+    expect(admissionPriority('cart.addLine')).toBe(1);
+    expect(admissionPriority('catalog.list')).toBe(2);
+    expect(admissionPriority('orders.waitForChange')).toBeNull();
+    expect(admissionPriority('admin.orders.list')).toBeNull();
+  });
+});
