@@ -98,8 +98,8 @@ const schema = z
      * Retry-After, having done nothing (src/server/http/admission.ts).
      */
     API_MAX_RUNNING_CALLS: z.coerce.number().int().min(1).max(100_000).default(64),
-    API_MAX_WAITING_CALLS: z.coerce.number().int().min(0).max(1_000_000).default(2_000),
-    API_MAX_WAIT_MS: z.coerce.number().int().min(0).max(600_000).default(5_000),
+    API_MAX_WAITING_CALLS: z.coerce.number().int().min(0).max(1_000_000).default(5_000),
+    API_MAX_WAIT_MS: z.coerce.number().int().min(0).max(600_000).default(30_000),
     /** The largest request body /api/trpc reads. */
     TRPC_MAX_BODY_BYTES: z.coerce.number().int().min(1024).max(10 * 1024 * 1024).default(64 * 1024),
     /** Carts untouched this long, and webhook events processed this long ago, are deleted. */

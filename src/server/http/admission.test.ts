@@ -125,6 +125,7 @@ describe('admission', () => {
     expect(admissionPriority('checkout.placeOrder')).toBe(0);
     expect(admissionPriority('orders.get')).toBe(0);
     expect(admissionPriority('cart.addLine')).toBe(1);
+    expect(admissionPriority('cart.create')).toBe(2);
     expect(admissionPriority('catalog.list')).toBe(2);
     expect(admissionPriority('orders.waitForChange')).toBeNull();
     expect(admissionPriority('admin.orders.list')).toBeNull();

@@ -5,12 +5,16 @@
  * shares the CPU and the database pool among all of them: each takes longer,
  * clients time out and retry, and for a while nobody is answered at all. Here
  * at most `maxRunning` calls run; up to `maxQueued` more wait their turn, the
- * later steps of a purchase first (checkout and orders, then carts, then
- * browsing) and in arrival order within a step; anything beyond, or still
- * waiting after `maxWaitMs`, is answered at once with BUSY and a Retry-After.
- * A refused call did nothing, so the client sends it again as it was (the same
- * Idempotency-Key for placeOrder). A call whose client went away while it
- * waited is dropped without running.
+ * later steps of a purchase first (checkout and orders, then changes to a
+ * cart, then opening a cart and browsing) and in arrival order within a step.
+ * A waiting call costs an idle connection, not CPU, so the queue is long and
+ * every call that waits is served in turn. Anything beyond, or still waiting
+ * after `maxWaitMs`, is answered at once with BUSY and a Retry-After of about
+ * the time the queue takes to drain at the rate calls are finishing, so
+ * refused clients come back when there is room rather than in a storm of
+ * retries. A refused call did nothing, so the client sends it again as it was
+ * (the same Idempotency-Key for placeOrder). A call whose client went away
+ * while it waited is dropped without running.
  *
  * When the queue is full, a call of an earlier step refuses the newest waiting
  * call of a later step instead of being refused itself: buyers who are paying
@@ -36,12 +40,13 @@ interface Waiter {
   done: boolean;
 }
 
-/** The seconds a refused caller is asked to wait: about the time the queue takes to drain. */
-const RETRY_AFTER_SECONDS = 1;
+/** Bounds of the Retry-After a refused caller is given, in seconds. */
+const MIN_RETRY_AFTER_S = 1;
+const MAX_RETRY_AFTER_S = 30;
 
-export function busyError(): DomainError {
+export function busyError(retryAfterSeconds = MIN_RETRY_AFTER_S): DomainError {
   return new DomainError('BUSY', 'The shop is at capacity right now; nothing was done. Send the same request again after the Retry-After delay', {
-    retryAfterSeconds: RETRY_AFTER_SECONDS,
+    retryAfterSeconds,
   });
 }
 
@@ -49,6 +54,8 @@ export class Admission {
   private running = 0;
   private waiting = 0;
   private readonly queues: Waiter[][] = Array.from({ length: PRIORITIES }, () => []);
+  /** Calls finished in the current second and in the one before: the drain rate. */
+  private finished = { second: 0, count: 0, previous: 0 };
 
   constructor(
     private readonly settings: AdmissionSettings,
@@ -72,14 +79,29 @@ export class Admission {
       return await call();
     } finally {
       this.running -= 1;
+      this.countFinished();
       this.admitNext();
     }
+  }
+
+  private countFinished(): void {
+    const second = Math.floor(Date.now() / 1000);
+    if (second !== this.finished.second) {
+      this.finished = { second, count: 0, previous: second === this.finished.second + 1 ? this.finished.count : 0 };
+    }
+    this.finished.count += 1;
+  }
+
+  /** About how long the calls waiting now take to drain, at the rate calls finished in the last second. */
+  private refusal(): DomainError {
+    const perSecond = Math.max(this.finished.previous, this.finished.count, 1);
+    return busyError(Math.min(MAX_RETRY_AFTER_S, Math.max(MIN_RETRY_AFTER_S, Math.ceil(this.waiting / perSecond))));
   }
 
   private wait(priority: AdmissionPriority, signal?: AbortSignal): Promise<void> {
     if (this.waiting >= this.settings.maxQueued && !this.refuseLaterStep(priority)) {
       this.observe('refused', priority);
-      return Promise.reject(busyError());
+      return Promise.reject(this.refusal());
     }
     return new Promise<void>((resolve, reject) => {
       const leave = (err: Error) => {
@@ -107,7 +129,7 @@ export class Admission {
       };
       // Nobody is left to answer; BUSY keeps it out of the internal-error log.
       const onAbort = () => leave(busyError());
-      const timer = setTimeout(() => waiter.refuse(busyError()), this.settings.maxWaitMs);
+      const timer = setTimeout(() => waiter.refuse(this.refusal()), this.settings.maxWaitMs);
       signal?.addEventListener('abort', onAbort, { once: true });
       this.queues[priority]?.push(waiter);
       this.waiting += 1;
@@ -121,7 +143,7 @@ export class Admission {
       while (queue.length > 0) {
         const victim = queue.pop() as Waiter;
         if (victim.done) continue;
-        victim.refuse(busyError());
+        victim.refuse(this.refusal());
         return true;
       }
     }
@@ -157,6 +179,7 @@ export class Admission {
 export function admissionPriority(path: string): AdmissionPriority | null {
   if (path === 'orders.waitForChange' || path.startsWith('admin.')) return null;
   if (path.startsWith('checkout.') || path.startsWith('orders.')) return 0;
-  if (path.startsWith('cart.')) return 1;
+  // Opening a cart is where a visit starts: it waits behind the buyers already shopping.
+  if (path.startsWith('cart.') && path !== 'cart.create') return 1;
   return 2;
 }
