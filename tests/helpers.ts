@@ -3,6 +3,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { TRPCClientError } from '@trpc/client';
 import { Redis } from 'ioredis';
 import { Order, Product, type OrderDoc, type ProductDoc } from '../prisma-free-models';
+import { setOperationGate, type Operation } from '../prisma-free-models/operation-gate';
 import type { AppRouter } from '../src/server/api/root';
 import type { OrderLimits } from '../src/server/abuse/order-caps';
 import type { Deps } from '../src/server/deps';
@@ -191,4 +192,16 @@ export async function expectNoViolations(scope: { orderIds: string[]; skus: stri
   if (report.violations.length > 0) {
     throw new Error(`invariant violations:\n${report.violations.map((v) => `[${v.check}] ${v.subject}: ${v.message}`).join('\n')}`);
   }
+}
+
+/** The model operations `work` makes (prisma-free-models/operation-gate.ts). */
+export async function operationsOf(work: () => Promise<unknown>): Promise<Operation[]> {
+  const seen: Operation[] = [];
+  setOperationGate((op) => void seen.push(op));
+  try {
+    await work();
+  } finally {
+    setOperationGate(undefined);
+  }
+  return seen;
 }

@@ -100,6 +100,12 @@ const schema = z
     API_MAX_RUNNING_CALLS: z.coerce.number().int().min(1).max(100_000).default(64),
     API_MAX_WAITING_CALLS: z.coerce.number().int().min(0).max(1_000_000).default(5_000),
     API_MAX_WAIT_MS: z.coerce.number().int().min(0).max(600_000).default(30_000),
+    /**
+     * How old a product read by carts and the checkout may be in a web process
+     * (name, price, withdrawn, visible stock; never what decides a hold): 0 reads
+     * the database every time (src/server/catalog/product-reads.ts).
+     */
+    CATALOG_CACHE_MS: z.coerce.number().int().min(0).max(60_000).default(250),
     /** The largest request body /api/trpc reads. */
     TRPC_MAX_BODY_BYTES: z.coerce.number().int().min(1024).max(10 * 1024 * 1024).default(64 * 1024),
     /** Carts untouched this long, and webhook events processed this long ago, are deleted. */

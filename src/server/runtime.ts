@@ -7,6 +7,7 @@ import { Redis } from 'ioredis';
 import { connectMongo, ensureIndexes } from '../../prisma-free-models';
 import { orderLimitsFrom } from './abuse/order-caps';
 import { createRateLimiter, rateLimitSettings, type RateLimiter } from './abuse/rate-limits';
+import { keepProductReadsFor } from './catalog/product-reads';
 import { Admission } from './http/admission';
 import { countAdmission } from './metrics/domain-metrics';
 import { getConfig, type Config } from './config';
@@ -37,6 +38,8 @@ export function createProducerRedis(url: string): Redis {
 export async function createRuntime(config: Config): Promise<Runtime> {
   await connectMongo(config.MONGODB_URI);
   await ensureIndexes();
+  // Every buyer of a sale reads the same product; the hold itself always reads the database.
+  keepProductReadsFor(config.CATALOG_CACHE_MS);
   const redis = createProducerRedis(config.REDIS_URL);
   const queues = createOrderQueues(redis, config.QUEUE_PREFIX);
   const stripe = createStripeClient(config);

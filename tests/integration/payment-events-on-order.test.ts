@@ -6,24 +6,12 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { Order, WebhookEvent } from '../../prisma-free-models';
-import { setOperationGate, type Operation } from '../../prisma-free-models/operation-gate';
+import { setOperationGate } from '../../prisma-free-models/operation-gate';
 import { getOrderForOwner } from '../../src/server/orders/order-view';
 import { MAX_EVENTS, recordPaymentEvent } from '../../src/server/orders/payment-events-view';
-import { api, cartWith, customer, getOrder, newKey, seedProduct, sim, waitFor, waitForState } from '../helpers';
+import { api, cartWith, customer, getOrder, newKey, operationsOf, seedProduct, sim, waitFor, waitForState } from '../helpers';
 
 afterEach(() => setOperationGate(undefined));
-
-/** The model operations `work` makes. */
-async function operationsOf(work: () => Promise<unknown>): Promise<Operation[]> {
-  const seen: Operation[] = [];
-  setOperationGate((op) => void seen.push(op));
-  try {
-    await work();
-  } finally {
-    setOperationGate(undefined);
-  }
-  return seen;
-}
 
 async function paidOrder(): Promise<{ orderId: string; accessToken: string }> {
   const placed = await api(newKey()).checkout.placeOrder.mutate({ cartId: await cartWith([{ sku: await seedProduct(2), qty: 1 }]), customer });

@@ -7,8 +7,8 @@
  * refused (see orders/place-order.ts).
  */
 import { Cart, type CartDoc } from '../../../prisma-free-models/cart';
-import { Product } from '../../../prisma-free-models/product';
 import { linesLimitMessage, qtyLimitMessage, type OrderLimits } from '../abuse/order-caps';
+import { findActiveProducts } from '../catalog/catalog';
 import { priceLines, type PricedLines } from '../catalog/pricing';
 import { DomainError } from '../errors';
 import { newCartId } from '../ids';
@@ -67,8 +67,7 @@ export async function getCart(cartId: string, currency: string): Promise<CartVie
 }
 
 async function assertSellable(sku: string): Promise<void> {
-  const exists = await Product.exists({ _id: sku, active: true });
-  if (!exists) throw new DomainError('UNKNOWN_SKU', `Unknown or withdrawn product ${sku}`, { field: 'sku', sku });
+  if (!(await findActiveProducts([sku])).has(sku)) throw new DomainError('UNKNOWN_SKU', `Unknown or withdrawn product ${sku}`, { field: 'sku', sku });
 }
 
 function assertQtyWithinLimit(qty: number, policy: CartPolicy): void {

@@ -64,8 +64,5 @@ export async function stockLevels(): Promise<StockLevel[]> {
   }));
 }
 
-/** Products by SKU, active ones only; the map lacks any SKU that is unknown or withdrawn. */
-export async function findActiveProducts(skus: readonly string[]): Promise<Map<string, ProductDoc>> {
-  const products = await Product.find({ _id: { $in: [...new Set(skus)] }, active: true }, { holds: 0, sales: 0 }).lean<ProductDoc[]>();
-  return new Map(products.map((p) => [p._id, p]));
-}
+/** Products by SKU as carts and the checkout read them; see product-reads.ts. */
+export { findActiveProducts } from './product-reads';
