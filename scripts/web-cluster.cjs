@@ -99,16 +99,30 @@ cluster.on('message', (worker, message) => {
   }
 });
 
-function stop(signal) {
+/** A copy still serving this long after SIGTERM is killed, so a stop always ends. */
+const STOP_GRACE_MS = 30_000;
+
+function stop(reason) {
   if (stopping) return;
   stopping = true;
   const workers = Object.values(cluster.workers ?? {});
-  log(`${signal}: stopping ${workers.length} web processes`);
+  log(`${reason}: stopping ${workers.length} web processes`);
   if (workers.length === 0) process.exit(0);
   for (const worker of workers) worker?.process.kill('SIGTERM');
+  setTimeout(() => {
+    for (const worker of Object.values(cluster.workers ?? {})) worker?.process.kill('SIGKILL');
+  }, STOP_GRACE_MS).unref();
 }
 process.on('SIGTERM', () => stop('SIGTERM'));
 process.on('SIGINT', () => stop('SIGINT'));
+
+// A supervisor killed outright leaves its children to init: nobody would
+// restart or stop this one, and the pipe its output went to is gone. Stop as
+// on SIGTERM instead of running unsupervised.
+const parentAtStart = process.ppid;
+setInterval(() => {
+  if (process.ppid !== parentAtStart) stop(`parent ${parentAtStart} exited`);
+}, 1_000).unref();
 
 log(`starting ${count} web processes`);
 for (let i = 0; i < count; i += 1) fork();

@@ -16,6 +16,12 @@
  */
 const http = require('node:http');
 
+// With the pipe its output goes to gone (the supervisor killed outright), each
+// write fails with EPIPE; unhandled, every failure is logged as an error whose
+// log line fails again, a loop that takes a whole core. web-cluster.cjs stops
+// this process once its parent is gone; until then the lines are dropped.
+for (const stream of [process.stdout, process.stderr]) stream.on('error', () => undefined);
+
 const FAST_PATH_KEY = Symbol.for('resilient-orders.api-fast-path');
 const createServer = http.createServer;
 

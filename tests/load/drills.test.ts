@@ -89,7 +89,8 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await disconnectMongo();
-  await group.stopAll();
+  // More than the supervisor's own grace for its children (10 s): killed before it, it would leave them running.
+  await group.stopAll(15_000);
   // A server a drill restarted runs detached from this file's processes: stopped by its port.
   for (const port of [ports.redis, ports.mongo]) {
     const pid = pidListeningOn(port);

@@ -6,7 +6,7 @@
  * period for one that ignores it); a second signal forces.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { freePort, ROOT } from '../setup/processes';
 import { waitFor } from '../helpers';
@@ -69,6 +69,20 @@ function alive(pid: number): boolean {
   }
 }
 
+/** The pids whose parent is `pid`. */
+function childrenOf(pid: number): number[] {
+  return readdirSync('/proc')
+    .filter((d) => /^\d+$/.test(d))
+    .filter((d) => {
+      try {
+        return Number(readFileSync(`/proc/${d}/stat`, 'utf8').split(') ')[1]?.split(' ')[1]) === pid;
+      } catch {
+        return false;
+      }
+    })
+    .map(Number);
+}
+
 async function healthy(url: string): Promise<boolean> {
   try {
     return (await fetch(url, { signal: AbortSignal.timeout(2_000) })).ok;
@@ -117,6 +131,22 @@ describe('supervisor', () => {
     expect(await sup.exited).toEqual({ code: 0, signal: null });
     await expectAllGone(sup, ['simulator', 'web']);
     expect(await healthy(simHealth)).toBe(false);
+    expect(await healthy(webHealth)).toBe(false);
+  });
+
+  it('a web server whose supervisor was SIGKILLed stops by itself, its copies with it, instead of running unsupervised', async () => {
+    const webPort = await freePort();
+    const sup = startSupervisor('scripts/supervisor.ts', ['web'], { ...process.env, PORT: String(webPort), WEB_PROCESSES: '2' });
+    const webHealth = `http://127.0.0.1:${webPort}/api/health`;
+    await waitHealthy(webHealth);
+    const [primary] = pidsOf(sup, 'web');
+    const copies = childrenOf(primary!);
+    expect(copies).toHaveLength(2);
+
+    // The supervisor alone, as a kill -9 or an out-of-memory kill would: its children are left to init.
+    process.kill(sup.proc.pid!, 'SIGKILL');
+    await sup.exited;
+    await waitFor('the web server and its copies gone', () => Promise.resolve([primary!, ...copies].filter(alive)), (left) => left.length === 0, 20_000);
     expect(await healthy(webHealth)).toBe(false);
   });
 
