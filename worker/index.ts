@@ -26,6 +26,7 @@ import { connectMongo, disconnectMongo, ensureIndexes } from '../prisma-free-mod
 import { orderLimitsFrom } from '../src/server/abuse/order-caps';
 import { loadConfigOrExit } from '../src/server/config';
 import { pingMongo } from '../src/server/health/dependency-checks';
+import { stopWhenOrphaned } from '../src/server/orphan-watch';
 import { checkReadiness } from '../src/server/health/readiness';
 import { logger } from '../src/server/logger';
 import { registerSystemGauges } from '../src/server/metrics/system-gauges';
@@ -111,6 +112,7 @@ async function main(): Promise<void> {
   };
   process.on('SIGTERM', () => void stop('SIGTERM'));
   process.on('SIGINT', () => void stop('SIGINT'));
+  stopWhenOrphaned((reason) => void stop(reason));
 
   const scheduleReconciler = () =>
     queues.queues.maintenance

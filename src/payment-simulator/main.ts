@@ -23,6 +23,7 @@ import path from 'node:path';
 import { isHttpUrl } from './config';
 import { createPaymentSimulator } from './server';
 import { StateFileError } from './state-file';
+import { stopWhenOrphaned } from '../server/orphan-watch';
 
 const DEFAULT_STATE_FILE = path.resolve(__dirname, '../../.data/payment-simulator/state.json');
 
@@ -85,7 +86,7 @@ async function main(): Promise<void> {
   }
 
   let stopping = false;
-  const stop = (signal: NodeJS.Signals) => {
+  const stop = (signal: string) => {
     if (stopping) {
       // A second Ctrl-C means "now": do not wait for in-flight webhook retries.
       logLine('error', 'forced exit', { signal });
@@ -103,6 +104,7 @@ async function main(): Promise<void> {
   };
   process.on('SIGINT', stop);
   process.on('SIGTERM', stop);
+  stopWhenOrphaned(stop);
 }
 
 void main();

@@ -134,21 +134,32 @@ describe('supervisor', () => {
     expect(await healthy(webHealth)).toBe(false);
   });
 
-  it('a web server whose supervisor was SIGKILLed stops by itself, its copies with it, instead of running unsupervised', async () => {
-    const webPort = await freePort();
-    const sup = startSupervisor('scripts/supervisor.ts', ['web'], { ...process.env, PORT: String(webPort), WEB_PROCESSES: '2' });
-    const webHealth = `http://127.0.0.1:${webPort}/api/health`;
-    await waitHealthy(webHealth);
+  it('the children of a supervisor that was SIGKILLed stop by themselves (the web server with its copies, the worker, the simulator)', async () => {
+    const [simPort, webPort, workerPort] = [await freePort(), await freePort(), await freePort()];
+    const sup = startSupervisor('scripts/supervisor.ts', ['simulator', 'web', 'worker'], {
+      ...process.env,
+      PORT: String(webPort),
+      WEB_PROCESSES: '2',
+      STRIPE_API_PORT: String(simPort),
+      STRIPE_WEBHOOK_SECRET: 'whsec_supervisor_test',
+      WORKER_HTTP_PORT: String(workerPort),
+      // Queues of its own: this worker must not take the suite's jobs.
+      QUEUE_PREFIX: `orphan-test-${process.pid}`,
+    });
+    const health = [`http://127.0.0.1:${simPort}/_sim/health`, `http://127.0.0.1:${webPort}/api/health`, `http://127.0.0.1:${workerPort}/health`];
+    await Promise.all(health.map((url) => waitHealthy(url, 60_000)));
     const [primary] = pidsOf(sup, 'web');
     const copies = childrenOf(primary!);
     expect(copies).toHaveLength(2);
+    const pids = [...pidsOf(sup, 'simulator'), primary!, ...copies, ...pidsOf(sup, 'worker')];
+    expect(pids).toHaveLength(5);
 
     // The supervisor alone, as a kill -9 or an out-of-memory kill would: its children are left to init.
     process.kill(sup.proc.pid!, 'SIGKILL');
     await sup.exited;
-    await waitFor('the web server and its copies gone', () => Promise.resolve([primary!, ...copies].filter(alive)), (left) => left.length === 0, 20_000);
-    expect(await healthy(webHealth)).toBe(false);
-  });
+    await waitFor('every child gone', () => Promise.resolve(pids.filter(alive)), (left) => left.length === 0, 30_000);
+    for (const url of health) expect(await healthy(url)).toBe(false);
+  }, 90_000);
 
   it("runs Stripe's webhook endpoint as a web process of its own: the simulator sends there, and a killed one is restarted while the storefront keeps its pid", async () => {
     const [simPort, webPort, hookPort] = [await freePort(), await freePort(), await freePort()];
