@@ -47,11 +47,6 @@ function log(message) {
   process.stderr.write(`${JSON.stringify({ level: 30, time: new Date().toISOString(), service: 'web-cluster', msg: message })}\n`);
 }
 
-// Idle connections are kept longer than the clients and proxies in front keep
-// theirs (60 s is common), so the server never closes one just as a request
-// is sent on it (the client would see a reset). Next's standalone server reads it.
-if (!process.env.KEEP_ALIVE_TIMEOUT) process.env.KEEP_ALIVE_TIMEOUT = '65000';
-
 const count = processCount();
 cluster.setupPrimary({ exec: path.join(__dirname, 'web-process.cjs') });
 
@@ -99,8 +94,12 @@ cluster.on('message', (worker, message) => {
   }
 });
 
-/** A copy still serving this long after SIGTERM is killed, so a stop always ends. */
-const STOP_GRACE_MS = 30_000;
+/**
+ * A copy still serving this long after SIGTERM is killed, so a stop always
+ * ends, even with no supervisor left to escalate: longer than the longest
+ * request (a 25 s orders.waitForChange) plus an idle connection's 5 s.
+ */
+const STOP_GRACE_MS = 60_000;
 
 function stop(reason) {
   if (stopping) return;
