@@ -16,9 +16,10 @@
  * (the same Idempotency-Key for placeOrder). A call whose client went away
  * while it waited is dropped without running.
  *
- * When the queue is full, a call of an earlier step refuses the newest waiting
- * call of a later step instead of being refused itself: buyers who are paying
- * are served before new carts are opened.
+ * When the queue is full, a call of a later step of a purchase (checkout)
+ * refuses the newest waiting call of an earlier step (a cart, browsing)
+ * instead of being refused itself: buyers who are paying are served before
+ * new carts are opened.
  */
 import { DomainError } from '../errors';
 
@@ -99,7 +100,7 @@ export class Admission {
   }
 
   private wait(priority: AdmissionPriority, signal?: AbortSignal): Promise<void> {
-    if (this.waiting >= this.settings.maxQueued && !this.refuseLaterStep(priority)) {
+    if (this.waiting >= this.settings.maxQueued && !this.refuseLowerPriority(priority)) {
       this.observe('refused', priority);
       return Promise.reject(this.refusal());
     }
@@ -136,8 +137,8 @@ export class Admission {
     });
   }
 
-  /** Makes room by refusing the newest waiter of a later step than `priority`, if there is one. */
-  private refuseLaterStep(priority: AdmissionPriority): boolean {
+  /** Makes room by refusing the newest waiter of a lower priority (an earlier step of a purchase), if there is one. */
+  private refuseLowerPriority(priority: AdmissionPriority): boolean {
     for (let p = PRIORITIES - 1; p > priority; p--) {
       const queue = this.queues[p] ?? [];
       while (queue.length > 0) {
