@@ -14,6 +14,7 @@ import { Redis } from 'ioredis';
 import mongoose from 'mongoose';
 import { Product } from '../../prisma-free-models';
 import { createOrdersClient } from '../../src/trpc/client';
+import { asClientFetch, type LiteFetch } from './http-client';
 import { customerFor } from './buyer';
 import { runClosed } from './executor';
 import { summarize, type TrendSummary } from './stats';
@@ -53,13 +54,15 @@ async function phase(requests: number, concurrency: number, one: (i: number) => 
   return { requests, failed, seconds: Math.round(seconds * 100) / 100, perSecond: Math.round((latencies.length / seconds) * 10) / 10, latencyMs: summarize(latencies) };
 }
 
-export async function measureBaseline(opts: { appUrl: string; requests: number; concurrency: number; redisUrl: string; queuePrefix: string }): Promise<BaselineResult> {
+export async function measureBaseline(opts: { appUrl: string; http: LiteFetch; requests: number; concurrency: number; redisUrl: string; queuePrefix: string }): Promise<BaselineResult> {
   const { appUrl, requests, concurrency } = opts;
   const probeSku = `PROBE-${randomUUID().slice(0, 8).toUpperCase()}`;
   await Product.create({ _id: probeSku, name: 'Accept-path probe', priceMinor: 10_000, currency: 'inr', initialStock: requests, available: requests, reserved: 0, sold: 0 });
 
   // Carts first, untimed: the accept path is placeOrder itself.
-  const api = createOrdersClient(appUrl);
+  // The driver's own client for both phases, so the ratio compares the routes, not two clients.
+  const fetch = asClientFetch(opts.http);
+  const api = createOrdersClient(appUrl, { fetch });
   const carts: string[] = [];
   await runClosed(requests, concurrency, async () => {
     const { cartId } = await api.cart.create.mutate();
@@ -68,8 +71,7 @@ export async function measureBaseline(opts: { appUrl: string; requests: number; 
   });
 
   let baseline: PhaseResult | null = await phase(requests, concurrency, async () => {
-    const res = await fetch(`${appUrl}/api/bench/baseline`, { method: 'POST' });
-    await res.arrayBuffer();
+    const res = await opts.http(`${appUrl}/api/bench/baseline`, { method: 'POST' });
     if (res.status === 404) throw new Error('baseline route off');
     if (!res.ok) throw new Error(`HTTP ${res.status}`);
   });
@@ -82,7 +84,7 @@ export async function measureBaseline(opts: { appUrl: string; requests: number; 
   const orders: { orderId: string; accessToken: string }[] = [];
   const accept = await phase(carts.length, concurrency, async (i) => {
     const key = `probe-${randomUUID()}`;
-    const client = createOrdersClient(appUrl, { headers: () => ({ 'Idempotency-Key': key }) });
+    const client = createOrdersClient(appUrl, { headers: () => ({ 'Idempotency-Key': key }), fetch });
     const placed = await client.checkout.placeOrder.mutate({ cartId: carts[i] as string, customer: customerFor(probeSku, i) });
     orders.push({ orderId: placed.orderId, accessToken: placed.accessToken });
   });

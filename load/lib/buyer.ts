@@ -14,6 +14,7 @@ import { randomUUID } from 'node:crypto';
 import { TRPCClientError } from '@trpc/client';
 import { createOrdersClient, isBusyError } from '../../src/trpc/client';
 import { followOrder } from '../../src/trpc/follow-order';
+import { asClientFetch, type LiteFetch } from './http-client';
 import type { Recorder } from './recorder';
 import { paySimulated, type PayOutcome } from './simulator';
 
@@ -35,6 +36,8 @@ export interface BuyerPlan {
   sku: string;
   appUrl: string;
   simUrl: string;
+  /** The run's HTTP client (http-client.ts), shared by its buyers. */
+  http: LiteFetch;
   /** How often to ask for the order's state while waiting. */
   pollMs: number;
   /** Extra placeOrder calls with the same key (a client that did not see the answer). */
@@ -92,6 +95,7 @@ export async function runBuyer(index: number, plan: BuyerPlan, rec: Recorder, st
   const api = createOrdersClient(plan.appUrl, {
     headers: () => ({ 'Idempotency-Key': key }),
     busy: { retries: Math.ceil(plan.deadlineMs / 1000), onRetry: () => rec.count('busy_retries') },
+    fetch: asClientFetch(plan.http),
   });
   const deadline = performance.now() + plan.deadlineMs;
   const result: BuyerResult = { buyer: index, key, orderId: null, accessToken: null, orderIdsForKey: [], state: 'arrived' };
@@ -190,10 +194,10 @@ export async function runBuyer(index: number, plan: BuyerPlan, rec: Recorder, st
     const intentId = view.payment.paymentIntentId;
     if (view.state === 'PAYMENT_PENDING' && intentId) {
       if (plan.declineFirst) {
-        const declined = await paySimulated(plan.simUrl, intentId, 'pm_card_chargeDeclined');
+        const declined = await paySimulated(plan.http, plan.simUrl, intentId, 'pm_card_chargeDeclined');
         if (declined.ok) rec.error('buyer_errors', `order ${placed.orderId}: the declined card was accepted`);
       }
-      const paid: PayOutcome = await paySimulated(plan.simUrl, intentId, 'pm_card_visa');
+      const paid: PayOutcome = await paySimulated(plan.http, plan.simUrl, intentId, 'pm_card_visa');
       if (!paid.ok) throw new Error(`pay ${intentId}: ${paid.message}`);
     }
     const tPaid = rec.now();

@@ -86,8 +86,8 @@ table{border-collapse:collapse;margin:8px 0 20px}th,td{border:1px solid #ddd;pad
 <h1>${escapeHtml(result.scenario.name)}: ${verdict(result.ok)}${result.interrupted ? ' (interrupted)' : ''}</h1>
 <p>${escapeHtml(result.scenario.description)}<br>Started ${escapeHtml(result.startedAt)}, ${fmt(result.durationS, 1)} s of load. Product <code>${escapeHtml(result.sku)}</code>.${result.prefill ? ` Prefilled ${fmt(result.prefill.orders)} historical orders.` : ''}</p>
 <h2>Summary</h2>
-${table(['buyers', 'orders placed', 'held', 'sold out', 'confirmed', 'sold', 'available', 'sales/s until the last unit', 'holds/s until the last unit', 'decisions/s', 'buyer errors', 'connection errors (retried)', 'busy answers (retried)', 'unsettled orders'], [
-  [s.buyers, s.ordersPlaced, s.held, s.soldOut, s.confirmed, s.sold, s.available, s.salesPerS, s.holdsPerS, s.decisionsPerS, s.buyerErrors, s.connectionErrors, s.busyRetries, s.unsettledOrders],
+${table(['buyers', 'orders placed', 'held', 'sold out', 'confirmed', 'sold', 'available', 'sales/s until the last unit', 'holds/s until the last unit', 'decisions/s', 'buyer errors', 'connection errors (retried)', 'busy answers (retried)', 'closed idle connections (sent again)', 'unsettled orders'], [
+  [s.buyers, s.ordersPlaced, s.held, s.soldOut, s.confirmed, s.sold, s.available, s.salesPerS, s.holdsPerS, s.decisionsPerS, s.buyerErrors, s.connectionErrors, s.busyRetries, s.staleConnectionResends, s.unsettledOrders],
 ])}
 <h2>Thresholds${result.thresholdsAdvisory ? ' (advisory: the run passes or fails on its checks)' : ''}</h2>
 ${table(['metric', 'threshold', 'measured', ''], result.thresholds.map((t) => [escapeHtml(t.metric), escapeHtml(t.expression), t.actual === null ? escapeHtml(t.problem ?? '–') : fmt(t.actual, 2), t.skipped ? 'skipped' : verdict(t.ok)]))}

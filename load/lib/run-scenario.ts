@@ -15,6 +15,7 @@ import { measureBaseline, type BaselineResult } from './baseline';
 import { checkExactness, statesOf, type Check } from './checks';
 import { describeDrill, drillDetail, runDrills, type DrillResult, type DrillSpec } from './drills';
 import { runModel } from './executor';
+import { createHttpClient } from './http-client';
 import { prefillOrders } from './prefill';
 import { CpuMeter, type ProcessTarget, type RoleCpu } from './processes';
 import { startProgress } from './progress';
@@ -79,6 +80,8 @@ export interface RunResult {
     connectionErrors: number;
     requestRetries: number;
     busyRetries: number;
+    /** Requests sent again because the server had closed their pooled connection before reading them (http-client.ts). */
+    staleConnectionResends: number;
     unsettledOrders: number;
     lastSaleAtS: number | null;
     salesPerS: number;
@@ -190,10 +193,12 @@ export async function runScenario(scenario: Scenario, target: Target, opts: RunO
         }, lastArrivalMs + scenario.settleMs);
 
   const b = scenario.buyer;
+  const http = createHttpClient({ onResend: () => rec.count('stale_connection_resends') });
   const basePlan: Omit<BuyerPlan, 'repeats' | 'concurrentRepeats' | 'declineFirst'> = {
     sku,
     appUrl: target.appUrl,
     simUrl: target.simUrl,
+    http: http.fetch,
     pollMs: b.pollMs,
     pay: b.pay,
     deadlineMs: b.deadlineMs,
@@ -236,9 +241,10 @@ export async function runScenario(scenario: Scenario, target: Target, opts: RunO
   const concurrency = scenario.model.kind === 'closed' ? scenario.model.concurrency : 50;
   if (wantBaseline) log(`accept path vs baseline: ${scenario.baselineRequests || 500} requests each at concurrency ${concurrency}...`);
   const baseline = wantBaseline
-    ? await measureBaseline({ appUrl: target.appUrl, requests: scenario.baselineRequests || 500, concurrency, redisUrl: target.redisUrl, queuePrefix: target.queuePrefix })
+    ? await measureBaseline({ appUrl: target.appUrl, http: http.fetch, requests: scenario.baselineRequests || 500, concurrency, redisUrl: target.redisUrl, queuePrefix: target.queuePrefix })
     : null;
   if (baseline?.note) log(`baseline: ${baseline.note}`);
+  http.close();
 
   log('checking exactness and running the invariant auditor...');
   const exact = await checkExactness({
@@ -278,6 +284,7 @@ export async function runScenario(scenario: Scenario, target: Target, opts: RunO
     connection_errors: counter('connection_errors'),
     request_retries: counter('request_retries'),
     busy_retries: counter('busy_retries'),
+    stale_connection_resends: counter('stale_connection_resends'),
     confirmed: { kind: 'gauge', value: exact.confirmed },
     sales_per_s: { kind: 'gauge', value: salesPerS },
     holds_per_s: { kind: 'gauge', value: holdsPerS },
@@ -331,6 +338,7 @@ export async function runScenario(scenario: Scenario, target: Target, opts: RunO
       connectionErrors: rec.counter('connection_errors'),
       requestRetries: rec.counter('request_retries'),
       busyRetries: rec.counter('busy_retries'),
+      staleConnectionResends: rec.counter('stale_connection_resends'),
       unsettledOrders: unsettled,
       lastSaleAtS: lastSaleMs === null ? null : round(lastSaleMs / 1000, 2),
       salesPerS: round(salesPerS, 1),

@@ -6,6 +6,7 @@
  * the PaymentIntents per order (nothing may be charged twice).
  */
 import type { DeliveryAttemptRow } from '../../src/payment-simulator/types';
+import type { LiteFetch } from './http-client';
 
 export interface PayOutcome {
   ok: boolean;
@@ -41,10 +42,11 @@ async function control<T>(simUrl: string, method: 'GET' | 'POST', path: string, 
   return JSON.parse(text) as T;
 }
 
-export async function paySimulated(simUrl: string, paymentIntentId: string, paymentMethod: string): Promise<PayOutcome> {
+/** Pays as the customer, with the run's HTTP client. */
+export async function paySimulated(http: LiteFetch, simUrl: string, paymentIntentId: string, paymentMethod: string): Promise<PayOutcome> {
   for (let attempt = 0; ; attempt++) {
     try {
-      const res = await fetch(`${simUrl}/_sim/payment_intents/${encodeURIComponent(paymentIntentId)}/pay`, {
+      const res = await http(`${simUrl}/_sim/payment_intents/${encodeURIComponent(paymentIntentId)}/pay`, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
         body: JSON.stringify({ paymentMethod }),

@@ -26,12 +26,16 @@ export interface OrdersClientOptions {
   headers?: () => Record<string, string>;
   /** Calls the server refuses as busy are sent again (see busy-retry.ts); `{ retries: 0 }` turns that off. */
   busy?: BusyRetryOptions;
+  /** The fetch to send requests with (default: the global fetch). */
+  fetch?: ClientFetch;
 }
+
+export type ClientFetch = NonNullable<Parameters<typeof httpLink>[0]['fetch']>;
 
 export type OrdersClient = TRPCClient<AppRouter>;
 
 export function createOrdersClient(baseUrl: string, opts: OrdersClientOptions = {}): OrdersClient {
   return createTRPCClient<AppRouter>({
-    links: [busyRetryLink(opts.busy), httpLink({ url: `${baseUrl.replace(/\/$/, '')}/api/trpc`, headers: opts.headers ?? (() => ({})) })],
+    links: [busyRetryLink(opts.busy), httpLink({ url: `${baseUrl.replace(/\/$/, '')}/api/trpc`, headers: opts.headers ?? (() => ({})), ...(opts.fetch ? { fetch: opts.fetch } : {}) })],
   });
 }
