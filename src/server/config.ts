@@ -96,8 +96,11 @@ const schema = z
      * API calls one web process runs at once, calls that may wait for a turn,
      * and how long one may wait; beyond, a call is answered 503 BUSY with a
      * Retry-After, having done nothing (src/server/http/admission.ts).
+     * Few run at once: a call spends a few ms of CPU between short database
+     * waits, so 8 keep one process's thread busy; more only share it, and
+     * the later purchase steps no longer go first (README, Admission).
      */
-    API_MAX_RUNNING_CALLS: z.coerce.number().int().min(1).max(100_000).default(64),
+    API_MAX_RUNNING_CALLS: z.coerce.number().int().min(1).max(100_000).default(8),
     API_MAX_WAITING_CALLS: z.coerce.number().int().min(0).max(1_000_000).default(5_000),
     API_MAX_WAIT_MS: z.coerce.number().int().min(0).max(600_000).default(30_000),
     /**
