@@ -21,7 +21,7 @@ import { getOperatorConsole } from '../admin/operator-console';
 import { operatorSession } from '../admin/sign-in';
 import { isDomainError, type DomainErrorCode } from '../errors';
 import { admissionPriority } from '../http/admission';
-import { readBoundedBody } from '../http/bounded-body';
+import { peekBoundedBody } from '../http/bounded-body';
 import { logger } from '../logger';
 import { reportInternalError } from '../observability/internal-error';
 import { getRuntime, type Runtime } from '../runtime';
@@ -72,9 +72,10 @@ async function refuseUnparseableInput(req: Request, maxBodyBytes: number): Promi
     if (problem) throw new TRPCError({ code: 'BAD_REQUEST', message: `The "input" query parameter is not valid JSON: ${problem}` });
     return;
   }
-  // A clone, so tRPC can still read the body itself; read at most the limit,
-  // however the body is sent. No body is how the client calls a procedure without input.
-  const read = await readBoundedBody(req.clone(), maxBodyBytes);
+  // Peeked (a clone, or the bytes the server already holds), so tRPC can still
+  // read the body itself; at most the limit, however the body is sent. No body
+  // is how the client calls a procedure without input.
+  const read = await peekBoundedBody(req, maxBodyBytes);
   if (!read.ok) throw new TRPCError({ code: 'PAYLOAD_TOO_LARGE', message: `Request body is larger than ${maxBodyBytes} bytes` });
   const body = read.text;
   if (body === '') return;

@@ -12,7 +12,7 @@ import { reportInternalError } from '../observability/internal-error';
 import { withRequestScope } from '../observability/request-scope';
 import { getRuntime } from '../runtime';
 import { MAX_WEBHOOK_BYTES, receiveStripeWebhook } from '../webhooks/intake';
-import { readBoundedBody } from './bounded-body';
+import { peekBoundedBody } from './bounded-body';
 
 export const TRPC_ENDPOINT = '/api/trpc';
 export const STRIPE_WEBHOOK_PATH = '/api/webhooks/stripe';
@@ -39,7 +39,7 @@ const stripeWebhook = withRequestScope(async (req: Request): Promise<Response> =
   try {
     // The raw body, byte for byte: the signature is computed over it. At most
     // the limit is read, whatever Content-Length says or when there is none.
-    const body = await readBoundedBody(req, MAX_WEBHOOK_BYTES);
+    const body = await peekBoundedBody(req, MAX_WEBHOOK_BYTES);
     if (!body.ok) return Response.json({ received: false, error: 'Payload too large' }, { status: 413 });
     const { deps, config } = await getRuntime();
     const result = await receiveStripeWebhook(body.text, req.headers.get('stripe-signature'), {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { readBoundedBody } from './bounded-body';
+import { peekBoundedBody, readBoundedBody, rememberReadBody } from './bounded-body';
 
 /** A request whose body is `chunks` chunks of `size` bytes, counting how many were pulled. */
 function streamed(chunks: number, size: number, headers: Record<string, string> = {}) {
@@ -39,5 +39,23 @@ describe('readBoundedBody', () => {
     expect(await req.text()).toBe('{"a":1}');
     const big = new Request('http://x/', { method: 'POST', body: 'x'.repeat(200) });
     expect((await readBoundedBody(big.clone(), 100)).ok).toBe(false);
+  });
+
+  it('peeks at a body the server already holds without reading the request, within the limit', async () => {
+    const bytes = Buffer.from('\uFEFF{"a":"é"}');
+    const req = new Request('http://x/', { method: 'POST', body: bytes });
+    rememberReadBody(req, bytes);
+    expect(await peekBoundedBody(req, 100)).toEqual({ ok: true, text: '{"a":"é"}' });
+    expect(req.bodyUsed).toBe(false);
+    expect(await req.text()).toBe('{"a":"é"}');
+    const big = new Request('http://x/', { method: 'POST', body: 'x'.repeat(200) });
+    rememberReadBody(big, Buffer.from('x'.repeat(200)));
+    expect(await peekBoundedBody(big, 100)).toEqual({ ok: false, reason: 'too-large' });
+  });
+
+  it('peeks through a clone at any other body', async () => {
+    const { req } = streamed(2, 10);
+    expect(await peekBoundedBody(req, 100)).toEqual({ ok: true, text: 'a'.repeat(20) });
+    expect(await req.text()).toBe('a'.repeat(20));
   });
 });

@@ -15,6 +15,7 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { logger } from '../logger';
 import { STRIPE_WEBHOOK_PATH, TRPC_ENDPOINT, fastPathHandlers } from './api-handlers';
+import { rememberReadBody } from './bounded-body';
 
 /** Where scripts/web-process.cjs looks for the function; a registered symbol, so both sides name it alike. */
 export const FAST_PATH_KEY = Symbol.for('resilient-orders.api-fast-path');
@@ -64,13 +65,16 @@ async function fetchRequestOf(req: IncomingMessage, signal: AbortSignal): Promis
     else headers.set(name, value);
   }
   const init: RequestInit & { duplex?: 'half' } = { method: req.method, headers, signal };
+  let buffered: Buffer | null = null;
   if (req.method !== 'GET' && req.method !== 'HEAD') {
     const declared = Number(req.headers['content-length']);
     // The bytes as received (a Buffer is a Uint8Array; the DOM typings want one over a plain ArrayBuffer).
-    if (Number.isInteger(declared) && declared >= 0 && declared <= BUFFERED_BODY_MAX_BYTES) init.body = (await readDeclaredBody(req)) as Uint8Array as BodyInit;
+    if (Number.isInteger(declared) && declared >= 0 && declared <= BUFFERED_BODY_MAX_BYTES) init.body = (buffered = await readDeclaredBody(req)) as Uint8Array as BodyInit;
     else Object.assign(init, { body: Readable.toWeb(req), duplex: 'half' });
   }
-  return new Request(`http://${req.headers.host ?? 'localhost'}${req.url ?? '/'}`, init);
+  const request = new Request(`http://${req.headers.host ?? 'localhost'}${req.url ?? '/'}`, init);
+  if (buffered) rememberReadBody(request, buffered);
+  return request;
 }
 
 /** Hop-by-hop headers are Node's to set for this connection, not the handler's. */
