@@ -28,6 +28,11 @@ export function setOperationGate(next: OperationGate | undefined): void {
   gate = next;
 }
 
+/** Passes the gate, for an operation made on the driver's collection rather than through a model hook (insert-validated.ts). */
+export async function passOperationGate(operation: Operation): Promise<void> {
+  if (gate) await gate(operation);
+}
+
 const QUERY_OPERATIONS: MongooseDefaultQueryMiddleware[] = [
   'countDocuments',
   'deleteMany',

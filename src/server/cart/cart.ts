@@ -7,6 +7,7 @@
  * refused (see orders/place-order.ts).
  */
 import { Cart, type CartDoc } from '../../../prisma-free-models/cart';
+import { insertValidated } from '../../../prisma-free-models/insert-validated';
 import { linesLimitMessage, qtyLimitMessage, type OrderLimits } from '../abuse/order-caps';
 import { findActiveProducts } from '../catalog/catalog';
 import { priceLines, type PricedLines } from '../catalog/pricing';
@@ -50,7 +51,7 @@ async function loadOpenCart(cartId: string): Promise<CartDoc> {
 }
 
 export async function createCart(): Promise<{ cartId: string }> {
-  const cart = await Cart.create({ _id: newCartId(), lines: [] });
+  const cart = await insertValidated(Cart, { _id: newCartId(), lines: [] });
   return { cartId: cart._id };
 }
 

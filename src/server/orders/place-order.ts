@@ -16,6 +16,7 @@
  * also stays within the caps of abuse/order-caps.ts, and takes one of its
  * customer's unpaid-order slots (abuse/customer-slots.ts) before it is written.
  */
+import { insertValidated } from '../../../prisma-free-models/insert-validated';
 import { Order, type OrderDoc } from '../../../prisma-free-models/order';
 import type { ProductDoc } from '../../../prisma-free-models/product';
 import { confirmCustomerSlot, releaseSlotUnlessHeld, takeCustomerSlot, unpaidOrdersLimitExceeded } from '../abuse/customer-slots';
@@ -69,11 +70,11 @@ export async function placeOrder(
       await takeCustomerSlot(slot);
       // Listed before it exists, so no crash can leave it unknown to the reconciler (open-work/open-orders.ts).
       await openOrderEntry(orderId);
-      const created = await Order.create({ ...order, ...initialStateFields('place-order') });
+      const created = await insertValidated(Order, { ...order, ...initialStateFields('place-order') });
       // Again now that it exists: a reconciler that found no order yet may have dropped the entry.
       await openOrderEntry(orderId);
       if (!(await confirmCustomerSlot(slot))) await rejectOverCap(created._id, slot.limit);
-      return created.toObject<OrderDoc>();
+      return created;
     },
     // A twin with this key that finished first made the cart read-only.
     mayBeTwin: (err) => isDomainError(err) && err.code === 'CART_ALREADY_ORDERED',

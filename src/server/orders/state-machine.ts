@@ -10,6 +10,7 @@
  * refused, changes nothing and is logged.
  */
 import { Order, type OrderDoc } from '../../../prisma-free-models/order';
+import { insertValidated } from '../../../prisma-free-models/insert-validated';
 import { DomainError } from '../errors';
 import { logger, type IdempotencyOutcome } from '../logger';
 import { countAppliedAtCreation, countTransitions } from '../metrics/domain-metrics';
@@ -125,9 +126,9 @@ export async function insertRejectedAtPlacement(fields: Record<string, unknown>,
   const reject = findRule(INITIAL_STATE, 'REJECTED') as TransitionRule;
   const born = initialStateFields(action, at);
   const rejected = { from: reject.from, to: reject.to, action: reject.action, outcome: 'applied', at, detail };
-  const created = await Order.create({ ...fields, state: reject.to, stateChangedAt: at, history: [...born.history, rejected] });
+  const created = await insertValidated(Order, { ...fields, state: reject.to, stateChangedAt: at, history: [...born.history, rejected] });
   countAppliedAtCreation(reject.action);
-  return created.toObject<OrderDoc>();
+  return created;
 }
 
 export type TransitionResult =

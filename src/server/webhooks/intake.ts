@@ -9,6 +9,7 @@
  */
 import type Stripe from 'stripe';
 import { WebhookEvent } from '../../../prisma-free-models/webhook-event';
+import { insertValidated } from '../../../prisma-free-models/insert-validated';
 import type { Deps } from '../deps';
 import { isDuplicateKeyError } from '../errors';
 import { logger } from '../logger';
@@ -78,7 +79,7 @@ export async function receiveStripeWebhook(
   // Listed as open work before it is stored (open-work/open-events.ts); a redelivery lists it again.
   await openEventEntry(event.id);
   try {
-    await WebhookEvent.create({ _id: event.id, type: event.type, ...objectRefs(event), payload: rawBody, receivedAt: new Date() });
+    await insertValidated(WebhookEvent, { _id: event.id, type: event.type, ...objectRefs(event), payload: rawBody, receivedAt: new Date() });
   } catch (err) {
     if (!isDuplicateKeyError(err)) throw err;
     const existing = await WebhookEvent.findById(event.id, { processedAt: 1 }).lean();
