@@ -11,7 +11,8 @@
  *              primary (`node web-cluster.cjs`, as the web image runs it:
  *              WEB_PROCESSES server processes sharing one port); copy i
  *              listens on PORT + i - 1 (a balancer in front of several copies
- *              is not part of this)
+ *              is not part of this); its copies run at WEB_NICE (default 5),
+ *              below the processes that finish paid orders (web-cluster.cjs)
  *   webhooks   the same server on WEBHOOK_PORT (default 4090), where the
  *              simulator then sends its webhooks: Stripe's deliveries are
  *              answered by a process of their own, never queued behind the
@@ -56,13 +57,13 @@ const presets: Record<string, Preset> = {
     command: node,
     args: ['.next/standalone/web-cluster.cjs'],
     // HOSTNAME is the standalone server's listen address (all interfaces, as `next start` did).
-    env: (instance) => ({ PORT: String(port + instance - 1), HOSTNAME: '0.0.0.0', SERVICE_NAME: 'app' }),
+    env: (instance) => ({ PORT: String(port + instance - 1), HOSTNAME: '0.0.0.0', SERVICE_NAME: 'app', WEB_NICE: process.env.WEB_NICE || '5' }),
   },
   webhooks: {
     single: true,
     command: node,
     args: ['.next/standalone/web-cluster.cjs'],
-    env: { PORT: String(webhookPort), HOSTNAME: '0.0.0.0', SERVICE_NAME: 'webhooks', WEB_PROCESSES: '1' },
+    env: { PORT: String(webhookPort), HOSTNAME: '0.0.0.0', SERVICE_NAME: 'webhooks', WEB_PROCESSES: '1', WEB_NICE: '0' },
   },
   worker: {
     command: node,

@@ -9,6 +9,8 @@
  * socket is shared (the primary accepts and hands connections round-robin).
  *
  *   node web-cluster.cjs        WEB_PROCESSES (default: the CPUs Node may use, at least 1)
+ *                               WEB_NICE (default 0): the copies' CPU priority below
+ *                               normal, 0-19 as `nice` counts (see processNice)
  *
  * Promises:
  *   - a worker that dies outside a stop is forked again, after 1 s, doubling
@@ -43,11 +45,32 @@ function processCount() {
   return n;
 }
 
+/**
+ * On a machine shared with the processes that finish what buyers started
+ * (the webhook intake, the worker, the database), a storefront at full load
+ * takes the CPU from them in equal shares: webhooks answer late and paid
+ * orders wait to be confirmed, so work already paid for queues behind new
+ * arrivals. With WEB_NICE the copies yield the CPU to those first; the
+ * storefront still gets whatever they leave. Raising one's own nice value
+ * needs no privilege.
+ */
+function processNice() {
+  const raw = process.env.WEB_NICE;
+  if (raw === undefined || raw === '') return 0;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 0 || n > 19) {
+    process.stderr.write(`WEB_NICE must be a whole number from 0 to 19, got ${JSON.stringify(raw)}\n`);
+    process.exit(1);
+  }
+  return n;
+}
+
 function log(message) {
   process.stderr.write(`${JSON.stringify({ level: 30, time: new Date().toISOString(), service: 'web-cluster', msg: message })}\n`);
 }
 
 const count = processCount();
+const nice = processNice();
 cluster.setupPrimary({ exec: path.join(__dirname, 'web-process.cjs') });
 
 let stopping = false;
@@ -59,6 +82,13 @@ function fork() {
   if (stopping) return;
   const worker = cluster.fork();
   startedAt.set(worker.id, Date.now());
+  if (nice > 0 && worker.process.pid !== undefined) {
+    try {
+      os.setPriority(worker.process.pid, nice);
+    } catch (err) {
+      log(`could not lower the priority of web process ${worker.process.pid}: ${err instanceof Error ? err.message : String(err)}`);
+    }
+  }
 }
 
 cluster.on('exit', (worker, code, signal) => {

@@ -83,6 +83,9 @@ function childrenOf(pid: number): number[] {
     .map(Number);
 }
 
+/** A process's nice value (field 19 of /proc/<pid>/stat). */
+const niceOf = (pid: number) => Number(readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ')[16]);
+
 async function healthy(url: string): Promise<boolean> {
   try {
     return (await fetch(url, { signal: AbortSignal.timeout(2_000) })).ok;
@@ -161,7 +164,7 @@ describe('supervisor', () => {
     for (const url of health) expect(await healthy(url)).toBe(false);
   }, 90_000);
 
-  it("runs Stripe's webhook endpoint as a web process of its own: the simulator sends there, and a killed one is restarted while the storefront keeps its pid", async () => {
+  it("runs Stripe's webhook endpoint as a web process of its own, at normal priority above the storefront's: the simulator sends there, and a killed one is restarted while the storefront keeps its pid", async () => {
     const [simPort, webPort, hookPort] = [await freePort(), await freePort(), await freePort()];
     const sup = startSupervisor('scripts/supervisor.ts', ['simulator', 'web', 'webhooks'], {
       ...process.env,
@@ -169,6 +172,7 @@ describe('supervisor', () => {
       WEBHOOK_PORT: String(hookPort),
       STRIPE_API_PORT: String(simPort),
       STRIPE_WEBHOOK_SECRET: 'whsec_supervisor_test',
+      WEB_NICE: '',
     });
     const hookHealth = `http://127.0.0.1:${hookPort}/api/health`;
     await Promise.all([waitHealthy(`http://127.0.0.1:${simPort}/_sim/health`), waitHealthy(`http://127.0.0.1:${webPort}/api/health`), waitHealthy(hookHealth)]);
@@ -177,6 +181,11 @@ describe('supervisor', () => {
 
     const [web1] = pidsOf(sup, 'web');
     const [hook1] = pidsOf(sup, 'webhooks');
+    // The storefront's copies yield the CPU to the webhook intake (WEB_NICE, 5 by default here).
+    const storefrontCopies = childrenOf(web1!);
+    expect(storefrontCopies.length).toBeGreaterThan(0);
+    expect(storefrontCopies.map(niceOf)).toEqual(storefrontCopies.map(() => 5));
+    expect(childrenOf(hook1!).map(niceOf)).toEqual([0]);
     process.kill(hook1!, 'SIGKILL');
     await waitFor('a new webhooks process', () => Promise.resolve(pidsOf(sup, 'webhooks')), (p) => p.length === 2);
     await waitHealthy(hookHealth);
