@@ -124,11 +124,12 @@ describe('admission', () => {
   });
 
   it('sorts procedures into steps; long waits and the operator console are not admitted here', () => {
-    expect(admissionPriority('checkout.placeOrder')).toBe(0);
     expect(admissionPriority('orders.get')).toBe(0);
-    expect(admissionPriority('cart.addLine')).toBe(1);
-    expect(admissionPriority('cart.create')).toBe(2);
-    expect(admissionPriority('catalog.list')).toBe(2);
+    expect(admissionPriority('orders.cancel')).toBe(0);
+    expect(admissionPriority('checkout.placeOrder')).toBe(1);
+    expect(admissionPriority('cart.addLine')).toBe(2);
+    expect(admissionPriority('cart.create')).toBe(3);
+    expect(admissionPriority('catalog.list')).toBe(3);
     expect(admissionPriority('orders.waitForChange')).toBeNull();
     expect(admissionPriority('admin.orders.list')).toBeNull();
   });

@@ -5,8 +5,9 @@
  * shares the CPU and the database pool among all of them: each takes longer,
  * clients time out and retry, and for a while nobody is answered at all. Here
  * at most `maxRunning` calls run; up to `maxQueued` more wait their turn, the
- * later steps of a purchase first (checkout and orders, then changes to a
- * cart, then opening a cart and browsing) and in arrival order within a step.
+ * later steps of a purchase first (following an order already placed, then
+ * checkout, then changes to a cart, then opening a cart and browsing) and in
+ * arrival order within a step.
  * A waiting call costs an idle connection, not CPU, so the queue is long and
  * every call that waits is served in turn. Anything beyond, or still waiting
  * after `maxWaitMs`, is answered at once with BUSY and a Retry-After of about
@@ -24,8 +25,8 @@
 import { DomainError } from '../errors';
 
 /** Lower runs first. */
-export type AdmissionPriority = 0 | 1 | 2;
-const PRIORITIES = 3;
+export type AdmissionPriority = 0 | 1 | 2 | 3;
+const PRIORITIES = 4;
 
 export interface AdmissionSettings {
   maxRunning: number;
@@ -179,8 +180,12 @@ export class Admission {
  */
 export function admissionPriority(path: string): AdmissionPriority | null {
   if (path === 'orders.waitForChange' || path.startsWith('admin.')) return null;
-  if (path.startsWith('checkout.') || path.startsWith('orders.')) return 0;
+  // An order already placed: its buyer holds stock or has paid, and only
+  // reads or cancels it. In a crowd of checkouts it must not wait its turn
+  // behind them: a paid buyer would wait for CONFIRMED as long as the queue.
+  if (path.startsWith('orders.')) return 0;
+  if (path.startsWith('checkout.')) return 1;
   // Opening a cart is where a visit starts: it waits behind the buyers already shopping.
-  if (path.startsWith('cart.') && path !== 'cart.create') return 1;
-  return 2;
+  if (path.startsWith('cart.') && path !== 'cart.create') return 2;
+  return 3;
 }

@@ -17,7 +17,7 @@
  *   rate_limit_refusals_total{scope}            requests refused by a rate limit (scope: ip, cart, email, ...)
  *   internal_errors_total{transport}            unexpected errors answered generically: trpc | webhook
  *   api_request_duration_seconds{endpoint,via}  histogram of /api/trpc and webhook answers; via: fast-path | next
- *   api_admission_total{outcome,step}           API calls by admission (http/admission.ts): ran | waited | refused; step: checkout | cart | browse (cart.create included)
+ *   api_admission_total{outcome,step}           API calls by admission (http/admission.ts): ran | waited | refused; step: order | checkout | cart | browse (cart.create included)
  */
 import { Counter, Gauge, Histogram } from 'prom-client';
 import { processSingleton, registry } from './registry';
@@ -145,9 +145,9 @@ export function countInternalError(transport: 'trpc' | 'webhook'): void {
   metrics.internalErrors.inc({ transport });
 }
 
-const STEP_NAMES = ['checkout', 'cart', 'browse'] as const;
+const STEP_NAMES = ['order', 'checkout', 'cart', 'browse'] as const;
 
 /** For the web process's admission (http/admission.ts): one call per API call it admits or refuses. */
-export function countAdmission(outcome: 'ran' | 'waited' | 'refused', priority: 0 | 1 | 2): void {
+export function countAdmission(outcome: 'ran' | 'waited' | 'refused', priority: 0 | 1 | 2 | 3): void {
   metrics.admission.inc({ outcome, step: STEP_NAMES[priority] });
 }
