@@ -25,6 +25,28 @@ for (const stream of [process.stdout, process.stderr]) stream.on('error', () => 
 const FAST_PATH_KEY = Symbol.for('resilient-orders.api-fast-path');
 const createServer = http.createServer;
 
+/**
+ * Next listens with Node's default backlog: 511 connections may wait to be
+ * accepted. A crowd connecting at once (10,000 buyers within 10 s) overflows
+ * it, the kernel drops the connection attempts beyond it, and each client
+ * tries again only after 1, 3, 7, 15, 31 s (TCP's retransmission of its SYN):
+ * buyers waited up to half a minute for answers the server gave in
+ * milliseconds. WEB_LISTEN_BACKLOG (default 4096) raises it; the kernel
+ * caps it at net.core.somaxconn. Under web-cluster.cjs the primary holds the
+ * listening socket and opens it with the backlog asked for here.
+ */
+function listenBacklog() {
+  const raw = process.env.WEB_LISTEN_BACKLOG;
+  if (raw === undefined || raw === '') return 4096;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 1 || n > 65535) {
+    process.stderr.write(`WEB_LISTEN_BACKLOG must be a whole number from 1 to 65535, got ${JSON.stringify(raw)}\n`);
+    process.exit(1);
+  }
+  return n;
+}
+const backlog = listenBacklog();
+
 http.createServer = function createServerWithFastPath(...args) {
   http.createServer = createServer; // only Next's own server
   const at = args.findIndex((arg) => typeof arg === 'function');
@@ -36,7 +58,16 @@ http.createServer = function createServerWithFastPath(...args) {
       return nextListener.call(this, req, res);
     };
   }
-  return createServer.apply(this, args);
+  const server = createServer.apply(this, args);
+  const listen = server.listen;
+  server.listen = function listenWithBacklog(...listenArgs) {
+    // Next calls listen(port, hostname): the same, with the backlog.
+    if (listenArgs.length === 2 && typeof listenArgs[1] === 'string') {
+      return listen.call(this, { port: Number(listenArgs[0]), host: listenArgs[1], backlog });
+    }
+    return listen.apply(this, listenArgs);
+  };
+  return server;
 };
 
 require('./server.js');

@@ -13,7 +13,7 @@
 import { randomUUID } from 'node:crypto';
 import { TRPCClientError } from '@trpc/client';
 import { createOrdersClient, isBusyError } from '../../src/trpc/client';
-import { followOrder } from '../../src/trpc/follow-order';
+import { followOrder, seenOf, type SeenOrder } from '../../src/trpc/follow-order';
 import { asClientFetch, type LiteFetch } from './http-client';
 import type { Recorder } from './recorder';
 import { paySimulated, type PayOutcome } from './simulator';
@@ -154,7 +154,10 @@ export async function runBuyer(index: number, plan: BuyerPlan, rec: Recorder, st
     const owner = { orderId: placed.orderId, accessToken: placed.accessToken };
 
     // As the order page does: long-lived orders.waitForChange calls woken by
-    // the order's transitions (followOrder), not a poll every pollMs.
+    // the order's transitions (followOrder), not a poll every pollMs. The page
+    // reads the order once and then only waits: so does the buyer, from the
+    // second wait on (after paying) passing the order as last seen.
+    let lastSeen: SeenOrder | undefined;
     const waitFor = async (done: (state: string) => boolean) => {
       let last = 'unknown';
       const view = await call('orders.waitForChange', () =>
@@ -166,7 +169,7 @@ export async function runBuyer(index: number, plan: BuyerPlan, rec: Recorder, st
             setState(v.state);
             return done(v.state) || plan.signal?.aborted === true;
           },
-          { timeoutMs: Math.max(1, deadline - performance.now()), waitMs: 10_000, pollMs: plan.pollMs },
+          { timeoutMs: Math.max(1, deadline - performance.now()), waitMs: 10_000, pollMs: plan.pollMs, ...(lastSeen ? { seen: lastSeen } : {}) },
         ).catch((err: unknown) => {
           // followOrder's own deadline; anything else is the call's error.
           if (err instanceof Error && !isTransportFailure(err) && /did not get there in time/.test(err.message)) {
@@ -176,6 +179,7 @@ export async function runBuyer(index: number, plan: BuyerPlan, rec: Recorder, st
         }),
       );
       if (!done(view.state)) throw new BuyerGaveUp(`order ${placed.orderId} still ${view.state} when the run was interrupted`);
+      lastSeen = seenOf(view);
       return view;
     };
 

@@ -5,7 +5,7 @@
  * holding up the others; SIGTERM stops every child (SIGKILL after the grace
  * period for one that ignores it); a second signal forces.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { freePort, ROOT } from '../setup/processes';
@@ -186,6 +186,9 @@ describe('supervisor', () => {
     expect(storefrontCopies.length).toBeGreaterThan(0);
     expect(storefrontCopies.map(niceOf)).toEqual(storefrontCopies.map(() => 5));
     expect(childrenOf(hook1!).map(niceOf)).toEqual([0]);
+    // Listening with room for a crowd's connections (web-process.cjs), not Node's default of 511.
+    const listening = execFileSync('ss', ['-ltnH', `sport = :${webPort}`], { encoding: 'utf8' }).trim().split(/\s+/);
+    expect(listening[2]).toBe(String(Math.min(4096, Number(readFileSync('/proc/sys/net/core/somaxconn', 'utf8')))));
     process.kill(hook1!, 'SIGKILL');
     await waitFor('a new webhooks process', () => Promise.resolve(pidsOf(sup, 'webhooks')), (p) => p.length === 2);
     await waitHealthy(hookHealth);
