@@ -13,7 +13,7 @@ source_hash() {
 }
 
 web_stamp=".next/.source-hash"
-web_hash=$(source_hash src prisma-free-models next.config.js package-lock.json tsconfig.json scripts/build/assemble-standalone.sh scripts/web-cluster.cjs scripts/web-process.cjs)
+web_hash=$(source_hash src prisma-free-models next.config.js package-lock.json tsconfig.json scripts/build/assemble-standalone.sh scripts/web-cluster.cjs scripts/web-process.cjs scripts/env-number.cjs)
 if [[ -f .next/BUILD_ID && -f .next/standalone/server.js && -f "$web_stamp" && "$(cat "$web_stamp")" == "$web_hash" ]]; then
   echo "[build] web: up to date" >&2
 else

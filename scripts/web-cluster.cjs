@@ -10,7 +10,7 @@
  *
  *   node web-cluster.cjs        WEB_PROCESSES (default: the CPUs Node may use, at least 1)
  *                               WEB_NICE (default 0): the copies' CPU priority below
- *                               normal, 0-19 as `nice` counts (see processNice)
+ *                               normal, 0-19 as `nice` counts (see `nice`)
  *
  * Promises:
  *   - a worker that dies outside a stop is forked again, after 1 s, doubling
@@ -29,21 +29,17 @@
 const cluster = require('node:cluster');
 const os = require('node:os');
 const path = require('node:path');
+const { wholeNumberFromEnv } = require('./env-number.cjs');
 
 const QUICK_EXIT_MS = 10_000;
 const FIRST_DELAY_MS = 1_000;
 const MAX_DELAY_MS = 30_000;
 
-function processCount() {
-  const raw = process.env.WEB_PROCESSES;
-  if (raw === undefined || raw === '') return Math.max(1, os.availableParallelism());
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n < 1 || n > 256) {
-    process.stderr.write(`WEB_PROCESSES must be a whole number from 1 to 256, got ${JSON.stringify(raw)}\n`);
-    process.exit(1);
-  }
-  return n;
+function log(message) {
+  process.stderr.write(`${JSON.stringify({ level: 30, time: new Date().toISOString(), service: 'web-cluster', msg: message })}\n`);
 }
+
+const count = wholeNumberFromEnv('WEB_PROCESSES', Math.max(1, os.availableParallelism()), 1, 256);
 
 /**
  * On a machine shared with the processes that finish what buyers started
@@ -54,23 +50,7 @@ function processCount() {
  * storefront still gets whatever they leave. Raising one's own nice value
  * needs no privilege.
  */
-function processNice() {
-  const raw = process.env.WEB_NICE;
-  if (raw === undefined || raw === '') return 0;
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n < 0 || n > 19) {
-    process.stderr.write(`WEB_NICE must be a whole number from 0 to 19, got ${JSON.stringify(raw)}\n`);
-    process.exit(1);
-  }
-  return n;
-}
-
-function log(message) {
-  process.stderr.write(`${JSON.stringify({ level: 30, time: new Date().toISOString(), service: 'web-cluster', msg: message })}\n`);
-}
-
-const count = processCount();
-const nice = processNice();
+const nice = wholeNumberFromEnv('WEB_NICE', 0, 0, 19);
 cluster.setupPrimary({ exec: path.join(__dirname, 'web-process.cjs') });
 
 let stopping = false;

@@ -15,6 +15,7 @@
  * in flight, exit 0), which covers the requests answered here as well.
  */
 const http = require('node:http');
+const { wholeNumberFromEnv } = require('./env-number.cjs');
 
 // With the pipe its output goes to gone (the supervisor killed outright), each
 // write fails with EPIPE; unhandled, every failure is logged as an error whose
@@ -35,17 +36,7 @@ const createServer = http.createServer;
  * caps it at net.core.somaxconn. Under web-cluster.cjs the primary holds the
  * listening socket and opens it with the backlog asked for here.
  */
-function listenBacklog() {
-  const raw = process.env.WEB_LISTEN_BACKLOG;
-  if (raw === undefined || raw === '') return 4096;
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n < 1 || n > 65535) {
-    process.stderr.write(`WEB_LISTEN_BACKLOG must be a whole number from 1 to 65535, got ${JSON.stringify(raw)}\n`);
-    process.exit(1);
-  }
-  return n;
-}
-const backlog = listenBacklog();
+const backlog = wholeNumberFromEnv('WEB_LISTEN_BACKLOG', 4096, 1, 65535);
 
 http.createServer = function createServerWithFastPath(...args) {
   http.createServer = createServer; // only Next's own server

@@ -16,4 +16,4 @@ cp -R .next/static .next/standalone/.next/static
 if [[ -d public ]]; then cp -R public .next/standalone/public; fi
 # The cluster primary (what the web image and start:all run) and the one web process it runs
 # several times: server.js with the hot API paths answered in front of Next's router.
-cp scripts/web-cluster.cjs scripts/web-process.cjs .next/standalone/
+cp scripts/web-cluster.cjs scripts/web-process.cjs scripts/env-number.cjs .next/standalone/
