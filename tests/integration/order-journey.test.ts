@@ -49,6 +49,13 @@ describe('the order journey in orders.get', () => {
     await foreignEvent(placed.orderId, 'payment_intent.succeeded', { object: 'payment_intent', id: 'pi_someone_else' });
 
     await sim.pay(pending.paymentIntentId ?? '', 'pm_card_chargeDeclined').catch(() => undefined);
+    // Deliveries are not ordered (Stripe's are not either): a late failure after the success is
+    // skipped, correctly. Pay again only once the failure has been processed, so the list is fixed.
+    await waitFor(
+      'the failed payment processed',
+      () => client.orders.get.query(owner),
+      (v) => v.paymentEvents.some((e) => e.type === 'payment_intent.payment_failed' && e.outcome !== null),
+    );
     await sim.pay(pending.paymentIntentId ?? '', 'pm_card_visa');
     await waitForState(placed.orderId, ['CONFIRMED']);
     const view = await waitFor(
