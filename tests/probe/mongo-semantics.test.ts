@@ -241,11 +241,11 @@ describe.each(probeTargets())('MongoDB semantics on $label', (target: ProbeTarge
       const moved = await Order.findOneAndUpdate(
         { _id: 'fsm-1', state: 'A' },
         { $set: { state: 'B' }, $push: { history: { from: 'A', to: 'B', at: new Date() } } },
-        { new: true },
+        { returnDocument: 'after' },
       ).lean();
       expect(moved).toMatchObject({ _id: 'fsm-1', state: 'B', history: [{ from: 'A', to: 'B' }] });
 
-      const again = await Order.findOneAndUpdate({ _id: 'fsm-1', state: 'A' }, { $set: { state: 'B' } }, { new: true }).lean();
+      const again = await Order.findOneAndUpdate({ _id: 'fsm-1', state: 'A' }, { $set: { state: 'B' } }, { returnDocument: 'after' }).lean();
       expect(again).toBeNull();
 
       // returnDocument: 'before' gives the pre-image; includeResultMetadata exposes lastErrorObject
