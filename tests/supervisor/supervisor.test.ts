@@ -137,11 +137,12 @@ describe('supervisor', () => {
     expect(await healthy(webHealth)).toBe(false);
   });
 
-  it('the children of a supervisor that was SIGKILLed stop by themselves (the web server with its copies, the worker, the simulator)', async () => {
-    const [simPort, webPort, workerPort] = [await freePort(), await freePort(), await freePort()];
-    const sup = startSupervisor('scripts/supervisor.ts', ['simulator', 'web', 'worker'], {
+  it('the children of a supervisor that was SIGKILLed stop by themselves (the web server with its copies, the single-process webhooks server, the worker, the simulator)', async () => {
+    const [simPort, webPort, hookPort, workerPort] = [await freePort(), await freePort(), await freePort(), await freePort()];
+    const sup = startSupervisor('scripts/supervisor.ts', ['simulator', 'web', 'webhooks', 'worker'], {
       ...process.env,
       PORT: String(webPort),
+      WEBHOOK_PORT: String(hookPort),
       WEB_PROCESSES: '2',
       STRIPE_API_PORT: String(simPort),
       STRIPE_WEBHOOK_SECRET: 'whsec_supervisor_test',
@@ -149,13 +150,21 @@ describe('supervisor', () => {
       // Queues of its own: this worker must not take the suite's jobs.
       QUEUE_PREFIX: `orphan-test-${process.pid}`,
     });
-    const health = [`http://127.0.0.1:${simPort}/_sim/health`, `http://127.0.0.1:${webPort}/api/health`, `http://127.0.0.1:${workerPort}/health`];
+    const health = [
+      `http://127.0.0.1:${simPort}/_sim/health`,
+      `http://127.0.0.1:${webPort}/api/health`,
+      `http://127.0.0.1:${hookPort}/api/health`,
+      `http://127.0.0.1:${workerPort}/health`,
+    ];
     await Promise.all(health.map((url) => waitHealthy(url, 60_000)));
     const [primary] = pidsOf(sup, 'web');
     const copies = childrenOf(primary!);
     expect(copies).toHaveLength(2);
-    const pids = [...pidsOf(sup, 'simulator'), primary!, ...copies, ...pidsOf(sup, 'worker')];
-    expect(pids).toHaveLength(5);
+    // One copy (WEB_PROCESSES=1) serves in the process itself, no primary.
+    const [hooks] = pidsOf(sup, 'webhooks');
+    expect(childrenOf(hooks!)).toEqual([]);
+    const pids = [...pidsOf(sup, 'simulator'), primary!, ...copies, hooks!, ...pidsOf(sup, 'worker')];
+    expect(pids).toHaveLength(6);
 
     // The supervisor alone, as a kill -9 or an out-of-memory kill would: its children are left to init.
     process.kill(sup.proc.pid!, 'SIGKILL');
@@ -185,10 +194,14 @@ describe('supervisor', () => {
     const storefrontCopies = childrenOf(web1!);
     expect(storefrontCopies.length).toBeGreaterThan(0);
     expect(storefrontCopies.map(niceOf)).toEqual(storefrontCopies.map(() => 5));
-    expect(childrenOf(hook1!).map(niceOf)).toEqual([0]);
+    // The one webhooks copy is the process the supervisor started (no cluster primary handing it connections).
+    expect(childrenOf(hook1!)).toEqual([]);
+    expect(niceOf(hook1!)).toBe(0);
     // Listening with room for a crowd's connections (web-process.cjs), not Node's default of 511.
-    const listening = execFileSync('ss', ['-ltnH', `sport = :${webPort}`], { encoding: 'utf8' }).trim().split(/\s+/);
-    expect(listening[2]).toBe(String(Math.min(4096, Number(readFileSync('/proc/sys/net/core/somaxconn', 'utf8')))));
+    for (const p of [webPort, hookPort]) {
+      const listening = execFileSync('ss', ['-ltnH', `sport = :${p}`], { encoding: 'utf8' }).trim().split(/\s+/);
+      expect(listening[2]).toBe(String(Math.min(4096, Number(readFileSync('/proc/sys/net/core/somaxconn', 'utf8')))));
+    }
     process.kill(hook1!, 'SIGKILL');
     await waitFor('a new webhooks process', () => Promise.resolve(pidsOf(sup, 'webhooks')), (p) => p.length === 2);
     await waitHealthy(hookHealth);
