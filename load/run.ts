@@ -112,7 +112,7 @@ export function writeResults(result: RunResult, ctx: ReportContext, dir = path.r
 function printSummary(r: RunResult, files: { json: string; html: string }): void {
   const lines = [
     `${r.scenario.name}: ${r.ok ? 'PASS' : 'FAIL'}${r.interrupted ? ' (interrupted)' : ''} — ${r.summary.confirmed}/${r.scenario.units} confirmed, ${r.summary.sold} sold, ${r.summary.salesPerS} sales/s until the last unit (${r.summary.holdsPerS} holds/s), ${r.durationS} s`,
-    ...Object.entries(r.latency).map(([k, t]) => `  ${k.padEnd(16)} p50 ${Math.round(t.med)}  p95 ${Math.round(t.p95)}  p99 ${Math.round(t.p99)}  (n=${t.count})`),
+    ...Object.entries(r.latency).map(([k, t]) => `  ${k.padEnd(31)} p50 ${Math.round(t.med)}  p95 ${Math.round(t.p95)}  p99 ${Math.round(t.p99)}  (n=${t.count})`),
     r.webhooks.latencyMs
       ? `  ${'webhook_ms'.padEnd(16)} p50 ${r.webhooks.latencyMs.med}  p99 ${r.webhooks.latencyMs.p99}  (${r.webhooks.attempts} attempts, ${r.webhooks.timeouts} timed out)`
       : '  webhook timings: not reported by the simulator',

@@ -43,6 +43,14 @@ export type LiteFetch = (input: string | URL, init?: LiteRequestInit) => Promise
 export interface HttpClientOptions {
   /** Told of each request sent again because its pooled connection had been closed by the server. */
   onResend?: () => void;
+  /**
+   * Told, for each answer, how long its first byte took from the request's
+   * start and whether the request went on a new connection: a new one waits
+   * for the server to accept it as well as to answer.
+   */
+  onFirstByte?: (url: URL, ms: number, newConnection: boolean) => void;
+  /** Connections per host at most (a browser opens 6); unlimited by default. */
+  maxSockets?: number;
 }
 
 class StaleConnection extends Error {}
@@ -55,11 +63,15 @@ function headerRecord(headers: LiteRequestInit['headers']): Record<string, strin
 }
 
 export function createHttpClient(opts: HttpClientOptions = {}): { fetch: LiteFetch; close(): void } {
-  const agent = new http.Agent({ keepAlive: true, timeout: IDLE_MS, scheduling: 'lifo' });
+  const usedSockets = new WeakSet<object>();
+  const agent = new http.Agent({ keepAlive: true, timeout: IDLE_MS, scheduling: 'lifo', ...(opts.maxSockets ? { maxSockets: opts.maxSockets } : {}) });
 
   const once = (url: URL, init: LiteRequestInit, headers: Record<string, string>): Promise<LiteResponse> =>
     new Promise((resolve, reject) => {
+      const startedAt = performance.now();
+      let newConnection = true;
       const req = http.request(url, { method: init.method ?? 'GET', headers, agent, signal: init.signal ?? undefined }, (res) => {
+        opts.onFirstByte?.(url, performance.now() - startedAt, newConnection);
         res.setEncoding('utf8');
         let text = '';
         res.on('data', (chunk: string) => (text += chunk));
@@ -71,6 +83,11 @@ export function createHttpClient(opts: HttpClientOptions = {}): { fetch: LiteFet
           const status = res.statusCode ?? 0;
           resolve({ ok: status >= 200 && status < 300, status, headers: res.headers, text: () => Promise.resolve(text), json: () => Promise.resolve().then(() => JSON.parse(text) as unknown) });
         });
+      });
+      // Not req.reusedSocket: a request that waited in the pool for a busy connection is not told.
+      req.on('socket', (socket) => {
+        newConnection = !usedSockets.has(socket);
+        usedSockets.add(socket);
       });
       req.on('error', (err: NodeJS.ErrnoException) => {
         // No answer began on a connection the pool had kept: the server closed it idle.

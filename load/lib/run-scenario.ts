@@ -15,7 +15,7 @@ import { measureBaseline, type BaselineResult } from './baseline';
 import { checkExactness, statesOf, type Check } from './checks';
 import { describeDrill, drillDetail, runDrills, type DrillResult, type DrillSpec } from './drills';
 import { runModel } from './executor';
-import { createHttpClient } from './http-client';
+import { createHttpClient, type HttpClientOptions } from './http-client';
 import { prefillOrders } from './prefill';
 import { CpuMeter, type ProcessTarget, type RoleCpu } from './processes';
 import { startProgress } from './progress';
@@ -25,6 +25,9 @@ import type { Scenario } from './scenario';
 import { configureSim, deliveryAttempts, flushSim, previousSwitches, settleSim, simConfig } from './simulator';
 import { perSecond, round, summarize, type Bucket, type TrendSummary } from './stats';
 import { evaluateThresholds, type MetricValue, type ThresholdResult } from './thresholds';
+
+/** What a browser opens to one host over HTTP/1.1. */
+const BROWSER_CONNECTIONS_PER_HOST = 6;
 
 export interface Target {
   appUrl: string;
@@ -193,12 +196,33 @@ export async function runScenario(scenario: Scenario, target: Target, opts: RunO
         }, lastArrivalMs + scenario.settleMs);
 
   const b = scenario.buyer;
-  const http = createHttpClient({ onResend: () => rec.count('stale_connection_resends') });
-  const basePlan: Omit<BuyerPlan, 'repeats' | 'concurrentRepeats' | 'declineFirst'> = {
+  const clientOptions: HttpClientOptions = {
+    onResend: () => rec.count('stale_connection_resends'),
+    // Long polls answer late on purpose; every other answer's first byte shows where requests wait.
+    onFirstByte: (url, ms, fresh) => {
+      if (!url.pathname.includes('waitForChange')) rec.trend(fresh ? 'first_byte_new_connection_ms' : 'first_byte_reused_connection_ms', ms);
+    },
+  };
+  // The baseline's client; buyers have their own (below).
+  const http = createHttpClient(clientOptions);
+  // Each buyer runs as a k6 virtual user does: on a client of its own while it runs (a browser's
+  // connections, at most 6 per host), handed to the next buyer when it is done; another is opened
+  // only when every one is in use. One pool for every buyer would hand a paid buyer's wait a
+  // connection just opened, waiting behind a crowd's new connections to be accepted, where a
+  // browser reuses its own.
+  const idleClients: ReturnType<typeof createHttpClient>[] = [];
+  const buyerClients: ReturnType<typeof createHttpClient>[] = [];
+  const buyerClient = () => {
+    const idle = idleClients.pop();
+    if (idle) return idle;
+    const client = createHttpClient({ ...clientOptions, maxSockets: BROWSER_CONNECTIONS_PER_HOST });
+    buyerClients.push(client);
+    return client;
+  };
+  const basePlan: Omit<BuyerPlan, 'http' | 'repeats' | 'concurrentRepeats' | 'declineFirst'> = {
     sku,
     appUrl: target.appUrl,
     simUrl: target.simUrl,
-    http: http.fetch,
     pollMs: b.pollMs,
     pay: b.pay,
     deadlineMs: b.deadlineMs,
@@ -209,13 +233,19 @@ export async function runScenario(scenario: Scenario, target: Target, opts: RunO
     scenario.model,
     async (i) => {
       const repeats = chosen(i, b.repeatFraction, 1) ? b.repeats : 0;
-      const plan: BuyerPlan = { ...basePlan, repeats, concurrentRepeats: repeats > 0 && chosen(i, b.concurrentRepeatFraction, 2), declineFirst: chosen(i, b.declineFraction, 3) };
-      await runBuyer(i, plan, rec, (r) => results.push(r));
+      const plan: Omit<BuyerPlan, 'http'> = { ...basePlan, repeats, concurrentRepeats: repeats > 0 && chosen(i, b.concurrentRepeatFraction, 2), declineFirst: chosen(i, b.declineFraction, 3) };
+      const own = buyerClient();
+      try {
+        await runBuyer(i, { ...plan, http: own.fetch }, rec, (r) => results.push(r));
+      } finally {
+        idleClients.push(own);
+      }
     },
     rec,
     interrupted,
   );
   const endMs = rec.now();
+  for (const client of buyerClients) client.close();
   const loadAtEnd = os.loadavg()[0] ?? 0;
   if (settleTimer) clearTimeout(settleTimer);
   unsettled ??= await countUnsettled();
@@ -280,6 +310,8 @@ export async function runScenario(scenario: Scenario, target: Target, opts: RunO
     e2e_ms: trend('e2e_ms'),
     place_order_ms: trend('place_order_ms'),
     arrival_lag_ms: trend('arrival_lag_ms'),
+    first_byte_new_connection_ms: trend('first_byte_new_connection_ms'),
+    first_byte_reused_connection_ms: trend('first_byte_reused_connection_ms'),
     buyer_errors: counter('buyer_errors'),
     connection_errors: counter('connection_errors'),
     request_retries: counter('request_retries'),
@@ -308,7 +340,7 @@ export async function runScenario(scenario: Scenario, target: Target, opts: RunO
   const checks = [...exact.checks, ...drillChecks, ...settled];
 
   const latency: Record<string, TrendSummary> = {};
-  for (const name of ['decision_ms', 'confirm_ms', 'e2e_ms', 'place_order_ms', 'arrival_lag_ms']) {
+  for (const name of ['decision_ms', 'confirm_ms', 'e2e_ms', 'place_order_ms', 'arrival_lag_ms', 'first_byte_new_connection_ms', 'first_byte_reused_connection_ms']) {
     const values = rec.values(name);
     if (values.length) latency[name] = summarize(values);
   }

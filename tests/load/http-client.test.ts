@@ -118,4 +118,20 @@ describe('load driver HTTP client', () => {
       client.close();
     }
   });
+
+  it('reports each first byte with whether its connection was new, and keeps to maxSockets (a browser’s connections)', async () => {
+    const { url, connections } = await serve((_req, res) => setTimeout(() => res.end('ok'), 20));
+    const seen: [string, boolean][] = [];
+    const client = createHttpClient({ maxSockets: 2, onFirstByte: (u, ms, fresh) => seen.push([u.pathname, fresh && ms >= 0]) });
+    try {
+      await Promise.all(['/a', '/b', '/c', '/d'].map((p) => client.fetch(`${url}${p}`).then((r) => r.text())));
+      // Four at once on at most two connections: two opened, the other two waited for them.
+      expect(connections()).toBe(2);
+      expect(seen.filter(([, fresh]) => fresh)).toHaveLength(2);
+      expect(seen.filter(([, fresh]) => !fresh)).toHaveLength(2);
+      expect(seen.map(([p]) => p).sort()).toEqual(['/a', '/b', '/c', '/d']);
+    } finally {
+      client.close();
+    }
+  });
 });
