@@ -1,0 +1,161 @@
+/**
+ * CPU per step of a paying buyer, per process: what each call of the
+ * storefront's path costs the web app, the webhooks process, the worker, the
+ * database, Redis and the payment simulator, including the work the call sets
+ * off (placeOrder's payment job; paying's webhook, event job and
+ * finalization). A sale's rate is bounded by the sum: on C cores a paying
+ * buyer costing X ms of CPU in all processes allows at most C × 1000 / X
+ * sales per second, whatever the scheduling.
+ *
+ * N buyers (default 100) take each step in turn, CONCURRENCY (default 1) at a
+ * time, on one product of their own; after a step that sets work off, the
+ * step's window stays open until that work is done (every order
+ * PAYMENT_PENDING, then every order CONFIRMED), read from the database by
+ * _id twice a second. CPU comes from /proc as in the load runs
+ * (lib/processes.ts), so the system must run on this machine.
+ *
+ *   npx tsx load/procedure-cost.ts
+ * Settings: N, CONCURRENCY, and where the system is as for `npm run load`
+ * (APP_URL, SIM_URL, MONGODB_URI, REDIS_URL, WORKER_HTTP_PORT, WEBHOOK_PORT).
+ */
+import { randomBytes } from 'node:crypto';
+import os from 'node:os';
+import { connectMongo, disconnectMongo, Order, Product } from '../prisma-free-models';
+import { createOrdersClient, type OrdersClient } from '../src/trpc/client';
+import { customerFor } from './lib/buyer';
+import { asClientFetch, createHttpClient } from './lib/http-client';
+import { CpuMeter, type ProcessTarget } from './lib/processes';
+import { paySimulated } from './lib/simulator';
+import { envNumber } from './lib/scenario';
+import { targetFromEnv } from './run';
+
+const N = envNumber('N', 100);
+const CONCURRENCY = envNumber('CONCURRENCY', 1);
+const ROLES = ['web', 'webhooks', 'worker', 'database', 'redis', 'simulator'] as const;
+
+interface Buyer {
+  api: OrdersClient;
+  cartId: string;
+  orderId: string;
+  accessToken: string;
+  paymentIntentId: string;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Runs fn for every buyer, CONCURRENCY at a time. */
+async function forEach(buyers: Buyer[], fn: (b: Buyer, i: number) => Promise<void>): Promise<void> {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(CONCURRENCY, buyers.length) }, async () => {
+      for (let i = next++; i < buyers.length; i = next++) await fn(buyers[i] as Buyer, i);
+    }),
+  );
+}
+
+/** Waits until every buyer's order is in `state` (or gives up after a minute). */
+async function settled(buyers: Buyer[], state: string): Promise<void> {
+  const ids = buyers.map((b) => b.orderId);
+  for (const until = Date.now() + 60_000; Date.now() < until; await sleep(500)) {
+    const views = await Order.find({ _id: { $in: ids } }, { state: 1, paymentIntentId: 1 }).lean<{ _id: string; state: string; paymentIntentId?: string }[]>();
+    if (views.length === ids.length && views.every((v) => v.state === state)) {
+      const intents = new Map(views.map((v) => [v._id, v.paymentIntentId ?? '']));
+      for (const b of buyers) b.paymentIntentId = intents.get(b.orderId) ?? '';
+      return;
+    }
+  }
+  throw new Error(`orders did not all reach ${state} within a minute`);
+}
+
+async function main(): Promise<void> {
+  const target = targetFromEnv();
+  await connectMongo(target.mongodbUri);
+  const port = (url: string, fallback: number) => Number(new URL(url).port) || fallback;
+  const targets: ProcessTarget[] = [
+    { role: 'web', port: port(target.appUrl, 80) },
+    { role: 'webhooks', port: target.webhookPort },
+    { role: 'worker', port: target.workerPort },
+    { role: 'database', port: port(target.mongodbUri.replace(/^mongodb(\+srv)?:/, 'http:'), 27017) },
+    { role: 'redis', port: port(target.redisUrl.replace(/^rediss?:/, 'http:'), 6379) },
+    { role: 'simulator', port: port(target.simUrl, 80) },
+  ];
+  const sku = `COST-${randomBytes(4).toString('hex').toUpperCase()}`;
+  await Product.create({ _id: sku, name: 'Procedure cost', priceMinor: 99_900, currency: 'inr', initialStock: N, available: N, reserved: 0, sold: 0 });
+  const http = createHttpClient();
+  const buyers: Buyer[] = Array.from({ length: N }, (_, i) => {
+    const key = `cost-${sku}-${i}`;
+    const api = createOrdersClient(target.appUrl, { headers: () => ({ 'Idempotency-Key': key }), fetch: asClientFetch(http.fetch) });
+    return { api, cartId: '', orderId: '', accessToken: '', paymentIntentId: '' };
+  });
+  const owner = (b: Buyer) => ({ orderId: b.orderId, accessToken: b.accessToken });
+
+  const rows: { step: string; ms: Record<string, number>; wallMs: number }[] = [];
+  const step = async (name: string, fn: (b: Buyer, i: number) => Promise<void>, after?: () => Promise<void>) => {
+    const meter = new CpuMeter(targets);
+    const t0 = performance.now();
+    meter.start(0);
+    await forEach(buyers, fn);
+    await after?.();
+    meter.sample(performance.now() - t0);
+    const ms = Object.fromEntries(meter.result().map((r) => [r.role, r.found ? r.cpuMs / N : NaN]));
+    rows.push({ step: name, ms, wallMs: (performance.now() - t0) / N });
+    process.stderr.write(`  ${name} done\n`);
+  };
+
+  process.stderr.write(`${N} buyers, ${CONCURRENCY} at a time, product ${sku}\n`);
+  await step('cart.create', async (b) => {
+    b.cartId = (await b.api.cart.create.mutate()).cartId;
+  });
+  await step('cart.addLine', async (b) => {
+    await b.api.cart.addLine.mutate({ cartId: b.cartId, sku, qty: 1 });
+  });
+  await step(
+    'checkout.placeOrder, until PAYMENT_PENDING',
+    async (b, i) => {
+      const placed = await b.api.checkout.placeOrder.mutate({ cartId: b.cartId, customer: customerFor(sku, i) });
+      b.orderId = placed.orderId;
+      b.accessToken = placed.accessToken;
+    },
+    () => settled(buyers, 'PAYMENT_PENDING'),
+  );
+  await step('orders.get', async (b) => {
+    await b.api.orders.get.query(owner(b));
+  });
+  await step('orders.waitForChange, answered at once', async (b) => {
+    await b.api.orders.waitForChange.query({ ...owner(b), seen: { state: 'INVENTORY_RESERVED', historyLength: 0 }, timeoutMs: 1_000 });
+  });
+  await step(
+    'pay at the simulator, until CONFIRMED',
+    async (b) => {
+      const paid = await paySimulated(http.fetch, target.simUrl, b.paymentIntentId, 'pm_card_visa');
+      if (!paid.ok) throw new Error(`payment of ${b.orderId} refused: ${paid.message}`);
+    },
+    () => settled(buyers, 'CONFIRMED'),
+  );
+  http.close();
+  await Product.updateOne({ _id: sku }, { $set: { active: false } });
+  await disconnectMongo();
+
+  const cpus = os.cpus();
+  console.log(`CPU ms per call and process; ${N} buyers, ${CONCURRENCY} at a time; ${cpus.length} × ${cpus[0]?.model.trim()}, Node ${process.version}`);
+  const header = ['step', ...ROLES, 'all', 'wall ms'];
+  console.log(`| ${header.join(' | ')} |`);
+  console.log(`|${header.map(() => '---').join('|')}|`);
+  const totals: Record<string, number> = {};
+  for (const r of rows) {
+    const all = ROLES.reduce((a, role) => a + (Number.isNaN(r.ms[role]) ? 0 : (r.ms[role] as number)), 0);
+    for (const role of ROLES) totals[role] = (totals[role] ?? 0) + (r.ms[role] ?? 0);
+    console.log(`| ${r.step} | ${ROLES.map((role) => (r.ms[role] as number).toFixed(1)).join(' | ')} | ${all.toFixed(1)} | ${r.wallMs.toFixed(1)} |`);
+  }
+  const all = ROLES.reduce((a, role) => a + (totals[role] ?? 0), 0);
+  console.log(`| a paying buyer | ${ROLES.map((role) => (totals[role] as number).toFixed(1)).join(' | ')} | ${all.toFixed(1)} | |`);
+  console.log(`at most ${Math.floor((cpus.length * 1000) / all)} paying buyers per second on ${cpus.length} cores at this cost (the driver's own CPU not counted)`);
+}
+
+main().then(
+  () => process.exit(0),
+  (err: unknown) => {
+    process.stderr.write(`procedure-cost failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    process.exit(2);
+  },
+);
