@@ -10,28 +10,27 @@
  * N buyers (default 100) take each step in turn, CONCURRENCY (default 1) at a
  * time, on one product of their own; after a step that sets work off, the
  * step's window stays open until that work is done (every order
- * PAYMENT_PENDING, then every order CONFIRMED), read from the database by
- * _id twice a second. CPU comes from /proc as in the load runs
- * (lib/processes.ts), so the system must run on this machine.
+ * PAYMENT_PENDING, then every order CONFIRMED), polled twice a second (one
+ * query per poll, counted in the database's column). CPU comes from /proc as
+ * in the load runs (lib/processes.ts), so the system must run on this machine.
  *
  *   npx tsx load/procedure-cost.ts
  * Settings: N, CONCURRENCY, and where the system is as for `npm run load`
  * (APP_URL, SIM_URL, MONGODB_URI, REDIS_URL, WORKER_HTTP_PORT, WEBHOOK_PORT).
  */
 import { randomBytes } from 'node:crypto';
-import os from 'node:os';
 import { connectMongo, disconnectMongo, Order, Product } from '../prisma-free-models';
 import { createOrdersClient, type OrdersClient } from '../src/trpc/client';
 import { customerFor } from './lib/buyer';
 import { asClientFetch, createHttpClient } from './lib/http-client';
-import { CpuMeter, type ProcessTarget } from './lib/processes';
+import { CpuMeter } from './lib/processes';
+import { systemProcesses } from './lib/run-scenario';
 import { paySimulated } from './lib/simulator';
 import { envNumber } from './lib/scenario';
-import { targetFromEnv } from './run';
+import { machine, targetFromEnv } from './run';
 
 const N = envNumber('N', 100);
 const CONCURRENCY = envNumber('CONCURRENCY', 1);
-const ROLES = ['web', 'webhooks', 'worker', 'database', 'redis', 'simulator'] as const;
 
 interface Buyer {
   api: OrdersClient;
@@ -70,15 +69,7 @@ async function settled(buyers: Buyer[], state: string): Promise<void> {
 async function main(): Promise<void> {
   const target = targetFromEnv();
   await connectMongo(target.mongodbUri);
-  const port = (url: string, fallback: number) => Number(new URL(url).port) || fallback;
-  const targets: ProcessTarget[] = [
-    { role: 'web', port: port(target.appUrl, 80) },
-    { role: 'webhooks', port: target.webhookPort },
-    { role: 'worker', port: target.workerPort },
-    { role: 'database', port: port(target.mongodbUri.replace(/^mongodb(\+srv)?:/, 'http:'), 27017) },
-    { role: 'redis', port: port(target.redisUrl.replace(/^rediss?:/, 'http:'), 6379) },
-    { role: 'simulator', port: port(target.simUrl, 80) },
-  ];
+  const targets = systemProcesses(target);
   const sku = `COST-${randomBytes(4).toString('hex').toUpperCase()}`;
   await Product.create({ _id: sku, name: 'Procedure cost', priceMinor: 99_900, currency: 'inr', initialStock: N, available: N, reserved: 0, sold: 0 });
   const http = createHttpClient();
@@ -97,7 +88,7 @@ async function main(): Promise<void> {
     await forEach(buyers, fn);
     await after?.();
     meter.sample(performance.now() - t0);
-    const ms = Object.fromEntries(meter.result().map((r) => [r.role, r.found ? r.cpuMs / N : NaN]));
+    const ms = Object.fromEntries(meter.result().filter((r) => r.found).map((r) => [r.role, r.cpuMs / N]));
     rows.push({ step: name, ms, wallMs: (performance.now() - t0) / N });
     process.stderr.write(`  ${name} done\n`);
   };
@@ -136,20 +127,20 @@ async function main(): Promise<void> {
   await Product.updateOne({ _id: sku }, { $set: { active: false } });
   await disconnectMongo();
 
-  const cpus = os.cpus();
-  console.log(`CPU ms per call and process; ${N} buyers, ${CONCURRENCY} at a time; ${cpus.length} × ${cpus[0]?.model.trim()}, Node ${process.version}`);
-  const header = ['step', ...ROLES, 'all', 'wall ms'];
+  // A role whose process was not found (no webhooks process, say) shows "-" and adds nothing.
+  const roles = targets.map((t) => t.role);
+  const cell = (ms: number | undefined) => (ms === undefined ? '-' : ms.toFixed(1));
+  const sum = (ms: Record<string, number>) => Object.values(ms).reduce((a, b) => a + b, 0);
+  const total: Record<string, number> = {};
+  for (const r of rows) for (const [role, ms] of Object.entries(r.ms)) total[role] = (total[role] ?? 0) + ms;
+  const { cpus, cpuModel, node } = machine();
+  console.log(`CPU ms per call and process; ${N} buyers, ${CONCURRENCY} at a time; ${cpus} × ${cpuModel}, Node ${node}`);
+  const header = ['step', ...roles, 'all', 'wall ms'];
   console.log(`| ${header.join(' | ')} |`);
   console.log(`|${header.map(() => '---').join('|')}|`);
-  const totals: Record<string, number> = {};
-  for (const r of rows) {
-    const all = ROLES.reduce((a, role) => a + (Number.isNaN(r.ms[role]) ? 0 : (r.ms[role] as number)), 0);
-    for (const role of ROLES) totals[role] = (totals[role] ?? 0) + (r.ms[role] ?? 0);
-    console.log(`| ${r.step} | ${ROLES.map((role) => (r.ms[role] as number).toFixed(1)).join(' | ')} | ${all.toFixed(1)} | ${r.wallMs.toFixed(1)} |`);
-  }
-  const all = ROLES.reduce((a, role) => a + (totals[role] ?? 0), 0);
-  console.log(`| a paying buyer | ${ROLES.map((role) => (totals[role] as number).toFixed(1)).join(' | ')} | ${all.toFixed(1)} | |`);
-  console.log(`at most ${Math.floor((cpus.length * 1000) / all)} paying buyers per second on ${cpus.length} cores at this cost (the driver's own CPU not counted)`);
+  for (const r of rows) console.log(`| ${r.step} | ${roles.map((role) => cell(r.ms[role])).join(' | ')} | ${sum(r.ms).toFixed(1)} | ${r.wallMs.toFixed(1)} |`);
+  console.log(`| a paying buyer | ${roles.map((role) => cell(total[role])).join(' | ')} | ${sum(total).toFixed(1)} | |`);
+  console.log(`at most ${Math.floor((cpus * 1000) / sum(total))} paying buyers per second on ${cpus} cores at this cost (the driver's own CPU not counted)`);
 }
 
 main().then(

@@ -121,6 +121,20 @@ const portOf = (url: string, fallback: number) => {
   return u.port ? Number(u.port) : fallback;
 };
 
+/** The system's processes, each found by the port it listens on (or given by pid in `target.pids`). */
+export function systemProcesses(target: Target): ProcessTarget[] {
+  const given = target.pids ?? {};
+  const role = (name: string, port: number): ProcessTarget => (given[name] ? { role: name, pid: given[name] } : { role: name, port });
+  return [
+    role('web', portOf(target.appUrl, 80)),
+    ...(target.webhookPort ? [role('webhooks', target.webhookPort)] : []),
+    role('worker', target.workerPort),
+    role('database', portOf(target.mongodbUri.replace(/^mongodb(\+srv)?:/, 'http:'), 27017)),
+    role('redis', portOf(target.redisUrl.replace(/^rediss?:/, 'http:'), 6379)),
+    role('simulator', portOf(target.simUrl, 80)),
+  ];
+}
+
 /** Deterministic per-buyer choice (a fraction of buyers does X), spread evenly over the run. */
 const chosen = (i: number, fraction: number, salt: number) => fraction > 0 && ((i * 7919 + salt * 104_729) % 1000) / 1000 < fraction;
 
@@ -139,17 +153,7 @@ export async function runScenario(scenario: Scenario, target: Target, opts: RunO
   const restore = previousSwitches(await simConfig(target.simUrl), switches);
   if (Object.keys(switches).length) await configureSim(target.simUrl, switches as Record<string, unknown>);
 
-  const given = target.pids ?? {};
-  const role = (name: string, port: number): ProcessTarget => (given[name] ? { role: name, pid: given[name] } : { role: name, port });
-  const cpu = new CpuMeter([
-    role('web', portOf(target.appUrl, 80)),
-    ...(target.webhookPort ? [role('webhooks', target.webhookPort)] : []),
-    role('worker', target.workerPort),
-    role('database', portOf(target.mongodbUri.replace(/^mongodb(\+srv)?:/, 'http:'), 27017)),
-    role('redis', portOf(target.redisUrl.replace(/^rediss?:/, 'http:'), 6379)),
-    role('simulator', portOf(target.simUrl, 80)),
-    { role: 'load driver', pid: process.pid },
-  ]);
+  const cpu = new CpuMeter([...systemProcesses(target), { role: 'load driver', pid: process.pid }]);
   const queues = new QueueDepths(target.redisUrl, target.queuePrefix);
 
   const rec = new Recorder();
