@@ -2,11 +2,11 @@
  * One seam over every database operation of the models: a hook that runs
  * before each query, insert, aggregate and bulk write, on every schema.
  *
- * It is inert unless a gate is installed, and only the tests' deterministic
- * scheduler (tests/scheduler/) installs one: it makes each operation of a
- * step wait for the scheduler's permission, so the order in which concurrent
- * steps touch the database is chosen, recorded and replayable instead of
- * left to timing. Production code never installs a gate; the cost there is
+ * It is inert unless a gate is installed, and only tests install one: the
+ * deterministic scheduler (tests/scheduler/) makes each operation of a step
+ * wait for its permission, so the order in which concurrent steps touch the
+ * database is chosen, recorded and replayable instead of left to timing;
+ * other tests record operations or refuse some, as a failing database would. Production code never installs a gate; the cost there is
  * one `undefined` check per operation.
  */
 import type { MongooseDefaultQueryMiddleware, Query, Schema } from 'mongoose';
@@ -23,9 +23,11 @@ export type OperationGate = (operation: Operation) => Promise<void> | void;
 
 let gate: OperationGate | undefined;
 
-/** Installs (or, with undefined, removes) the gate every model operation passes. */
-export function setOperationGate(next: OperationGate | undefined): void {
+/** Installs (or, with undefined, removes) the gate every model operation passes; returns the one it replaced. */
+export function setOperationGate(next: OperationGate | undefined): OperationGate | undefined {
+  const previous = gate;
   gate = next;
+  return previous;
 }
 
 /** Passes the gate, for an operation made on the driver's collection rather than through a model hook (insert-validated.ts). */

@@ -194,6 +194,23 @@ export async function expectNoViolations(scope: { orderIds: string[]; skus: stri
   }
 }
 
+/**
+ * Runs `work` with the database refusing the model operations `refuse` picks,
+ * as a failing database would (each throws before it is sent); every other
+ * operation passes the gate installed before, if any (the scheduler's).
+ */
+export async function withDatabaseRefusing<T>(refuse: (op: Operation) => boolean, work: () => Promise<T>): Promise<T> {
+  const previous = setOperationGate(async (op) => {
+    if (refuse(op)) throw new Error(`storage fault (test): ${op.model} ${op.op} refused`);
+    await previous?.(op);
+  });
+  try {
+    return await work();
+  } finally {
+    setOperationGate(previous);
+  }
+}
+
 /** The model operations `work` makes (prisma-free-models/operation-gate.ts). */
 export async function operationsOf(work: () => Promise<unknown>): Promise<Operation[]> {
   const seen: Operation[] = [];

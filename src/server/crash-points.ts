@@ -10,6 +10,7 @@ import { existsSync, writeFileSync } from 'node:fs';
 export const CRASH_POINTS = [
   'reserve:after-holds',
   'request-payment:after-intent',
+  'mark-paid:after-paid',
   'process-event:after-apply',
   'finalize:after-first-line',
   'finalize:after-sell',

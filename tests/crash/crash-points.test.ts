@@ -327,14 +327,36 @@ describe('request-payment:after-intent', () => {
   });
 });
 
-describe('process-event:after-apply', () => {
-  it('order PAID but the event not marked processed: applied again harmlessly, then confirmed', async () => {
-    const t = await crashTest('process-event:after-apply');
+describe('mark-paid:after-paid', () => {
+  it('order PAID, not finalized, the event not marked processed: the event job run again confirms it', async () => {
+    const t = await crashTest('mark-paid:after-paid');
     const sku = await seedProduct(3);
     const { orderId, pi, event } = await paidOrder(t, [{ sku, qty: 2 }]);
     await t.crashed();
 
     expect((await getOrder(orderId)).state).toBe('PAID');
+    expect(await stockOf(sku)).toMatchObject({ reserved: 2, sold: 0 });
+    expect((await WebhookEvent.findById(event.id).lean())?.processedAt).toBeUndefined();
+
+    await t.restart();
+    const done = await waitForState(orderId, ['CONFIRMED'], 20_000);
+    expect(done.history.map((h) => h.to)).toEqual(['CREATED', 'INVENTORY_RESERVED', 'PAYMENT_PENDING', 'PAID', 'CONFIRMED']);
+    const stored = await waitFor(`event ${event.id} processed`, () => WebhookEvent.findById(event.id).lean(), (e) => Boolean(e?.processedAt), 10_000);
+    expect(stored?.outcome).toBe('already-done');
+    expect(await stockOf(sku)).toMatchObject({ available: 1, reserved: 0, sold: 2, holds: [] });
+    expect((await expectOneIntent(orderId, 'succeeded')).id).toBe(pi);
+    await expectConverged([orderId], [sku]);
+  });
+});
+
+describe('process-event:after-apply', () => {
+  it('order confirmed but the event not marked processed: applied again harmlessly', async () => {
+    const t = await crashTest('process-event:after-apply');
+    const sku = await seedProduct(3);
+    const { orderId, pi, event } = await paidOrder(t, [{ sku, qty: 2 }]);
+    await t.crashed();
+
+    expect((await getOrder(orderId)).state).toBe('CONFIRMED');
     expect((await WebhookEvent.findById(event.id).lean())?.processedAt).toBeUndefined();
 
     await t.restart();

@@ -101,14 +101,14 @@ describe('cancel', () => {
     expect((await cancelOrder(orderId, accessToken, m.deps)).closeReason).toMatch(/cancelled by the customer/);
   });
 
-  it('refuses to cancel a paid order and hides orders from wrong tokens', async () => {
+  it('refuses to cancel a paid (and so confirmed) order and hides orders from wrong tokens', async () => {
     const sku = await seedProduct(2);
     const { orderId, accessToken, order } = await pendingOrder(sku);
     await sim.pay(order.paymentIntentId!);
     await deliver(await simEvent('payment_intent.succeeded', order.paymentIntentId!));
     await expect(cancelOrder(orderId, accessToken, m.deps)).rejects.toMatchObject({ code: 'ILLEGAL_TRANSITION' });
     await expect(cancelOrder(orderId, 'x'.repeat(32), m.deps)).rejects.toMatchObject({ code: 'NOT_FOUND' });
-    expect((await getOrder(orderId)).state).toBe('PAID');
+    expect((await getOrder(orderId)).state).toBe('CONFIRMED');
   });
 
   it('gives back stock a reservation took while the order was being cancelled', async () => {
@@ -127,18 +127,19 @@ describe('late payment', () => {
     const { orderId, order } = await pendingOrder(sku, 1, 1);
     await sim.pay(order.paymentIntentId!); // paid, webhook still in flight
     // Expiry wins the race, finds the intent paid while cancelling it, and
-    // applies the late payment itself: stock held again, order PAID.
+    // applies the late payment itself: stock held again, order PAID, then
+    // finalized in the same step.
     expect(await expireOrder(orderId, m.deps)).toBe('applied');
     expect(await intentStatus(order.paymentIntentId!)).toBe('succeeded');
     const paid = await getOrder(orderId);
-    expect(paid.state).toBe('PAID');
+    expect(paid.state).toBe('CONFIRMED');
     expect(paid.holdRef).toBe('late');
     expect(paid.payment?.succeededEventId).toBe(`reconcile:${order.paymentIntentId}`);
-    expect(await expectConserved(sku)).toMatchObject({ available: 1, reserved: 1 });
+    expect(await expectConserved(sku)).toMatchObject({ available: 1, reserved: 0, sold: 1 });
 
-    // The webhook, when it finally comes, is one more duplicate.
+    // The webhook, when it finally comes, is one more duplicate; so is a finalization job.
     expect(await deliver(await simEvent('payment_intent.succeeded', order.paymentIntentId!))).toBe('already-done');
-    expect(await finalizeOrder(orderId)).toBe('applied');
+    expect(await finalizeOrder(orderId)).toBe('already-done');
     expect(await expectConserved(sku)).toMatchObject({ available: 1, reserved: 0, sold: 1 });
     const done = await getOrder(orderId);
     expect(done.history.map((h) => h.to)).toEqual(['CREATED', 'INVENTORY_RESERVED', 'PAYMENT_PENDING', 'EXPIRED', 'PAID', 'CONFIRMED']);
@@ -154,10 +155,12 @@ describe('late payment', () => {
     const { transition } = await import('../../src/server/orders/state-machine');
     await transition(orderId, { from: 'PAYMENT_PENDING', to: 'EXPIRED', set: { pendingRelease: 'r1', pendingIntentCancel: true } });
     expect(await deliver(await simEvent('payment_intent.succeeded', order.paymentIntentId!))).toBe('applied');
-    // The late release finds nothing of the old reservation to give back.
+    // The late release finds nothing of the old reservation to give back:
+    // the unit was taken over, then sold to the order when it was finalized.
     await settleClosedOrder(orderId, m.deps);
-    expect(await expectConserved(sku)).toMatchObject({ available: 0, reserved: 1 });
-    expect(await finalizeOrder(orderId)).toBe('applied');
+    expect(await expectConserved(sku)).toMatchObject({ available: 0, reserved: 0, sold: 1 });
+    expect((await getOrder(orderId)).state).toBe('CONFIRMED');
+    expect(await finalizeOrder(orderId)).toBe('already-done');
     expect(await expectConserved(sku)).toMatchObject({ available: 0, reserved: 0, sold: 1 });
   });
 
@@ -222,7 +225,7 @@ describe('payment mismatch and event order', () => {
     await deliver(await simEvent('payment_intent.succeeded', order.paymentIntentId!));
     expect(await deliver(failed)).toBe('skipped');
     const paid = await getOrder(orderId);
-    expect(paid.state).toBe('PAID');
+    expect(paid.state).toBe('CONFIRMED');
     expect(paid.payment?.lastError?.code).toBeFalsy();
   });
 
@@ -243,7 +246,7 @@ describe('payment mismatch and event order', () => {
     await requestPayment(placed.orderId, m.deps);
     expect((await getOrder(placed.orderId)).paymentIntentId).toBe(intent.id);
     expect(await processWebhookEvent(event.id, m.deps)).toBe('applied');
-    expect((await getOrder(placed.orderId)).state).toBe('PAID');
+    expect((await getOrder(placed.orderId)).state).toBe('CONFIRMED');
   });
 
   it('keeps stock conserved across everything above', async () => {

@@ -57,10 +57,10 @@ describe('signed but false payment events', () => {
       // The false claim arrives first: Stripe's answer, not the claim, is what the order records.
       const falseId = await deliverClaim(order.paymentIntentId!, order._id, { amount: order.totalMinor + 100, amount_received: order.totalMinor + 100 });
       const paid = await getOrder(order._id);
-      expect(paid.state).toBe('PAID');
+      expect(paid.state).toBe('CONFIRMED');
       expect(paid.payment).toMatchObject({ succeededEventId: falseId, amountReceived: order.totalMinor, currency: 'inr' });
       expect((await WebhookEvent.findById(falseId).lean())?.verified).toMatchObject({ status: 'succeeded', amountReceived: order.totalMinor });
-      expect(await finalizeOrder(order._id)).toBe('applied');
+      expect(await finalizeOrder(order._id)).toBe('already-done');
       // The real event, late: one more duplicate.
       const real = await simEvent('payment_intent.succeeded', order.paymentIntentId!);
       const { body, signature } = signedEvent(m.deps, real);

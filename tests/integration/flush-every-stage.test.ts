@@ -21,7 +21,7 @@ import { createStripeClient } from '../../src/server/payments/stripe-client';
 import { createOrderQueues } from '../../src/server/queue/queues';
 import { applyObservedSuccess } from '../../src/server/webhooks/observed-success';
 import { receiveStripeWebhook } from '../../src/server/webhooks/intake';
-import { cartWith, customer, env, expectNoViolations, getOrder, newKey, seedProduct, signedEvent, sim, simEvent, stockOf, suiteOrderLimits, waitFor, waitForState } from '../helpers';
+import { cartWith, customer, env, expectNoViolations, getOrder, newKey, seedProduct, signedEvent, sim, simEvent, stockOf, suiteOrderLimits, waitFor, waitForState, withDatabaseRefusing } from '../helpers';
 import { freePort, ProcessGroup, startProcess, startTs } from '../setup/processes';
 
 const group = new ProcessGroup();
@@ -62,7 +62,10 @@ describe('after Redis loses every job (FLUSHALL)', () => {
       await reserveOrder(reserved, deps);
       const paid = await toPending();
       await sim.pay(paid.paymentIntentId!);
-      await applyObservedSuccess(await stripe.paymentIntents.retrieve(paid.paymentIntentId!), deps); // PAID, finalization queued
+      // Marked PAID, and the finalization right after fails (the product's
+      // sale refused by the database): it is handed to a finalization job.
+      const observed = await stripe.paymentIntents.retrieve(paid.paymentIntentId!);
+      await withDatabaseRefusing((op) => op.model === 'Product', () => applyObservedSuccess(observed, deps));
       const withEvent = await toPending();
       await sim.pay(withEvent.paymentIntentId!);
       const event = await simEvent('payment_intent.succeeded', withEvent.paymentIntentId!);

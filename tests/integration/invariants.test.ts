@@ -16,7 +16,6 @@ import { OpenOrder, Order, Product, WebhookEvent, type OrderDoc, type WebhookEve
 import { openOrderEntry } from '../../src/server/open-work/open-orders';
 import { auditInvariants, type AuditOptions, type AuditReport } from '../../src/server/audit/invariants';
 import { expireOrder } from '../../src/server/orders/close-order';
-import { finalizeOrder } from '../../src/server/orders/finalize-order';
 import { placeOrder } from '../../src/server/orders/place-order';
 import { reconcile } from '../../src/server/orders/reconcile';
 import { requestPayment } from '../../src/server/orders/request-payment';
@@ -403,8 +402,7 @@ describe('invariant auditor on a late payment nobody applied', () => {
       await sleep(5);
       expect(await expireOrder(order._id, m.deps)).toBe('applied');
       await reconcile(m.deps, { stuckAfterMs: 0, idempotencyKeyTtlMs: 24 * 3600_000 });
-      expect((await getOrder(order._id)).state).toBe('PAID');
-      expect(await finalizeOrder(order._id)).toBe('applied');
+      expect((await getOrder(order._id)).state).toBe('CONFIRMED');
       const scope = { orderIds: [order._id], skus: [sku], stuckAfterMs: 60_000, stripe: m.deps.stripe };
       expect((await auditInvariants(scope)).violations).toEqual([]);
     } finally {
@@ -445,9 +443,9 @@ describe('invariant auditor on a late payment nobody applied', () => {
         ['stuck.event', `event:${event.id}`],
       ]);
 
-      // Applied: the stock is there, the late payment is accepted.
-      await processWebhookEvent(event.id, m.deps);
-      expect(await finalizeOrder(order._id)).toBe('applied');
+      // Applied: the stock is there, the late payment is accepted (and the order confirmed).
+      expect(await processWebhookEvent(event.id, m.deps)).toBe('applied');
+      expect((await getOrder(order._id)).state).toBe('CONFIRMED');
       expect((await auditInvariants({ ...scope, stuckAfterMs: 60_000, stripe: m.deps.stripe })).violations).toEqual([]);
     } finally {
       await sim.configure({ hold: false });

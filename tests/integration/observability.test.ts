@@ -131,7 +131,8 @@ describe('metrics', () => {
       expect(delta(worker0, worker1, 'order_transitions_total', { action, outcome: 'applied' }), action).toBeGreaterThanOrEqual(1);
     }
     expect(delta(worker0, worker1, 'job_duration_seconds_count', { queue: 'payment', outcome: 'completed' })).toBeGreaterThanOrEqual(2);
-    expect(delta(worker0, worker1, 'job_duration_seconds_count', { queue: 'finalization', outcome: 'completed' })).toBeGreaterThanOrEqual(1);
+    // Finalization runs in the event's job, right after mark-paid.
+    expect(delta(worker0, worker1, 'job_duration_seconds_count', { queue: 'webhook-events', outcome: 'completed' })).toBeGreaterThanOrEqual(1);
   });
 
   it('show orders by state, queues, the reconciler and the default Node metrics from both processes', async () => {

@@ -49,13 +49,14 @@ describe('reconciler', () => {
     expect(reports.reduce((n, r) => n + r.paymentRecovered, 0)).toBeGreaterThanOrEqual(1);
     await reconcile(m.deps, opts);
     const paid = await getOrder(order._id);
-    expect(paid.state).toBe('PAID');
+    expect(paid.state).toBe('CONFIRMED');
     expect(paid.history.filter((h) => h.to === 'PAID')).toHaveLength(1);
+    expect(paid.history.filter((h) => h.to === 'CONFIRMED')).toHaveLength(1);
     expect(paid.payment?.succeededEventId).toBe(`reconcile:${order.paymentIntentId}`);
     const recorded = await WebhookEvent.findById(`reconcile:${order.paymentIntentId}`).lean();
     expect(recorded?.processedAt).toBeInstanceOf(Date);
-    // And the next step is queued.
-    expect(await m.queues.queues.finalization.getJob(`finalize-${order._id}`)).toBeTruthy();
+    // Finalized in the same step: no finalization job was needed.
+    expect(await m.queues.queues.finalization.getJob(`finalize-${order._id}`)).toBeFalsy();
   });
 
   it('re-enqueues an order whose job was lost', async () => {

@@ -30,6 +30,17 @@ export async function finalizeOrder(orderId: string): Promise<StepOutcome> {
     logger.warn({ orderId, action: 'finalize', outcome: 'skipped' }, 'finalization for a missing order');
     return 'skipped';
   }
+  return finalizeOrderAsRead(order);
+}
+
+/**
+ * The same step on an order already read (by the step that made it PAID,
+ * from its transition's answer), without reading it again. Anything may have
+ * happened since that read: the step is safe on a stale copy as on a fresh
+ * one, because every write in it is conditional on the order and its holds.
+ */
+export async function finalizeOrderAsRead(order: OrderDoc): Promise<StepOutcome> {
+  const orderId = order._id;
   if (order.state !== 'PAID') {
     const outcome = order.state === 'CONFIRMED' ? 'already-done' : 'refused';
     logger.info({ orderId, state: order.state, action: 'finalize', outcome }, 'finalization not applicable');

@@ -5,8 +5,9 @@
  * PaymentIntent never moves an order.
  *
  * Events may arrive in any order and any number of times:
- *   succeeded, order PAYMENT_PENDING         -> PAID (then finalization)
- *   succeeded, order PAID / CONFIRMED        -> nothing (already done)
+ *   succeeded, order PAYMENT_PENDING         -> PAID, then CONFIRMED (finalization, in this job)
+ *   succeeded, order PAID                    -> finalization (an earlier run stopped after PAID)
+ *   succeeded, order CONFIRMED               -> nothing (already done)
  *   succeeded, order EXPIRED                 -> late payment: hold the stock again
  *                                               and accept (PAID), or refund (REFUNDED)
  *   succeeded, order CANCELLED               -> refunded: the customer cancelled
@@ -22,6 +23,7 @@ import { Order, type OrderDoc } from '../../../prisma-free-models/order';
 import { crashPoint } from '../crash-points';
 import type { Deps } from '../deps';
 import { RetryLaterError } from '../errors';
+import { finalizeOrderAsRead } from './finalize-order';
 import { LATE_HOLD_REF, releaseLines, reserveLines } from '../inventory/stock';
 import { logger } from '../logger';
 import { recordVerification } from '../webhooks/verification';
@@ -51,6 +53,25 @@ async function orderForIntent(pi: Stripe.PaymentIntent, action: string): Promise
     'payment event for a PaymentIntent that is not the order’s',
   );
   return null;
+}
+
+/**
+ * Finalization right after the order became PAID, in the job that made it
+ * so: one job and one read of the order fewer per sale than handing it to
+ * the finalization queue. It is the same step that queue runs (safe twice,
+ * concurrently, and killed anywhere). If it fails here, the finalization job
+ * takes it over; a crash before or during it leaves the order PAID, which
+ * this event job's retry (it finds the order PAID) and the reconciler both
+ * finalize.
+ */
+async function finalizeNow(order: OrderDoc, deps: Pick<Deps, 'enqueuer'>): Promise<void> {
+  crashPoint('mark-paid:after-paid');
+  try {
+    await finalizeOrderAsRead(order);
+  } catch (err) {
+    logger.warn({ orderId: order._id, err }, 'finalization after payment failed; the finalization job takes it over');
+    await deps.enqueuer.finalize(order._id);
+  }
 }
 
 const paymentFields = (pi: Stripe.PaymentIntent, eventId: string, received: number) => ({
@@ -94,7 +115,7 @@ export async function applyPaymentSucceeded(
       set: paymentFields(pi, eventId, received),
       detail: eventId,
     });
-    if (result.order?.state === 'PAID') await deps.enqueuer.finalize(order._id);
+    if (result.order?.state === 'PAID') await finalizeNow(result.order, deps);
     // Lost a race with expiry or cancel: it is a late payment now.
     if (result.outcome === 'refused' && result.order && CLOSED_UNPAID_STATES.has(result.order.state)) {
       return settleLatePayment(result.order, pi, eventId, received, deps);
@@ -102,7 +123,7 @@ export async function applyPaymentSucceeded(
     return result.outcome;
   }
   if (CLOSED_UNPAID_STATES.has(order.state)) return settleLatePayment(order, pi, eventId, received, deps);
-  if (order.state === 'PAID') await deps.enqueuer.finalize(order._id);
+  if (order.state === 'PAID') await finalizeNow(order, deps);
   logger.info({ orderId: order._id, state: order.state, action: 'mark-paid', outcome: 'already-done' }, 'payment already applied');
   return 'already-done';
 }
@@ -157,7 +178,7 @@ async function settleLatePayment(
         unset: ['pendingRelease', 'pendingIntentCancel'],
         detail: `late ${eventId}`,
       });
-      if (result.order?.state === 'PAID') await deps.enqueuer.finalize(orderId);
+      if (result.order?.state === 'PAID') await finalizeNow(result.order, deps);
       if (result.outcome !== 'refused' || result.order?.state !== closed) return result.outcome;
     } else {
       logger.error({ orderId, sku: held.sku, action: 'late-payment' }, 'accepted late payment cannot hold its stock; refunding instead');

@@ -11,7 +11,7 @@ import {
   settleWhilePaid,
 } from './closing';
 import { placeOrderReservingTwinsLastUnit, placeOrderTwins, placeOrderTwinsLastUnit } from './checkout';
-import { finalizeTwins, finalizeVsReconcile, markPaidTwins, markPaidVsCancel, markPaidVsExpire, requestPaymentTwins, requestPaymentVsCancel } from './payment';
+import { finalizeTwins, finalizeVsReconcile, markPaidFinalizingVsFinalize, markPaidTwins, markPaidVsCancel, markPaidVsExpire, requestPaymentTwins, requestPaymentVsCancel } from './payment';
 import { reconcileVsPlaceOrder, reconcileVsPlaceOrderReserving, reconcileVsSettling } from './open-work';
 import { lastUnit, reserveTwins, reserveTwinsMultiLine, reserveVsCancel, reserveVsExpire, staleReserveTwin } from './reservation';
 
@@ -25,6 +25,7 @@ export const SCENARIOS = [
   staleReserveTwin,
   requestPaymentTwins,
   markPaidTwins,
+  markPaidFinalizingVsFinalize,
   finalizeTwins,
   expireTwins,
   cancelTwins,

@@ -8,6 +8,7 @@ import { reconcile } from '../../../src/server/orders/reconcile';
 import { job, type Fixture, type Scenario, type StepTask } from '../explore';
 import { processWebhookEvent } from '../../../src/server/webhooks/process-event';
 import { order, paidPendingOrder, pay, pendingOrder, product, reservedOrder, successEvent } from '../fixtures';
+import { withDatabaseRefusing } from '../../helpers';
 import type { World } from '../world';
 
 const KEY_TTL_MS = 24 * 3600_000;
@@ -76,6 +77,25 @@ export const markPaidTwins: Scenario<Fixture & { eventId: string }> = {
   check: async ({ orderIds: [id] }) => expectState(id as string, ['CONFIRMED']),
 };
 
+/**
+ * The event's job finalizes the order right after making it PAID, while a
+ * finalization job (the reconciler's, or one a failed attempt handed over)
+ * runs for it too: each line sold once, the order confirmed once.
+ */
+export const markPaidFinalizingVsFinalize: Scenario<Fixture & { eventId: string }> = {
+  name: 'mark-paid finalizing × finalize',
+  async setup(world) {
+    const sku = await product(2);
+    const { id, eventId } = await paidPendingOrder(world, [sku]);
+    return { orderIds: [id], skus: [sku], eventId };
+  },
+  tasks: ({ orderIds: [id], eventId }, world) => [
+    job(world, 'webhook-events', { eventId }, 'process event'),
+    job(world, 'finalization', { orderId: id as string }, 'finalize'),
+  ],
+  check: async ({ orderIds: [id] }) => expectState(id as string, ['CONFIRMED']),
+};
+
 /** Race 5: the customer cancels while the payment that succeeded is being applied. */
 export const markPaidVsCancel: Scenario<PaymentFixture & { eventId: string }> = {
   name: 'mark-paid × cancel',
@@ -117,8 +137,10 @@ export const markPaidVsExpire: Scenario<Fixture & { eventId: string }> = {
 async function paidOrder(world: World, stock: number): Promise<Fixture> {
   const sku = await product(stock);
   const { id, pi } = await pendingOrder(world, [sku]);
-  // Its success event processed; the finalization job it enqueued waits (and runs after the schedule).
-  await processWebhookEvent(await successEvent(world, await pay(world, pi)), world.deps);
+  // Its success event processed, and the finalization right after it refused
+  // by the database: the finalization job it enqueued instead waits (and runs after the schedule).
+  const eventId = await successEvent(world, await pay(world, pi));
+  await withDatabaseRefusing((op) => op.model === 'Product', () => processWebhookEvent(eventId, world.deps));
   if ((await order(id)).state !== 'PAID') throw new Error('fixture: expected PAID');
   return { orderIds: [id], skus: [sku] };
 }
