@@ -30,7 +30,8 @@ export const customerFor = (tag: string, n: number) => ({
 });
 
 const HELD = new Set(['INVENTORY_RESERVED', 'PAYMENT_PENDING', 'PAID', 'CONFIRMED']);
-const FINAL = new Set(['CONFIRMED', 'REJECTED', 'REFUNDED', 'PAYMENT_MISMATCH', 'CANCELLED', 'EXPIRED']);
+const FINAL_STATES: SeenOrder['state'][] = ['CONFIRMED', 'REJECTED', 'REFUNDED', 'PAYMENT_MISMATCH', 'CANCELLED', 'EXPIRED'];
+const FINAL = new Set<string>(FINAL_STATES);
 
 export interface BuyerPlan {
   sku: string;
@@ -158,7 +159,7 @@ export async function runBuyer(index: number, plan: BuyerPlan, rec: Recorder, st
     // reads the order once and then only waits: so does the buyer, from the
     // second wait on (after paying) passing the order as last seen.
     let lastSeen: SeenOrder | undefined;
-    const waitFor = async (done: (state: string) => boolean) => {
+    const waitFor = async (done: (state: string) => boolean, until?: SeenOrder['state'][]) => {
       let last = 'unknown';
       const view = await call('orders.waitForChange', () =>
         followOrder(
@@ -169,7 +170,13 @@ export async function runBuyer(index: number, plan: BuyerPlan, rec: Recorder, st
             setState(v.state);
             return done(v.state) || plan.signal?.aborted === true;
           },
-          { timeoutMs: Math.max(1, deadline - performance.now()), waitMs: 10_000, pollMs: plan.pollMs, ...(lastSeen ? { seen: lastSeen } : {}) },
+          {
+            timeoutMs: Math.max(1, deadline - performance.now()),
+            waitMs: 10_000,
+            pollMs: plan.pollMs,
+            ...(lastSeen ? { seen: lastSeen } : {}),
+            ...(until ? { until } : {}),
+          },
         ).catch((err: unknown) => {
           // followOrder's own deadline; anything else is the call's error.
           if (err instanceof Error && !isTransportFailure(err) && /did not get there in time/.test(err.message)) {
@@ -206,7 +213,8 @@ export async function runBuyer(index: number, plan: BuyerPlan, rec: Recorder, st
     }
     const tPaid = rec.now();
     rec.count('paid');
-    view = await waitFor((s) => FINAL.has(s));
+    // Not woken at PAID on the way: one call answers when the order settles.
+    view = await waitFor((s) => FINAL.has(s), FINAL_STATES);
     if (view.state === 'CONFIRMED') {
       rec.trend('confirm_ms', rec.now() - tPaid);
       rec.trend('e2e_ms', rec.now() - t0);

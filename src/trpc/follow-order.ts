@@ -26,6 +26,12 @@ export interface FollowOrderOptions {
   waitMs?: number;
   /** The pause between calls while the server answers busy. */
   pollMs?: number;
+  /**
+   * The states `done` waits for, when it waits for particular ones: each call
+   * is then answered only in one of them (or once none can be reached), not
+   * at every move on the way.
+   */
+  until?: OrderView['state'][];
 }
 
 export async function followOrder(
@@ -47,7 +53,12 @@ export async function followOrder(
   while (!view || !done(view)) {
     const left = deadline - Date.now();
     if (left <= 0) throw new Error(`order ${order.orderId} did not get there in time; last state ${seen.state}`);
-    const answer = await api.orders.waitForChange.query({ ...owner, seen, timeoutMs: Math.max(0, Math.min(waitMs, left)) });
+    const answer = await api.orders.waitForChange.query({
+      ...owner,
+      seen,
+      timeoutMs: Math.max(0, Math.min(waitMs, left)),
+      ...(opts.until ? { until: opts.until } : {}),
+    });
     if (answer.changed) {
       view = answer.order;
       seen = seenOf(view);

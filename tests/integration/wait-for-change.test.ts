@@ -54,6 +54,37 @@ describe('orders.waitForChange', () => {
     expect(answer.changed && ['PAID', 'CONFIRMED']).toContain(answer.changed && answer.order.state);
   });
 
+  it('with until, does not answer a move to a state not waited for while one still can be reached', async () => {
+    const { client, order, view } = await pendingOrder();
+    // The order moved on from what the caller saw, but not to CONFIRMED, which it can still reach.
+    const earlier = { state: 'INVENTORY_RESERVED' as const, historyLength: view.history.length - 1 };
+    const t0 = Date.now();
+    const answer = await client.orders.waitForChange.query({ ...order, seen: earlier, timeoutMs: 1_000, until: ['CONFIRMED'] });
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(950);
+    expect(answer).toEqual({ changed: false, order: null, busy: false });
+    // Waiting for the state it is in answers at once.
+    const now = await client.orders.waitForChange.query({ ...order, seen: earlier, timeoutMs: 1_000, until: ['PAYMENT_PENDING', 'CONFIRMED'] });
+    expect(now.changed && now.order.state).toBe('PAYMENT_PENDING');
+  });
+
+  it('with until, answers once none of the states waited for can be reached (cancelled, never confirmed)', async () => {
+    const { client, order, seen } = await pendingOrder();
+    const t0 = Date.now();
+    const waiting = client.orders.waitForChange.query({ ...order, seen, timeoutMs: TIMEOUT_MS, until: ['CONFIRMED'] });
+    await api().orders.cancel.mutate(order);
+    const answer = await waiting;
+    expect(Date.now() - t0).toBeLessThan(WAKE_BOUND_MS);
+    expect(answer.changed && answer.order.state).toBe('CANCELLED');
+  });
+
+  it('with until, answers a paid order when it is confirmed', async () => {
+    const { client, order, view, seen } = await pendingOrder();
+    const waiting = client.orders.waitForChange.query({ ...order, seen, timeoutMs: TIMEOUT_MS, until: ['CONFIRMED'] });
+    await sim.pay(view.payment.paymentIntentId!, 'pm_card_visa');
+    const answer = await waiting;
+    expect(answer.changed && answer.order.state).toBe('CONFIRMED');
+  });
+
   it('answers unchanged at the timeout', async () => {
     const { client, order, seen } = await pendingOrder();
     const t0 = Date.now();
@@ -71,6 +102,8 @@ describe('orders.waitForChange', () => {
     expect(waited.message).toBe(got.message);
     const tooLong = await trpcFailure(client.orders.waitForChange.query({ ...order, seen, timeoutMs: 25_001 }));
     expect(tooLong.data?.code).toBe('BAD_REQUEST');
+    const noState = await trpcFailure(client.orders.waitForChange.query({ ...order, seen, timeoutMs: 1_000, until: [] }));
+    expect(noState.data?.code).toBe('BAD_REQUEST');
   });
 });
 

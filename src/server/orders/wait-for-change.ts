@@ -4,10 +4,17 @@
  * notification (order-changes.ts) and answer the new view, or "unchanged" at
  * the timeout. The order is always read from MongoDB by _id, through the
  * same owner check as orders.get; a notification only says when to read.
+ *
+ * A caller that waits for particular states (`until`: a buyer who paid waits
+ * for CONFIRMED, not for PAID on the way) is answered only once the order is
+ * in one of them, or in a state from which none of them can be reached any
+ * more: the moves in between wake the wait and are read here, instead of
+ * costing the caller an answer and a new call each.
  */
 import type { OrderView } from './order-view';
 import { getOrderForOwner } from './order-view';
 import type { OrderWaiters } from './order-changes';
+import { reachableFrom } from './state-machine';
 import type { OrderState } from './states';
 
 /** What the caller last saw: every transition changes the state and lengthens the history. */
@@ -27,8 +34,10 @@ export async function waitForOrderChange(
   seen: SeenOrder,
   timeoutMs: number,
   deps: { waiters: OrderWaiters; signal?: AbortSignal },
+  until?: readonly OrderState[],
 ): Promise<OrderChange> {
-  const moved = (view: OrderView) => view.state !== seen.state || view.history.length !== seen.historyLength;
+  const awaited = (state: OrderState) => !until || until.includes(state) || !until.some((s) => reachableFrom(state).has(s));
+  const moved = (view: OrderView) => (view.state !== seen.state || view.history.length !== seen.historyLength) && awaited(view.state);
   let signalled = false;
   let wake: (() => void) | null = null;
   // Registered before the first read, so a change landing between that read

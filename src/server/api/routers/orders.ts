@@ -18,6 +18,8 @@ const waitInput = z
     /** The order as the caller last saw it: its state and how many history entries it had. */
     seen: z.object({ state: z.enum(ORDER_STATES), historyLength: z.number().int().min(0).max(10_000) }).strict(),
     timeoutMs: z.number().int().min(0).max(MAX_WAIT_MS).default(MAX_WAIT_MS),
+    /** Answer only in one of these states, or once none of them can be reached any more (see wait-for-change.ts). */
+    until: z.array(z.enum(ORDER_STATES)).min(1).max(ORDER_STATES.length).optional(),
   })
   .strict();
 
@@ -29,12 +31,13 @@ export const ordersRouter = createTRPCRouter({
   /**
    * Answers as soon as the order is no longer as `seen` describes: at once if
    * it already moved, else when it does (the new view), or `changed: false`
-   * at the timeout; `busy: true` when this process cannot keep more callers
+   * at the timeout; with `until`, only a move into one of those states (or
+   * past reaching them) counts; `busy: true` when this process cannot keep more callers
    * waiting (the caller polls a little later). Same owner check as get.
    */
   waitForChange: publicProcedure.input(waitInput).query(async ({ ctx, input, signal }) => {
     const { orderWaiters } = await ctx.runtime();
-    return waitForOrderChange(input.orderId, input.accessToken, input.seen, input.timeoutMs, { waiters: orderWaiters, signal });
+    return waitForOrderChange(input.orderId, input.accessToken, input.seen, input.timeoutMs, { waiters: orderWaiters, signal }, input.until);
   }),
   /** Cancels an unpaid order; repeating it returns the cancelled order. */
   cancel: publicProcedure.input(ownerInput).mutation(async ({ ctx, input }) => {
