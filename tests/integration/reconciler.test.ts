@@ -97,6 +97,28 @@ describe('reconciler', () => {
     expect(await (await queue.getJob(jobId))?.getState()).toBe('waiting');
   });
 
+  it('adds a first enqueue without looking for a finished job to replace (one round trip)', async () => {
+    // Only a caller that has just created the need may say `first`; here one
+    // says it wrongly, after a job for the step finished, and is absorbed.
+    const orderId = `ord_${randomBytes(12).toString('hex')}`;
+    const jobId = `pay-${orderId}`;
+    const { Worker } = await import('bullmq');
+    const queue = m.queues.queues.payment;
+    await m.deps.enqueuer.requestPayment(orderId, { first: true });
+    expect(await (await queue.getJob(jobId))?.getState()).toBe('waiting');
+    const noop = new Worker(queue.name, () => Promise.resolve('noop'), { connection: m.redis.duplicate({ maxRetriesPerRequest: null }), prefix: queue.opts.prefix });
+    try {
+      await waitFor('job completed', async () => (await queue.getJob(jobId))?.getState(), (s) => s === 'completed');
+    } finally {
+      await noop.close();
+    }
+    await m.deps.enqueuer.requestPayment(orderId, { first: true });
+    expect(await (await queue.getJob(jobId))?.getState()).toBe('completed');
+    await m.deps.enqueuer.requestPayment(orderId);
+    expect(await (await queue.getJob(jobId))?.getState()).toBe('waiting');
+    await queue.remove(jobId);
+  });
+
   it('keeps idempotency keys 24 hours, then purges them', async () => {
     const sku = await seedProduct(5);
     const key = newKey();

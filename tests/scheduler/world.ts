@@ -109,10 +109,10 @@ function recording(real: Enqueuer, log: Enqueued[]): Enqueuer {
   };
   return {
     reserve: async (orderId) => (await real.reserve(orderId), rec('reservation', { orderId }, jobIds.reserve(orderId))),
-    requestPayment: async (orderId) => (await real.requestPayment(orderId), rec('payment', { orderId }, jobIds.requestPayment(orderId))),
+    requestPayment: async (orderId, opts) => (await real.requestPayment(orderId, opts), rec('payment', { orderId }, jobIds.requestPayment(orderId))),
     finalize: async (orderId) => (await real.finalize(orderId), rec('finalization', { orderId }, jobIds.finalize(orderId))),
-    processEvent: async (eventId) => (await real.processEvent(eventId), rec('webhook-events', { eventId }, jobIds.processEvent(eventId))),
-    expireAt: async (orderId, at) => (await real.expireAt(orderId, at), rec('expiry', { orderId }, jobIds.expire(orderId), at.getTime())),
+    processEvent: async (eventId, opts) => (await real.processEvent(eventId, opts), rec('webhook-events', { eventId }, jobIds.processEvent(eventId))),
+    expireAt: async (orderId, at, opts) => (await real.expireAt(orderId, at, opts), rec('expiry', { orderId }, jobIds.expire(orderId), at.getTime())),
     release: async (orderId) => (await real.release(orderId), rec('release', { orderId }, jobIds.release(orderId))),
   };
 }

@@ -22,10 +22,18 @@ import { HOLDING_STATES, type OrderState } from './states';
 
 export type StepOutcome = 'applied' | 'already-done' | 'refused' | 'skipped';
 
-/** What comes after a reservation: the payment request and the expiry timer. */
-async function scheduleAfterReservation(order: Pick<OrderDoc, '_id' | 'holdExpiresAt'>, deps: Pick<Deps, 'enqueuer'>): Promise<void> {
-  await deps.enqueuer.requestPayment(order._id);
-  if (order.holdExpiresAt) await deps.enqueuer.expireAt(order._id, order.holdExpiresAt);
+/**
+ * What comes after a reservation: the payment request and the expiry timer.
+ * `first`: this run made the order INVENTORY_RESERVED (it happens once per
+ * order), so neither job can have run yet (queues.ts EnqueueOptions).
+ */
+async function scheduleAfterReservation(order: Pick<OrderDoc, '_id' | 'holdExpiresAt'>, deps: Pick<Deps, 'enqueuer'>, first = false): Promise<void> {
+  const opts = { first };
+  const expiry = order.holdExpiresAt ? deps.enqueuer.expireAt(order._id, order.holdExpiresAt, opts) : undefined;
+  // Both sent before either answer is awaited; each settles on its own (neither rejection is left unhandled).
+  const [payment, timer] = await Promise.allSettled([deps.enqueuer.requestPayment(order._id, opts), expiry]);
+  if (payment.status === 'rejected') throw payment.reason;
+  if (timer.status === 'rejected') throw timer.reason;
 }
 
 export async function reserveOrder(orderId: string, deps: Pick<Deps, 'enqueuer' | 'holdTimeMs'>): Promise<StepOutcome> {
@@ -69,7 +77,7 @@ export async function reserveCreatedOrder(
         detail: `${result.reason} ${result.sku}`,
       });
   if (moved.outcome === 'applied') {
-    if (result.ok) await scheduleAfterReservation(moved.order, deps);
+    if (result.ok) await scheduleAfterReservation(moved.order, deps, true);
     else await releasePendingHolds(orderId);
     return { outcome: 'applied', state: moved.order.state };
   }

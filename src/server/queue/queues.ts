@@ -64,14 +64,25 @@ export const defaultJobOptions: JobsOptions = {
   removeOnFail: { age: 7 * 24 * 3600 },
 };
 
+/**
+ * `first`: the caller has just created the need for this step (it applied
+ * the order's move into the step's state, or stored the event), so no job
+ * for it can have finished yet. The job is then added in one round trip,
+ * without first looking for a finished one to replace; a twin's job that
+ * exists already still absorbs it.
+ */
+export interface EnqueueOptions {
+  first?: boolean;
+}
+
 /** What domain code needs from the queues: "make sure this step will run". */
 export interface Enqueuer {
   reserve(orderId: string): Promise<void>;
-  requestPayment(orderId: string): Promise<void>;
+  requestPayment(orderId: string, opts?: EnqueueOptions): Promise<void>;
   finalize(orderId: string): Promise<void>;
-  processEvent(eventId: string): Promise<void>;
+  processEvent(eventId: string, opts?: EnqueueOptions): Promise<void>;
   /** Runs the expiry check for the order at `at` (or at once if that has passed). */
-  expireAt(orderId: string, at: Date): Promise<void>;
+  expireAt(orderId: string, at: Date, opts?: EnqueueOptions): Promise<void>;
   /** Finishes the release work of a closed order (holds, PaymentIntent). */
   release(orderId: string): Promise<void>;
 }
@@ -89,8 +100,8 @@ export interface OrderQueues {
  * reconciler) has seen that the work is still not done. Without this, a
  * finished job's id would block the step for as long as BullMQ keeps it.
  */
-async function ensureJob<T>(queue: Queue<T>, name: string, data: T, jobId: string, opts: JobsOptions = {}): Promise<void> {
-  const existing = await queue.getJob(jobId);
+async function ensureJob<T>(queue: Queue<T>, name: string, data: T, jobId: string, opts: JobsOptions = {}, first = false): Promise<void> {
+  const existing = first ? undefined : await queue.getJob(jobId);
   if (existing) {
     const state = await existing.getState();
     if (state !== 'completed' && state !== 'failed' && state !== 'unknown') return;
@@ -120,15 +131,15 @@ export function createOrderQueues(
     maintenance: make<Record<string, never>>(QUEUE_NAMES.maintenance),
   };
   // With Redis unreachable BullMQ waits for a connection forever: give up after timeoutMs.
-  const ensure = <T>(queue: Queue<T>, name: string, data: T, jobId: string, jobOpts?: JobsOptions) =>
-    within(timeoutMs, `enqueue ${jobId}`, ensureJob(queue, name, withRequestId(data), jobId, jobOpts));
+  const ensure = <T>(queue: Queue<T>, name: string, data: T, jobId: string, jobOpts?: JobsOptions, first?: EnqueueOptions) =>
+    within(timeoutMs, `enqueue ${jobId}`, ensureJob(queue, name, withRequestId(data), jobId, jobOpts, first?.first));
   const enqueuer: Enqueuer = {
     reserve: (orderId) => ensure(queues.reservation, 'reserve', { orderId }, jobIds.reserve(orderId)),
-    requestPayment: (orderId) => ensure(queues.payment, 'request-payment', { orderId }, jobIds.requestPayment(orderId)),
+    requestPayment: (orderId, first) => ensure(queues.payment, 'request-payment', { orderId }, jobIds.requestPayment(orderId), {}, first),
     finalize: (orderId) => ensure(queues.finalization, 'finalize', { orderId }, jobIds.finalize(orderId)),
-    processEvent: (eventId) => ensure(queues.webhookEvents, 'process-event', { eventId }, jobIds.processEvent(eventId)),
-    expireAt: (orderId, at) =>
-      ensure(queues.expiry, 'expire', { orderId }, jobIds.expire(orderId), { delay: Math.max(0, at.getTime() - Date.now()) }),
+    processEvent: (eventId, first) => ensure(queues.webhookEvents, 'process-event', { eventId }, jobIds.processEvent(eventId), {}, first),
+    expireAt: (orderId, at, first) =>
+      ensure(queues.expiry, 'expire', { orderId }, jobIds.expire(orderId), { delay: Math.max(0, at.getTime() - Date.now()) }, first),
     release: (orderId) => ensure(queues.release, 'release', { orderId }, jobIds.release(orderId)),
   };
   return {

@@ -87,7 +87,8 @@ export async function receiveStripeWebhook(
   }
   if (outcome !== 'already-done') {
     try {
-      await deps.enqueuer.processEvent(event.id);
+      // A stored event's first enqueue: no job for it can have run yet.
+      await deps.enqueuer.processEvent(event.id, { first: outcome === 'created' });
     } catch (err) {
       logger.error({ ...log, err }, 'could not enqueue webhook event; asking Stripe to deliver again');
       return { status: 500, body: { received: false, error: 'Temporarily unable to process' } };
