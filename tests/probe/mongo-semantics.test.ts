@@ -500,6 +500,19 @@ describe.each(probeTargets())('MongoDB semantics on $label', (target: ProbeTarge
       expect((await c.findOne({ key: 'r' }))?.hits).toBe(values.length);
     });
 
+    it('conditional $push upsert on _id (a customer\'s slots): creates the document, pushes while the condition holds, else collides with 11000', async () => {
+      const c = db().collection<{ _id: string; slots: { cartId: string }[] }>('slot_upserts');
+      const take = (cartId: string) =>
+        c.updateOne({ _id: 'k', 'slots.cartId': { $ne: cartId }, 'slots.1': { $exists: false } }, { $push: { slots: { cartId } } }, { upsert: true });
+      expect(await take('a')).toMatchObject({ upsertedCount: 1 });
+      expect(await c.findOne({ _id: 'k' })).toEqual({ _id: 'k', slots: [{ cartId: 'a' }] });
+      expect(await take('b')).toMatchObject({ modifiedCount: 1, upsertedCount: 0 });
+      // Full (two slots), or the cart already has one: the filter misses and the insert collides on _id.
+      expect(isDuplicateKey(await errorOf(() => take('c')))).toBe(true);
+      expect(isDuplicateKey(await errorOf(() => take('a')))).toBe(true);
+      expect((await c.findOne({ _id: 'k' }))?.slots).toEqual([{ cartId: 'a' }, { cartId: 'b' }]);
+    });
+
     it('$addToSet (with $each) adds only missing values', async () => {
       const c = db().collection('sets');
       await c.insertOne({ key: 's', tags: ['a'] });

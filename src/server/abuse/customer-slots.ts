@@ -87,6 +87,26 @@ async function freeSlots(key: string, slots: CustomerSlotsDoc['slots'], now: Dat
 }
 
 /**
+ * One update: pushes a slot for the cart if the customer's document has
+ * room and no slot for it, creating the document on the customer's first
+ * order (an upsert). When the document exists but the condition fails, the
+ * upsert's insert collides with it on `_id`: false, as when it matched nothing.
+ */
+async function pushSlot(key: string, cartId: string, limit: number, now: Date): Promise<boolean> {
+  try {
+    const pushed = await CustomerSlots.updateOne(
+      { _id: key, 'slots.cartId': { $ne: cartId }, [`slots.${limit - 1}`]: { $exists: false } },
+      { $push: { slots: { cartId, at: now } } },
+      { upsert: true },
+    );
+    return pushed.modifiedCount === 1 || pushed.upsertedCount === 1;
+  } catch (err) {
+    if (isDuplicateKeyError(err)) return false;
+    throw err;
+  }
+}
+
+/**
  * Takes a slot for the cart's order, or throws LIMIT_EXCEEDED naming the
  * limit. A slot this cart already has (a concurrent or repeated call for the
  * same cart) is shared: the cart becomes one order at most.
@@ -95,21 +115,9 @@ export async function takeCustomerSlot({ email, cartId, limit }: SlotRequest): P
   const key = customerKey(email);
   for (let round = 0; round < 5; round++) {
     const now = new Date();
-    const pushed = await CustomerSlots.updateOne(
-      { _id: key, 'slots.cartId': { $ne: cartId }, [`slots.${limit - 1}`]: { $exists: false } },
-      { $push: { slots: { cartId, at: now } } },
-    );
-    if (pushed.modifiedCount === 1) return;
+    if (await pushSlot(key, cartId, limit, now)) return;
     const doc = await CustomerSlots.findById(key).lean<CustomerSlotsDoc>();
-    if (!doc) {
-      try {
-        await CustomerSlots.create({ _id: key, slots: [{ cartId, at: now }] });
-        return;
-      } catch (err) {
-        if (!isDuplicateKeyError(err)) throw err;
-        continue; // a concurrent first order of this customer created it
-      }
-    }
+    if (!doc) continue; // the document's insert collided with a twin's that has not landed yet
     if (doc.slots.some((s) => s.cartId === cartId)) return;
     if (doc.slots.length < limit) continue; // freed meanwhile
     if ((await freeSlots(key, doc.slots, now)) === 0) throw unpaidOrdersLimitExceeded(limit);

@@ -5,7 +5,9 @@
  * takes the last unit, so that one twin may see the stock and the other not
  * (an order the stock visibly cannot cover is written already REJECTED).
  */
-import { Cart, Order } from '../../../prisma-free-models';
+import { Cart, CustomerSlots, Order } from '../../../prisma-free-models';
+import { customerKey } from '../../../src/server/abuse/customer-key';
+import { CANCELLABLE_STATES } from '../../../src/server/orders/states';
 import { newCartId } from '../../../src/server/ids';
 import { placeOrder } from '../../../src/server/orders/place-order';
 import { reserveOrder } from '../../../src/server/orders/reserve-order';
@@ -83,3 +85,51 @@ async function checkTwins({ cartId }: TwinsFixture, _world: unknown, results: re
   if (stored !== 1) problems.push(`${stored} orders stored for the cart, expected 1`);
   return problems;
 }
+
+type SlotsFixture = { orderIds: string[]; skus: string[]; carts: string[] };
+
+/** A customer allowed one unpaid order at a time, with no slot document yet: their first orders race for it. */
+const ONE_SLOT = 1;
+
+/**
+ * A customer's first orders, three carts at once, one unpaid order allowed:
+ * the slot document is created by whichever call gets there first (an upsert
+ * that the others' collide with), and at most one order stays unpaid; the
+ * others are refused (LIMIT_EXCEEDED) or written and rejected (customer-limit).
+ */
+export const firstOrdersRaceForTheSlot: Scenario<SlotsFixture> = {
+  name: 'one customer’s first orders race for their one slot',
+  async setup() {
+    const sku = await product(5);
+    const carts = await Promise.all(
+      ['A', 'B', 'C'].map(async () => {
+        const cartId = newCartId();
+        await Cart.create({ _id: cartId, lines: [{ sku, qty: 1 }] });
+        return cartId;
+      }),
+    );
+    return { orderIds: [], skus: [sku], carts };
+  },
+  tasks: (fixture, world) =>
+    fixture.carts.map((cartId, i) => ({
+      name: `placeOrder ${'ABC'[i]}`,
+      run: async () => {
+        const deps = { ...world.deps, orderLimits: { ...world.deps.orderLimits, maxUnpaidOrdersPerCustomer: ONE_SLOT } };
+        const placed = await placeOrder({ idempotencyKey: `slot-${cartId.slice(0, 12)}`, cartId, customer }, deps);
+        fixture.orderIds.push(placed.orderId);
+        return placed.state;
+      },
+    })),
+  async check({ carts }, _world, results) {
+    const problems = results.flatMap((r) =>
+      r.ok || (r.error as { code?: string }).code === 'LIMIT_EXCEEDED' ? [] : [`${r.name} failed: ${(r.error as Error).message}`],
+    );
+    const orders = await Order.find({ cartId: { $in: carts } }, { state: 1, rejection: 1 }).lean();
+    const unpaid = orders.filter((o) => (CANCELLABLE_STATES as readonly string[]).includes(o.state));
+    if (unpaid.length > ONE_SLOT) problems.push(`${unpaid.length} unpaid orders for one customer, at most ${ONE_SLOT} allowed`);
+    if (unpaid.length === 0) problems.push('every first order was refused: the customer had a free slot');
+    const slots = (await CustomerSlots.findById(customerKey(customer.email)).lean())?.slots ?? [];
+    if (slots.length > ONE_SLOT) problems.push(`${slots.length} slots taken, at most ${ONE_SLOT}`);
+    return problems;
+  },
+};

@@ -10,7 +10,7 @@ import {
   reconcileTwins,
   settleWhilePaid,
 } from './closing';
-import { placeOrderReservingTwinsLastUnit, placeOrderTwins, placeOrderTwinsLastUnit } from './checkout';
+import { firstOrdersRaceForTheSlot, placeOrderReservingTwinsLastUnit, placeOrderTwins, placeOrderTwinsLastUnit } from './checkout';
 import { finalizeTwins, finalizeVsReconcile, markPaidFinalizingVsFinalize, markPaidTwins, markPaidVsCancel, markPaidVsExpire, requestPaymentTwins, requestPaymentVsCancel } from './payment';
 import { reconcileVsPlaceOrder, reconcileVsPlaceOrderReserving, reconcileVsSettling } from './open-work';
 import { lastUnit, reserveTwins, reserveTwinsMultiLine, reserveVsCancel, reserveVsExpire, staleReserveTwin } from './reservation';
@@ -19,6 +19,7 @@ export const SCENARIOS = [
   // Each step against a twin of itself (a stalled job run again, a retry, a double click).
   placeOrderTwins,
   placeOrderTwinsLastUnit,
+  firstOrdersRaceForTheSlot,
   placeOrderReservingTwinsLastUnit,
   reserveTwins,
   reserveTwinsMultiLine,
