@@ -80,21 +80,23 @@ async function releaseLine(orderId: string, ref: string, line: StockLine): Promi
 
 /**
  * Turns one order's hold on one SKU into sold stock, and records the sale
- * (which order, how many) in the same update. Returns whether anything moved.
+ * (which order, how many) in the same update. Returns the sale as recorded
+ * if this call made it, null if nothing moved (no such hold, or sold already).
  */
-async function sellLine(orderId: string, ref: string, line: StockLine): Promise<boolean> {
+export async function sellHeldLine(orderId: string, ref: string, line: StockLine): Promise<Sale | null> {
   // At most one sale per order and product: the sale record stays until long
   // after the order is confirmed (see pruneRecordedSales), so no run, however
   // stale, sells the line twice.
+  const at = new Date();
   const res = await Product.updateOne(
     { _id: line.sku, holds: { $elemMatch: { orderId, ref, qty: line.qty } }, 'sales.orderId': { $ne: orderId } },
     {
       $inc: { reserved: -line.qty, sold: line.qty },
       $pull: { holds: { orderId, ref } },
-      $push: { sales: { orderId, ref, qty: line.qty, at: new Date() } },
+      $push: { sales: { orderId, ref, qty: line.qty, at } },
     },
   );
-  return res.modifiedCount === 1;
+  return res.modifiedCount === 1 ? { qty: line.qty, at } : null;
 }
 
 export interface Sale {
@@ -162,9 +164,3 @@ export async function releaseLines(orderId: string, ref: string, lines: readonly
   return released;
 }
 
-/** Sells every hold of one reservation of the order; safe to repeat. Returns how many lines moved now. */
-export async function sellLines(orderId: string, ref: string, lines: readonly StockLine[]): Promise<number> {
-  let sold = 0;
-  for (const line of lines) if (await sellLine(orderId, ref, line)) sold++;
-  return sold;
-}

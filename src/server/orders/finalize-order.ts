@@ -8,15 +8,19 @@
  */
 import { Order, type OrderDoc } from '../../../prisma-free-models/order';
 import { crashPoint } from '../crash-points';
-import { reserveLines, saleOf, sellLines, type StockLine } from '../inventory/stock';
+import { reserveLines, saleOf, sellHeldLine, type Sale, type StockLine } from '../inventory/stock';
 import { flagForAttention } from './attention';
 import { logger } from '../logger';
 import type { StepOutcome } from './reserve-order';
 import { transition } from './state-machine';
 
-/** Copies the product's record of this line's sale onto the order. Returns whether the line is recorded as sold to it. */
-async function recordSale(orderId: string, line: StockLine): Promise<boolean> {
-  const sale = await saleOf(orderId, line.sku);
+/**
+ * Copies the product's record of this line's sale onto the order: the sale
+ * this run just made, else the one read from the product. Returns whether
+ * the line is recorded as sold to it.
+ */
+async function recordSale(orderId: string, line: StockLine, made: Sale | null): Promise<boolean> {
+  const sale = made ?? (await saleOf(orderId, line.sku));
   if (sale) {
     await Order.updateOne({ _id: orderId, 'sold.sku': { $ne: line.sku } }, { $push: { sold: { sku: line.sku, qty: sale.qty, at: sale.at } } });
     return true;
@@ -69,11 +73,9 @@ export async function finalizeOrderAsRead(order: OrderDoc): Promise<StepOutcome>
  * customer paid for it.
  */
 async function sellLine(order: OrderDoc, line: StockLine): Promise<boolean> {
-  await sellLines(order._id, order.holdRef, [line]);
-  if (await recordSale(order._id, line)) return true;
+  if (await recordSale(order._id, line, await sellHeldLine(order._id, order.holdRef, line))) return true;
   const again = await reserveLines(order._id, order.holdRef, [line]);
   if (!again.ok) return false;
   logger.warn({ orderId: order._id, sku: line.sku, action: 'finalize' }, 'paid order had lost its hold; held again from free stock');
-  await sellLines(order._id, order.holdRef, [line]);
-  return recordSale(order._id, line);
+  return recordSale(order._id, line, await sellHeldLine(order._id, order.holdRef, line));
 }
