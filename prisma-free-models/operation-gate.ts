@@ -6,8 +6,9 @@
  * deterministic scheduler (tests/scheduler/) makes each operation of a step
  * wait for its permission, so the order in which concurrent steps touch the
  * database is chosen, recorded and replayable instead of left to timing;
- * other tests record operations or refuse some, as a failing database would. Production code never installs a gate; the cost there is
- * one `undefined` check per operation.
+ * other tests record operations or refuse some, as a failing database would.
+ * Production code never installs a gate; the cost there is one `undefined`
+ * check per operation.
  */
 import type { MongooseDefaultQueryMiddleware, Query, Schema } from 'mongoose';
 

@@ -32,8 +32,9 @@ export const ordersRouter = createTRPCRouter({
    * Answers as soon as the order is no longer as `seen` describes: at once if
    * it already moved, else when it does (the new view), or `changed: false`
    * at the timeout; with `until`, only a move into one of those states (or
-   * past reaching them) counts; `busy: true` when this process cannot keep more callers
-   * waiting (the caller polls a little later). Same owner check as get.
+   * past reaching them) counts; `busy: true` when this process cannot keep
+   * more callers waiting (the caller polls a little later). Same owner check
+   * as get.
    */
   waitForChange: publicProcedure.input(waitInput).query(async ({ ctx, input, signal }) => {
     const { orderWaiters } = await ctx.runtime();
