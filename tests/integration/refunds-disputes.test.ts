@@ -37,7 +37,8 @@ describe('refunds and disputes', () => {
     await sim.configure({ hold: false });
     await sim.flush();
 
-    const flagged = await waitFor('the refund failure recorded', () => getOrder(orderId), (o) => o.refund?.status === 'failed');
+    // Recorded, then flagged (two writes of the event's job): wait for both.
+    const flagged = await waitFor('the refund failure recorded and flagged', () => getOrder(orderId), (o) => o.refund?.status === 'failed' && Boolean(o.attention?.length));
     expect(flagged.refund).toMatchObject({ id: refunded.refund!.id, status: 'failed', failureReason: 'expired_or_canceled_card' });
     expect(flagged.attention?.map((a) => a.reason)).toEqual(['refund-failed']);
     expect(flagged.state).toBe('REFUNDED');
