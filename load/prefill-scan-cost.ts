@@ -13,7 +13,7 @@
  *   3. insert PREFILL CONFIRMED orders (insertMany, in batches), then the
  *      one-time backfill pass over them, then measure again as in 2;
  *   4. at both sizes, the hot path's shapes: a transition's conditional update
- *      (by _id and state) and a read by _id;
+ *      (by _id and state), a read by _id and a read by another unique key;
  *   5. for reference, at both sizes: the database server idle for 1 s, and
  *      the searches the reconciler made every pass before the open-work
  *      lists; at PREFILL, the hourly housekeeping pass (idempotency keys,
@@ -22,7 +22,8 @@
  * listening on the MongoDB port (local servers only: mongo-java-server here).
  *
  *   npx tsx load/prefill-scan-cost.ts
- * Settings: MONGODB_URI, REDIS_URL, PREFILL (100000), IN_FLIGHT (20), RUNS (50).
+ * Settings: MONGODB_URI, REDIS_URL, PREFILL (100000), IN_FLIGHT (20), RUNS (50),
+ * HOT_RUNS (2000, for the single operations of step 4).
  * Run it against a database server of its own (it holds PREFILL orders while it runs).
  */
 import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
@@ -41,6 +42,8 @@ const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const PREFILL = Number(process.env.PREFILL ?? 100_000);
 const IN_FLIGHT = Number(process.env.IN_FLIGHT ?? 20);
 const RUNS = Number(process.env.RUNS ?? 50);
+/** The hot path's single operations cost well under a clock tick each: many more runs. */
+const HOT_RUNS = Number(process.env.HOT_RUNS ?? 2000);
 const STUCK_AFTER_MS = 60_000;
 const CLOCK_TICKS_PER_S = 100; // USER_HZ on Linux (getconf CLK_TCK)
 
@@ -103,12 +106,12 @@ async function measure(dbPid: number, work: () => Promise<unknown>): Promise<Cos
  * up, or the first rows would be the dearest): CPU is counted in 10 ms ticks,
  * so one run of a cheap pass is mostly rounding.
  */
-async function meanCost(dbPid: number, work: () => Promise<unknown>): Promise<Cost> {
+async function meanCost(dbPid: number, work: () => Promise<unknown>, runs = RUNS): Promise<Cost> {
   for (let i = 0; i < 5; i++) await work();
   const total = await measure(dbPid, async () => {
-    for (let i = 0; i < RUNS; i++) await work();
+    for (let i = 0; i < runs; i++) await work();
   });
-  return { wallMs: total.wallMs / RUNS, dbCpuMs: total.dbCpuMs / RUNS };
+  return { wallMs: total.wallMs / runs, dbCpuMs: total.dbCpuMs / runs };
 }
 
 /** What the old reconciler asked MongoDB every pass: a search of the orders per state, the closed orders, the events, the key purge. */
@@ -188,13 +191,22 @@ async function main(): Promise<void> {
     await maintenance(); // the first pass: backfill finds nothing to list, housekeeping runs and is then not due for an hour
 
     // The hot path's shapes: a transition's conditional update (_id and state, as the state
-    // machine writes it) and a read by _id. Both must cost the same at any size.
+    // machine writes it), a read by _id and a read by another unique key (as placeOrder looks up
+    // an Idempotency-Key, or an event its PaymentIntent). Each must cost the same at any size.
+    // The reads go to a different stored order each time, as the hot path's do: the same key
+    // every time would find its way through the index's pages already guessed.
     const probeId = inFlight[0]?._id as string;
+    let stored = IN_FLIGHT;
+    let probe = 0;
+    const nextProbe = () => (probe = (probe * 7919 + 1) % stored);
+    const storedId = (i: number) => (i < IN_FLIGHT ? (inFlight[i]?._id as string) : (orderDoc(i - IN_FLIGHT, 'CONFIRMED', stuckAt)._id as string));
     const transitionShaped = () => Order.findOneAndUpdate({ _id: probeId, state: 'CREATED' }, { $set: { stateChangedAt: stuckAt } }, { returnDocument: 'after' }).lean();
-    const readById = () => Order.findById(probeId).lean();
+    const readById = () => Order.findById(storedId(nextProbe())).lean();
+    const readByUniqueKey = () => Order.findOne({ paymentIntentId: `pi_bench_${nextProbe()}` }, { _id: 1 }).lean();
     const hotPath = async (label: string) => {
-      rows.push([`${label}: conditional update by _id and state`, await meanCost(dbPid, transitionShaped)]);
-      rows.push([`${label}: read by _id`, await meanCost(dbPid, readById)]);
+      rows.push([`${label}: conditional update by _id and state`, await meanCost(dbPid, transitionShaped, HOT_RUNS)]);
+      rows.push([`${label}: read by _id`, await meanCost(dbPid, readById, HOT_RUNS)]);
+      rows.push([`${label}: read by a unique key (paymentIntentId)`, await meanCost(dbPid, readByUniqueKey, HOT_RUNS)]);
     };
 
     await hotPath('empty');
@@ -210,6 +222,7 @@ async function main(): Promise<void> {
     }
     process.stderr.write(`[scan-cost] ${PREFILL} settled orders inserted in ${Math.round(performance.now() - fillStarted)} ms\n`);
 
+    stored = IN_FLIGHT + PREFILL;
     // As after an upgrade: the one-time backfill searches them once.
     await MaintenanceMark.deleteOne({ _id: 'open-orders-backfill' });
     rows.push([`${PREFILL}: one-time backfill pass`, await measure(dbPid, maintenance)]);
@@ -228,8 +241,8 @@ async function main(): Promise<void> {
     await disconnectMongo();
   }
   const width = Math.max(...rows.map(([name]) => name.length));
-  process.stdout.write(`database server pid ${dbPid}; means of ${RUNS} runs, except one-time and idle rows\n`);
-  for (const [name, c] of rows) process.stdout.write(`${name.padEnd(width)}  wall ${c.wallMs.toFixed(1).padStart(8)} ms  db cpu ${c.dbCpuMs.toFixed(0).padStart(6)} ms\n`);
+  process.stdout.write(`database server pid ${dbPid}; means of ${RUNS} runs (${HOT_RUNS} for single operations), except one-time and idle rows\n`);
+  for (const [name, c] of rows) process.stdout.write(`${name.padEnd(width)}  wall ${c.wallMs.toFixed(2).padStart(9)} ms  db cpu ${c.dbCpuMs.toFixed(2).padStart(8)} ms\n`);
 }
 
 main().catch((err: unknown) => {
