@@ -11,7 +11,7 @@ import {
   settleWhilePaid,
 } from './closing';
 import { firstOrdersRaceForTheSlot, placeOrderReservingTwinsLastUnit, placeOrderTwins, placeOrderTwinsLastUnit } from './checkout';
-import { finalizeTwins, finalizeVsReconcile, markPaidFinalizingVsFinalize, markPaidTwins, markPaidVsCancel, markPaidVsExpire, requestPaymentTwins, requestPaymentVsCancel } from './payment';
+import { finalizeTwins, finalizeVsReconcile, markPaidFinalizingVsFinalize, markPaidRerunVsFinalize, markPaidTwins, markPaidVsCancel, markPaidVsExpire, requestPaymentTwins, requestPaymentVsCancel } from './payment';
 import { reconcileVsPlaceOrder, reconcileVsPlaceOrderReserving, reconcileVsSettling } from './open-work';
 import { lastUnit, reserveTwins, reserveTwinsMultiLine, reserveVsCancel, reserveVsExpire, staleReserveTwin } from './reservation';
 
@@ -27,6 +27,7 @@ export const SCENARIOS = [
   requestPaymentTwins,
   markPaidTwins,
   markPaidFinalizingVsFinalize,
+  markPaidRerunVsFinalize,
   finalizeTwins,
   expireTwins,
   cancelTwins,

@@ -9,6 +9,7 @@ import { job, type Fixture, type Scenario, type StepTask } from '../explore';
 import { processWebhookEvent } from '../../../src/server/webhooks/process-event';
 import { order, paidPendingOrder, pay, pendingOrder, product, reservedOrder, successEvent } from '../fixtures';
 import { withDatabaseRefusing } from '../../helpers';
+import type { Operation } from '../../../prisma-free-models/operation-gate';
 import type { World } from '../world';
 
 const KEY_TTL_MS = 24 * 3600_000;
@@ -91,6 +92,32 @@ export const markPaidFinalizingVsFinalize: Scenario<Fixture & { eventId: string 
   },
   tasks: ({ orderIds: [id], eventId }, world) => [
     job(world, 'webhook-events', { eventId }, 'process event'),
+    job(world, 'finalization', { orderId: id as string }, 'finalize'),
+  ],
+  check: async ({ orderIds: [id] }) => expectState(id as string, ['CONFIRMED']),
+};
+
+/**
+ * The same two finalizations, both starting from PAID: the event's job was
+ * killed right after making the order PAID (crash point mark-paid:after-paid:
+ * nothing sold, the event not marked processed), and its re-run finds the
+ * order PAID and finalizes it while a finalization job does too. Here the
+ * finalization job cannot read the order before PAID, as it may above.
+ */
+export const markPaidRerunVsFinalize: Scenario<Fixture & { eventId: string }> = {
+  name: 'mark-paid re-run on a PAID order × finalize',
+  async setup(world) {
+    const sku = await product(2);
+    const { id, eventId } = await paidPendingOrder(world, [sku]);
+    // As the kill leaves it: the sale refused, and the event's job stopped before it marked the event processed.
+    const killedAfterPaid = (op: Operation) => op.model === 'Product' || (op.model === 'WebhookEvent' && JSON.stringify(op.update ?? {}).includes('processedAt'));
+    await withDatabaseRefusing(killedAfterPaid, () => processWebhookEvent(eventId, world.deps)).catch(() => undefined);
+    const o = await order(id);
+    if (o.state !== 'PAID' || (o.sold ?? []).length > 0) throw new Error(`fixture: expected PAID with nothing sold, found ${o.state}`);
+    return { orderIds: [id], skus: [sku], eventId };
+  },
+  tasks: ({ orderIds: [id], eventId }, world) => [
+    job(world, 'webhook-events', { eventId }, 'process event again'),
     job(world, 'finalization', { orderId: id as string }, 'finalize'),
   ],
   check: async ({ orderIds: [id] }) => expectState(id as string, ['CONFIRMED']),
