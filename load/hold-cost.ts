@@ -17,7 +17,8 @@
  *      sustains;
  * reporting per update the wall time, the database server's CPU (read from
  * /proc of the process listening on MongoDB's port: local servers only) and
- * the document's size.
+ * the document's size before the measured cycles (each cycle leaves one sale
+ * record more, so a row ends 2 × RUNS records heavier than it starts).
  *
  *   npx tsx load/hold-cost.ts
  * Settings: MONGODB_URI, HOLDS (0,100,1000,10000), RUNS (100), CONCURRENCY (20).
