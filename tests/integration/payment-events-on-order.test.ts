@@ -36,6 +36,19 @@ describe('payment events on the order', () => {
     expect(view?.paymentEvents.map(({ type, from, outcome }) => ({ type, from, outcome }))).toEqual([{ type: 'payment_intent.succeeded', from: 'stripe', outcome: 'applied' }]);
   });
 
+  it('show the success that made the order PAID before the event’s job has recorded it (the order is finalized first)', async () => {
+    const { orderId, accessToken } = await paidOrder();
+    // As the order is between its confirmation and the end of the event's job.
+    await Order.collection.updateOne({ _id: orderId } as never, { $set: { paymentEvents: [] } });
+    let view: Awaited<ReturnType<typeof getOrderForOwner>> | undefined;
+    const ops = await operationsOf(async () => (view = await getOrderForOwner(orderId, accessToken)));
+    expect(ops.map((op) => `${op.model}.${op.op}`)).toEqual(['Order.findOne']);
+    expect(view?.state).toBe('CONFIRMED');
+    expect(view?.paymentEvents.map(({ type, from, outcome }) => ({ type, from, outcome }))).toEqual([{ type: 'payment_intent.succeeded', from: 'stripe', outcome: 'applied' }]);
+    const paidAt = (await getOrder(orderId)).history.find((h) => h.to === 'PAID')?.at;
+    expect(view?.paymentEvents[0]?.receivedAt).toBe(paidAt?.toISOString());
+  });
+
   it('are kept once per event, whatever processes it again', async () => {
     const { orderId } = await paidOrder();
     const event = await WebhookEvent.findOne({ _id: (await getOrder(orderId)).payment?.succeededEventId }).lean();

@@ -38,9 +38,11 @@ function paymentIntentOf(payload: string): string | undefined {
  * however many events are stored; orders written before the order carried
  * them are looked up by order id.
  */
-export async function paymentEventsFor(order: { _id: string; paymentIntentId?: string | null; paymentEvents?: readonly RecordedEvent[] | null }): Promise<PaymentEventView[]> {
+export async function paymentEventsFor(order: OrderEvents): Promise<PaymentEventView[]> {
   if (!order.paymentIntentId) return [];
-  const recorded = order.paymentEvents ?? (await recordedBefore(order._id));
+  const recorded = [...(order.paymentEvents ?? (await recordedBefore(order._id)))];
+  const success = successNotYetRecorded(order, recorded);
+  if (success) recorded.push(success);
   return recorded
     .filter((e) => e.paymentIntentId === order.paymentIntentId)
     .sort((a, b) => a.receivedAt.getTime() - b.receivedAt.getTime())
@@ -51,6 +53,28 @@ export async function paymentEventsFor(order: { _id: string; paymentIntentId?: s
       receivedAt: e.receivedAt.toISOString(),
       outcome: e.outcome ?? null,
     }));
+}
+
+interface OrderEvents {
+  _id: string;
+  paymentIntentId?: string | null;
+  paymentEvents?: readonly RecordedEvent[] | null;
+  payment?: { succeededEventId?: string | null } | null;
+  history?: readonly { to: string; at: Date }[] | null;
+}
+
+/**
+ * The success event that made the order PAID is named on the order by that
+ * very transition (payment.succeededEventId), but its entry here is written
+ * when the event's job ends, after the order was finalized. Until then it is
+ * shown from the transition (when and that it applied), so a page that stops
+ * following the order at CONFIRMED still shows it.
+ */
+function successNotYetRecorded(order: OrderEvents, recorded: readonly RecordedEvent[]): RecordedEvent | undefined {
+  const id = order.payment?.succeededEventId;
+  if (!id || recorded.some((e) => e.id === id)) return undefined;
+  const paid = [...(order.history ?? [])].reverse().find((h) => h.to === 'PAID');
+  return paid ? { id, type: 'payment_intent.succeeded', paymentIntentId: order.paymentIntentId, receivedAt: paid.at, outcome: 'applied' } : undefined;
 }
 
 /** What the order keeps of one processed event. */
