@@ -297,8 +297,8 @@ describe('the production artifacts, run as the images run them', () => {
   }, 60_000);
 
   it('SIGTERM to the web server with requests in flight: it stops accepting, answers every one, exits 0', async () => {
-    // No more than one web process runs at once (API_MAX_RUNNING_CALLS, 8 by
-    // default): the client's pooled connections may all lead to the same
+    // No more requests than one web process runs at once (API_MAX_RUNNING_CALLS,
+    // 8 by default): the client's pooled connections may all lead to the same
     // process, and a call beyond its admission waits there before reaching Redis.
     const n = 8;
     const carts = await Promise.all(Array.from({ length: n }, () => newCart()));
