@@ -136,14 +136,17 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const customer = { name: 'Asha Rao', email: 'asha@example.com', address: { line1: '12 MG Road', city: 'Bengaluru', state: 'KA', postalCode: '560001', country: 'IN' } };
 const line = { sku: 'BENCH-MUG', name: 'Mug', unitPriceMinor: 50_000, qty: 1, lineTotalMinor: 50_000 };
 
+const benchKey = (state: 'CREATED' | 'CONFIRMED', i: number) => `bench-${state}-${i}`;
+const benchOrderId = (state: 'CREATED' | 'CONFIRMED', i: number) => orderIdFor(benchKey(state, i), 'bench');
+
 function orderDoc(i: number, state: 'CREATED' | 'CONFIRMED', at: Date): Record<string, unknown> {
-  const key = `bench-${state}-${i}`;
+  const key = benchKey(state, i);
   const history =
     state === 'CREATED'
       ? [{ from: null, to: 'CREATED', action: 'place-order', outcome: 'applied', at }]
       : ['CREATED', 'INVENTORY_RESERVED', 'PAYMENT_PENDING', 'PAID', 'CONFIRMED'].map((to, n, all) => ({ from: all[n - 1] ?? null, to, action: 'step', outcome: 'applied', at }));
   return {
-    _id: orderIdFor(key, 'bench'),
+    _id: benchOrderId(state, i),
     accessToken: `tok-${i}`,
     requestHash: 'bench',
     ...(state === 'CREATED' ? { idempotencyKey: key } : {}),
@@ -199,7 +202,7 @@ async function main(): Promise<void> {
     let stored = IN_FLIGHT;
     let probe = 0;
     const nextProbe = () => (probe = (probe * 7919 + 1) % stored);
-    const storedId = (i: number) => (i < IN_FLIGHT ? (inFlight[i]?._id as string) : (orderDoc(i - IN_FLIGHT, 'CONFIRMED', stuckAt)._id as string));
+    const storedId = (i: number) => (i < IN_FLIGHT ? (inFlight[i]?._id as string) : benchOrderId('CONFIRMED', i - IN_FLIGHT));
     const transitionShaped = () => Order.findOneAndUpdate({ _id: probeId, state: 'CREATED' }, { $set: { stateChangedAt: stuckAt } }, { returnDocument: 'after' }).lean();
     const readById = () => Order.findById(storedId(nextProbe())).lean();
     const readByUniqueKey = () => Order.findOne({ paymentIntentId: `pi_bench_${nextProbe()}` }, { _id: 1 }).lean();

@@ -73,7 +73,7 @@ interface OrderEvents {
 function successNotYetRecorded(order: OrderEvents, recorded: readonly RecordedEvent[]): RecordedEvent | undefined {
   const id = order.payment?.succeededEventId;
   if (!id || recorded.some((e) => e.id === id)) return undefined;
-  const paid = [...(order.history ?? [])].reverse().find((h) => h.to === 'PAID');
+  const paid = order.history?.findLast((h) => h.to === 'PAID');
   return paid ? { id, type: 'payment_intent.succeeded', paymentIntentId: order.paymentIntentId, receivedAt: paid.at, outcome: 'applied' } : undefined;
 }
 
