@@ -10,6 +10,7 @@ import { processWebhookEvent } from '../../../src/server/webhooks/process-event'
 import { order, paidPendingOrder, pay, pendingOrder, product, reservedOrder, successEvent } from '../fixtures';
 import { withDatabaseRefusing } from '../../helpers';
 import type { Operation } from '../../../prisma-free-models/operation-gate';
+import { WebhookEvent } from '../../../prisma-free-models/webhook-event';
 import type { World } from '../world';
 
 const KEY_TTL_MS = 24 * 3600_000;
@@ -114,6 +115,7 @@ export const markPaidRerunVsFinalize: Scenario<Fixture & { eventId: string }> = 
     await withDatabaseRefusing(killedAfterPaid, () => processWebhookEvent(eventId, world.deps)).catch(() => undefined);
     const o = await order(id);
     if (o.state !== 'PAID' || (o.sold ?? []).length > 0) throw new Error(`fixture: expected PAID with nothing sold, found ${o.state}`);
+    if ((await WebhookEvent.findById(eventId).lean())?.processedAt) throw new Error('fixture: expected the event not yet processed');
     return { orderIds: [id], skus: [sku], eventId };
   },
   tasks: ({ orderIds: [id], eventId }, world) => [
