@@ -1,4 +1,7 @@
 /** @type {import('next').NextConfig} */
+// Added to every answer; the API fast path (src/server/http/fast-path.ts) adds the same.
+const siteHeaders = require('./src/server/http/site-headers.json');
+
 const nextConfig = {
   reactStrictMode: true,
   poweredByHeader: false,
@@ -16,7 +19,7 @@ const nextConfig = {
       {
         source: '/:path*',
         // Order pages are capabilities; no URL of ours is ever sent to another site (Stripe, the 3-D Secure page).
-        headers: [{ key: 'Referrer-Policy', value: 'no-referrer' }],
+        headers: Object.entries(siteHeaders).map(([key, value]) => ({ key, value })),
       },
     ];
   },

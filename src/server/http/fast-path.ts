@@ -16,6 +16,7 @@ import { pipeline } from 'node:stream/promises';
 import { logger } from '../logger';
 import { STRIPE_WEBHOOK_PATH, TRPC_ENDPOINT, fastPathHandlers } from './api-handlers';
 import { rememberReadBody } from './bounded-body';
+import siteHeaders from './site-headers.json';
 
 /** Where scripts/web-process.cjs looks for the function; a registered symbol, so both sides name it alike. */
 export const FAST_PATH_KEY = Symbol.for('resilient-orders.api-fast-path');
@@ -23,7 +24,7 @@ export const FAST_PATH_KEY = Symbol.for('resilient-orders.api-fast-path');
 type FetchHandler = (req: Request) => Promise<Response>;
 
 /** Headers next.config.js adds to every answer, added here too so both paths answer alike. */
-const SITE_HEADERS: Readonly<Record<string, string>> = { 'referrer-policy': 'no-referrer' };
+const SITE_HEADERS: Readonly<Record<string, string>> = siteHeaders;
 
 /** The handler for a request, or null when Next should take it (other paths; methods Next answers 405). */
 function handlerFor(method: string | undefined, url: string): FetchHandler | null {
