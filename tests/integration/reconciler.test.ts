@@ -12,7 +12,7 @@ import { reconcile } from '../../src/server/orders/reconcile';
 import { requestPayment } from '../../src/server/orders/request-payment';
 import { reserveOrder } from '../../src/server/orders/reserve-order';
 import { createStripeClient } from '../../src/server/payments/stripe-client';
-import { createOrderQueues } from '../../src/server/queue/queues';
+import { createOrderQueues, jobIds } from '../../src/server/queue/queues';
 import { startProcess, startTs, stopProcess, type Managed } from '../setup/processes';
 import { cartWith, customer, env, getOrder, manualDeps, newKey, seedProduct, sim, stockOf, suiteOrderLimits, waitFor, waitForState } from '../helpers';
 
@@ -97,14 +97,21 @@ describe('reconciler', () => {
     expect(await (await queue.getJob(jobId))?.getState()).toBe('waiting');
   });
 
-  it('adds a first enqueue without looking for a finished job to replace (one round trip)', async () => {
+  // The three enqueues that may say `first` (queues.ts EnqueueOptions), each on its own queue.
+  const firstEnqueues = [
+    { step: 'payment', queue: () => m.queues.queues.payment, jobId: jobIds.requestPayment, enqueue: (id: string, first?: { first: true }) => m.deps.enqueuer.requestPayment(id, first) },
+    { step: 'expiry', queue: () => m.queues.queues.expiry, jobId: jobIds.expire, enqueue: (id: string, first?: { first: true }) => m.deps.enqueuer.expireAt(id, new Date(), first) },
+    { step: 'webhook event', queue: () => m.queues.queues.webhookEvents, jobId: jobIds.processEvent, enqueue: (id: string, first?: { first: true }) => m.deps.enqueuer.processEvent(id, first) },
+  ];
+
+  it.each(firstEnqueues)('adds a first $step enqueue without looking for a finished job to replace (one round trip)', async ({ queue: queueOf, jobId: jobIdOf, enqueue }) => {
     // Only a caller that has just created the need may say `first`; here one
     // says it wrongly, after a job for the step finished, and is absorbed.
-    const orderId = `ord_${randomBytes(12).toString('hex')}`;
-    const jobId = `pay-${orderId}`;
+    const id = `ord_${randomBytes(12).toString('hex')}`;
+    const jobId = jobIdOf(id);
     const { Worker } = await import('bullmq');
-    const queue = m.queues.queues.payment;
-    await m.deps.enqueuer.requestPayment(orderId, { first: true });
+    const queue = queueOf();
+    await enqueue(id, { first: true });
     expect(await (await queue.getJob(jobId))?.getState()).toBe('waiting');
     const noop = new Worker(queue.name, () => Promise.resolve('noop'), { connection: m.redis.duplicate({ maxRetriesPerRequest: null }), prefix: queue.opts.prefix });
     try {
@@ -112,9 +119,9 @@ describe('reconciler', () => {
     } finally {
       await noop.close();
     }
-    await m.deps.enqueuer.requestPayment(orderId, { first: true });
+    await enqueue(id, { first: true });
     expect(await (await queue.getJob(jobId))?.getState()).toBe('completed');
-    await m.deps.enqueuer.requestPayment(orderId);
+    await enqueue(id);
     expect(await (await queue.getJob(jobId))?.getState()).toBe('waiting');
     await queue.remove(jobId);
   });
