@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { isDomainError } from '../errors';
 import { Admission, admissionPriority, type AdmissionOutcome } from './admission';
 
@@ -102,6 +102,47 @@ describe('admission', () => {
     first.release();
     await Promise.all([running, older, checkout]);
     expect(log).toEqual(['first', 'checkout', 'older cart']);
+  });
+
+  it('gives a refused call a Retry-After of the waiting calls over the calls finished per second, 30 s at most', async () => {
+    vi.useFakeTimers({ toFake: ['Date'] });
+    try {
+      /** The Retry-After a call is refused with once `queued` calls wait behind one that runs. */
+      const refusedAfter = async (admission: Admission, queued: number) => {
+        const held = gatedCall([], 'held');
+        const running = admission.run(1, held.call);
+        const waiting = Array.from({ length: queued }, (_, i) => admission.run(1, job(() => i)));
+        const refused = await admission.run(1, job(() => 'refused')).catch((e: unknown) => e);
+        held.release();
+        await Promise.all([running, ...waiting]);
+        return isDomainError(refused) && refused.code === 'BUSY' ? refused.details?.retryAfterSeconds : refused;
+      };
+      const finish = async (admission: Admission, calls: number) => {
+        for (let i = 0; i < calls; i++) await admission.run(1, job(() => i));
+      };
+      const second = Date.parse('2026-01-01T00:00:00.000Z');
+
+      // 4 calls finished this second, 8 wait: 2 s.
+      vi.setSystemTime(second);
+      const admission = new Admission({ maxRunning: 1, maxQueued: 8, maxWaitMs: 60_000 });
+      await finish(admission, 4);
+      expect(await refusedAfter(admission, 8)).toBe(2);
+
+      // The rate is the larger of the last whole second and this one: 6 then 1, 12 waiting: 2 s.
+      vi.setSystemTime(second + 10_000);
+      const steady = new Admission({ maxRunning: 1, maxQueued: 12, maxWaitMs: 60_000 });
+      await finish(steady, 6);
+      vi.setSystemTime(second + 11_000);
+      await finish(steady, 1);
+      expect(await refusedAfter(steady, 12)).toBe(2);
+
+      // Nothing finished yet counts as one a second; the delay is capped at 30 s.
+      vi.setSystemTime(second + 20_000);
+      expect(await refusedAfter(new Admission({ maxRunning: 1, maxQueued: 29, maxWaitMs: 60_000 }), 29)).toBe(29);
+      expect(await refusedAfter(new Admission({ maxRunning: 1, maxQueued: 40, maxWaitMs: 60_000 }), 40)).toBe(30);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it('refuses BUSY a call that waited maxWaitMs, and drops one whose client went away', async () => {
