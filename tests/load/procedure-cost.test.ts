@@ -1,0 +1,60 @@
+/**
+ * load/procedure-cost.ts against the suite's app, worker and simulator,
+ * small: every buyer gets through every step (the script stops otherwise),
+ * and each step's row and the paying buyer's total carry CPU measured in the
+ * processes it names, so the table measures what it says.
+ */
+import { spawnSync } from 'node:child_process';
+import { describe, expect, it } from 'vitest';
+import { ROOT } from '../setup/processes';
+import { appUrl, env, simUrl } from '../helpers';
+
+const STEPS = [
+  'cart.create',
+  'cart.addLine',
+  'checkout.placeOrder, until PAYMENT_PENDING',
+  'orders.get',
+  'orders.waitForChange, answered at once',
+  'pay at the simulator, until CONFIRMED',
+  'a paying buyer',
+];
+
+describe('load/procedure-cost.ts', () => {
+  it('takes 4 buyers through every step of a purchase and reports CPU per step and process', () => {
+    const run = spawnSync(process.execPath, ['--import', 'tsx', 'load/procedure-cost.ts'], {
+      cwd: ROOT,
+      env: {
+        ...process.env,
+        N: '4',
+        CONCURRENCY: '2',
+        APP_URL: appUrl(),
+        SIM_URL: simUrl(),
+        MONGODB_URI: env('MONGODB_URI'),
+        REDIS_URL: env('REDIS_URL'),
+        QUEUE_PREFIX: env('QUEUE_PREFIX'),
+        WORKER_HTTP_PORT: new URL(env('WORKER_URL')).port,
+      },
+      encoding: 'utf8',
+      timeout: 120_000,
+    });
+    expect(run.status, run.stderr).toBe(0);
+    const lines = run.stdout.split('\n');
+    const header = (lines.find((l) => l.startsWith('| step |')) ?? '').split('|').map((c) => c.trim());
+    const rows = new Map(
+      lines
+        .filter((l) => l.startsWith('| ') && !l.startsWith('| step |'))
+        .map((l) => l.split('|').map((c) => c.trim()))
+        .map((cells) => [cells[1], cells] as const),
+    );
+    expect([...rows.keys()]).toEqual(STEPS);
+    const column = (role: string) => header.indexOf(role);
+    expect(column('web')).toBeGreaterThan(0);
+    expect(column('worker')).toBeGreaterThan(0);
+    const total = rows.get('a paying buyer') ?? [];
+    // The web app answers every call; the worker makes the payment intent and finalizes.
+    expect(Number(total[column('web')])).toBeGreaterThan(0);
+    expect(Number(total[column('worker')])).toBeGreaterThan(0);
+    expect(Number(total[column('all')])).toBeGreaterThanOrEqual(Number(total[column('web')]));
+    expect(run.stdout).toMatch(/at most \d+ paying buyers per second/);
+  }, 150_000);
+});
