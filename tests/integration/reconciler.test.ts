@@ -6,7 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { Order, WebhookEvent } from '../../prisma-free-models';
+import { Order, Product, WebhookEvent } from '../../prisma-free-models';
 import { placeOrder } from '../../src/server/orders/place-order';
 import { reconcile } from '../../src/server/orders/reconcile';
 import { requestPayment } from '../../src/server/orders/request-payment';
@@ -124,6 +124,32 @@ describe('reconciler', () => {
     await enqueue(id);
     expect(await (await queue.getJob(jobId))?.getState()).toBe('waiting');
     await queue.remove(jobId);
+  });
+
+  it('gives back an old hold whose order can never use it, and keeps the old hold of an order still waiting for payment', async () => {
+    const longAgo = new Date(Date.now() - 3600_000);
+    // A REJECTED order (2 wanted, 1 there) that a stale run left holding 1 unit.
+    const sku = await seedProduct(1);
+    const rejected = await placeOrder({ cartId: await cartWith([{ sku, qty: 2 }]), customer, idempotencyKey: newKey() }, m.deps);
+    expect(rejected.state).toBe('REJECTED');
+    await Product.updateOne({ _id: sku }, { $inc: { available: -1, reserved: 1 }, $push: { holds: { orderId: rejected.orderId, ref: 'r1', qty: 1, at: longAgo } } });
+    // An order waiting for its payment, its hold as old.
+    const waitingSku = await seedProduct(1);
+    const waiting = await pendingOrder(waitingSku);
+    expect(waiting.state).toBe('PAYMENT_PENDING');
+    await Product.updateOne({ _id: waitingSku }, { $set: { 'holds.$[h].at': longAgo } }, { arrayFilters: [{ 'h.orderId': waiting._id }] });
+
+    // Not old enough yet for the default age (30 minutes): both stay.
+    expect((await reconcile(m.deps, { ...opts, strayHoldAfterMs: 2 * 3600_000 })).strayHoldsReleased).toBe(0);
+    expect((await stockOf(sku)).holds).toHaveLength(1);
+
+    const report = await reconcile(m.deps, opts);
+    expect(report.strayHoldsReleased).toBeGreaterThanOrEqual(1);
+    expect(await stockOf(sku)).toMatchObject({ available: 1, reserved: 0, sold: 0, holds: [] });
+    expect(await stockOf(waitingSku)).toMatchObject({ available: 0, reserved: 1, holds: [expect.objectContaining({ orderId: waiting._id })] });
+    // Again: nothing more to give back.
+    await reconcile(m.deps, opts);
+    expect(await stockOf(sku)).toMatchObject({ available: 1, reserved: 0, holds: [] });
   });
 
   it('keeps idempotency keys 24 hours, then purges them', async () => {

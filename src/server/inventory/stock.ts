@@ -116,6 +116,21 @@ export async function oldSales(before: Date, limit: number): Promise<{ sku: stri
   return products.flatMap((p) => p.sales.filter((s) => s.at < before).map((s) => ({ sku: p._id, orderId: s.orderId })));
 }
 
+export interface HoldRecord {
+  sku: string;
+  orderId: string;
+  ref: string;
+  qty: number;
+}
+
+/** Holds taken before `before` still on their products, at most `limit` (a bounded scan of the catalogue, as oldSales). */
+export async function oldHolds(before: Date, limit: number): Promise<HoldRecord[]> {
+  const products = await Product.find({ 'holds.at': { $lt: before } }, { holds: 1 }).limit(limit).lean<Pick<ProductDoc, '_id' | 'holds'>[]>();
+  return products
+    .flatMap((p) => p.holds.filter((h) => h.at < before).map((h) => ({ sku: p._id, orderId: h.orderId, ref: h.ref, qty: h.qty })))
+    .slice(0, limit);
+}
+
 /** Drops a sale record from its product once its order has its own copy; safe to repeat. */
 export async function dropSale(orderId: string, sku: string): Promise<void> {
   await Product.updateOne({ _id: sku, 'sales.orderId': orderId }, { $pull: { sales: { orderId } } });

@@ -25,20 +25,31 @@ import { closeEventEntry, openEventPage } from '../open-work/open-events';
 import { closeEntry, needsReconciler, ORPHAN_ENTRY_GRACE_MS, openOrderPage, type OpenEntry } from '../open-work/open-orders';
 import { walkList } from '../open-work/marks';
 import type { Deps } from '../deps';
-import { dropSale, oldSales } from '../inventory/stock';
+import { dropSale, oldHolds, oldSales, releaseLines } from '../inventory/stock';
 import { logger } from '../logger';
 import { retrievePaymentIntentIfKnown } from '../payments/payment-intents';
 import { applyObservedSuccess } from '../webhooks/observed-success';
 import { flagForAttention } from './attention';
-import { CLOSED_UNPAID_STATES } from './states';
+import { CLOSED_UNPAID_STATES, type OrderState } from './states';
 
 export const DEFAULT_SALE_RECORD_TTL_MS = 30 * 60_000;
+/** How old a hold must be before the reconciler asks whether its order can still use it. */
+export const DEFAULT_STRAY_HOLD_AFTER_MS = 30 * 60_000;
+
+/**
+ * Orders that can never use a hold again: sold (CONFIRMED), never reserved
+ * (REJECTED) or paid back (REFUNDED), none of them left with any automatic
+ * step. PAYMENT_MISMATCH is left to the person who settles it.
+ */
+const NO_HOLD_STATES: ReadonlySet<OrderState> = new Set(['CONFIRMED', 'REJECTED', 'REFUNDED']);
 
 export interface ReconcileOptions {
   stuckAfterMs: number;
   idempotencyKeyTtlMs: number;
   /** How long a product keeps a sale record after its order copied it (default 30 minutes). */
   saleRecordTtlMs?: number;
+  /** Holds older than this are checked against their order's state (default DEFAULT_STRAY_HOLD_AFTER_MS). */
+  strayHoldAfterMs?: number;
   /** Entries read per page of an open-work list (default 500). */
   batchSize?: number;
   /** Pages of each list per pass (default 4); the next pass resumes where this one stopped. */
@@ -61,6 +72,8 @@ export interface ReconcileReport {
   events: number;
   keysPurged: number;
   salesPruned: number;
+  /** Holds given back because their order can never use them. */
+  strayHoldsReleased: number;
   /** PaymentIntents Stripe does not know, flagged for a human. */
   paymentMissing: number;
   /** Open-work entries deleted: their order settled, their event processed, or gone. */
@@ -87,6 +100,7 @@ export async function reconcile(deps: Pick<Deps, 'enqueuer' | 'stripe'>, opts: R
     events: 0,
     keysPurged: 0,
     salesPruned: 0,
+    strayHoldsReleased: 0,
     entriesClosed: 0,
     failed: 0,
   };
@@ -152,6 +166,19 @@ export async function reconcile(deps: Pick<Deps, 'enqueuer' | 'stripe'>, opts: R
     if (!(await Order.exists({ _id: orderId, 'sold.sku': sku }))) return; // finalization copies it first
     await dropSale(orderId, sku);
     report.salesPruned++;
+  });
+  // A hold its order can never use: a run that read the order long ago held
+  // again after the order was settled, and died before giving it back (its
+  // job's next run gives it back too, if it has one left). Found by age, so a
+  // pass costs the old holds, not the holds in flight.
+  const strayBefore = new Date(now.getTime() - (opts.strayHoldAfterMs ?? DEFAULT_STRAY_HOLD_AFTER_MS));
+  await each(await oldHolds(strayBefore, limit), (h) => `hold ${h.sku} ${h.orderId}`, async (h) => {
+    const order = await Order.findById(h.orderId, { state: 1 }).lean<Pick<OrderDoc, 'state'>>();
+    if (!order || !NO_HOLD_STATES.has(order.state)) return;
+    const released = await releaseLines(h.orderId, h.ref, [{ sku: h.sku, qty: h.qty }]);
+    if (released === 0) return;
+    logger.warn({ orderId: h.orderId, sku: h.sku, ref: h.ref, qty: h.qty, state: order.state, action: 'release-stray-hold' }, 'gave back a hold its order can never use');
+    report.strayHoldsReleased++;
   });
 
   if (failures.length > 0) {

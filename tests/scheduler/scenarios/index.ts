@@ -13,7 +13,7 @@ import {
 import { firstOrdersRaceForTheSlot, placeOrderReservingTwinsLastUnit, placeOrderTwins, placeOrderTwinsLastUnit } from './checkout';
 import { finalizeTwins, finalizeVsReconcile, markPaidFinalizingVsFinalize, markPaidRerunVsFinalize, markPaidTwins, markPaidVsCancel, markPaidVsExpire, requestPaymentTwins, requestPaymentVsCancel } from './payment';
 import { reconcileVsPlaceOrder, reconcileVsPlaceOrderReserving, reconcileVsSettling } from './open-work';
-import { lastUnit, reserveTwins, reserveTwinsMultiLine, reserveVsCancel, reserveVsExpire, staleReserveTwin } from './reservation';
+import { lastUnit, reserveTwins, reserveTwinsMultiLine, reserveVsCancel, reserveVsExpire, staleReserveTwin, staleReserveVsStraySweep } from './reservation';
 
 export const SCENARIOS = [
   // Each step against a twin of itself (a stalled job run again, a retry, a double click).
@@ -37,6 +37,7 @@ export const SCENARIOS = [
   reconcileTwins,
   // Pairs that meet in production.
   reserveVsCancel,
+  staleReserveVsStraySweep,
   reserveVsExpire,
   markPaidVsCancel,
   markPaidVsExpire,

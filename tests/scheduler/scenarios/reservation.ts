@@ -6,9 +6,12 @@
 import { cancelOrder, settleClosedOrder } from '../../../src/server/orders/close-order';
 import { finalizeOrder } from '../../../src/server/orders/finalize-order';
 import { requestPayment } from '../../../src/server/orders/request-payment';
-import { reserveOrder } from '../../../src/server/orders/reserve-order';
+import { reserveCreatedOrder, reserveOrder } from '../../../src/server/orders/reserve-order';
+import { reconcile } from '../../../src/server/orders/reconcile';
+import { dropSale } from '../../../src/server/inventory/stock';
+import { Product, type OrderDoc, type ProductDoc } from '../../../prisma-free-models';
 import { processWebhookEvent } from '../../../src/server/webhooks/process-event';
-import { job, type Scenario, type StepTask } from '../explore';
+import { job, type Fixture, type Scenario, type StepTask } from '../explore';
 import { createdOrder, order, pay, product, reservedOrder, successEvent } from '../fixtures';
 import type { World } from '../world';
 
@@ -121,6 +124,39 @@ export const staleReserveTwin: Scenario = {
       },
     },
   ],
+};
+
+/**
+ * A reservation run that read the order while it was new resumes after the
+ * order was sold and the product's sale record pruned (SALE_RECORD_TTL_MS
+ * later), so nothing on the product stops it holding again; meanwhile a
+ * reconciler pass looks for holds whose order can never use them. Between
+ * the run's own give-back and the pass's, the unit goes back exactly once.
+ */
+export const staleReserveVsStraySweep: Scenario<Fixture & { lines: OrderDoc['lines'] }> = {
+  name: 'reserve run resuming after the sale record was pruned × stray-hold sweep',
+  async setup(world) {
+    const sku = await product(2);
+    const id = await createdOrder([sku]);
+    const { lines } = await order(id);
+    await reserveOrder(id, world.deps);
+    await requestPayment(id, world.deps);
+    await processWebhookEvent(await successEvent(world, await pay(world, (await order(id)).paymentIntentId as string)), world.deps);
+    await finalizeOrder(id);
+    if ((await order(id)).state !== 'CONFIRMED') throw new Error('fixture: expected CONFIRMED');
+    await dropSale(id, sku);
+    return { orderIds: [id], skus: [sku], lines };
+  },
+  tasks: ({ orderIds: [id], lines }, world) => [
+    { name: 'stale reserve', run: () => reserveCreatedOrder({ _id: id as string, lines }, world.deps) },
+    { name: 'reconcile', run: () => reconcile(world.deps, { stuckAfterMs: 0, idempotencyKeyTtlMs: 24 * 3600_000, strayHoldAfterMs: 0 }) },
+  ],
+  async check({ skus: [sku] }) {
+    const p = await Product.findById(sku).lean<ProductDoc>();
+    return p && p.available === 1 && p.reserved === 0 && p.sold === 1 && p.holds.length === 0
+      ? []
+      : [`expected 1 available, 0 reserved, 1 sold, no holds; found ${JSON.stringify(p && { available: p.available, reserved: p.reserved, sold: p.sold, holds: p.holds })}`];
+  },
 };
 
 /** Two new orders want the last unit while a third order gives it back. */
