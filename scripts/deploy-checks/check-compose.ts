@@ -11,7 +11,8 @@
  *               targets, with init, a restart policy, a stop grace period,
  *               waiting for healthy databases, credentials taken from the env
  *               file, and an environment the app's own configuration accepts
- *               as production (no Stripe stand-in);
+ *               as production (no Stripe stand-in); web with a lower CPU weight
+ *               than the services that finish paid orders;
  *   demo        with docker/simulator.env layered on: the simulator and the seed
  *               too, the app in development mode pointed at the simulator, the
  *               simulator sending webhooks to the webhooks service with the same secret;
@@ -38,6 +39,7 @@ interface Service {
   init?: boolean;
   stop_grace_period?: string;
   profiles?: string[];
+  cpu_shares?: number;
 }
 interface Rendered {
   services: Record<string, Service>;
@@ -135,6 +137,13 @@ function checkProduction(r: Rendered): void {
       failures.push(`${name}: the app refuses the rendered environment: ${(err as Error).message}`);
     }
   }
+  // Compose's default CPU weight is 1024: the storefront yields to what finishes paid orders.
+  const weight = (svc: Service | undefined) => svc?.cpu_shares ?? 1024;
+  const finishers = { webhooks, worker, mongo, redis };
+  expect(
+    Object.values(finishers).every((svc) => weight(web) < weight(svc)),
+    `web has a lower CPU weight (cpu_shares ${weight(web)}) than ${Object.entries(finishers).map(([n, svc]) => `${n} (${weight(svc)})`).join(', ')}`,
+  );
 }
 
 function checkDemo(r: Rendered): void {
