@@ -142,6 +142,9 @@ describe('reconciler', () => {
     // Not old enough yet for the default age (30 minutes): both stay.
     expect((await reconcile(m.deps, { ...opts, strayHoldAfterMs: 2 * 3600_000 })).strayHoldsReleased).toBe(0);
     expect((await stockOf(sku)).holds).toHaveLength(1);
+    // A pass the maintenance job runs between housekeeping passes does not look.
+    expect((await reconcile(m.deps, { ...opts, sweepStrayHolds: false })).strayHoldsReleased).toBe(0);
+    expect((await stockOf(sku)).holds).toHaveLength(1);
 
     const report = await reconcile(m.deps, opts);
     expect(report.strayHoldsReleased).toBeGreaterThanOrEqual(1);

@@ -16,7 +16,8 @@ export type MaintenanceConfig = Pick<
  * One maintenance pass: orders written before the open-orders list are listed
  * (once, a page per pass, until done), the reconciler re-drives stuck work
  * from the keyed lists, and at most once per HOUSEKEEPING_INTERVAL_MS across
- * all workers the searches run: old idempotency keys, expired carts and events.
+ * all workers the searches run: old idempotency keys, stray holds, expired
+ * carts and events.
  */
 export const maintenanceProcessor = (deps: Deps, config: MaintenanceConfig) => async () => {
   // Never in the way of the reconciler: a failure here is logged and tried again next pass.
@@ -30,6 +31,7 @@ export const maintenanceProcessor = (deps: Deps, config: MaintenanceConfig) => a
     idempotencyKeyTtlMs: config.IDEMPOTENCY_KEY_TTL_MS,
     saleRecordTtlMs: config.SALE_RECORD_TTL_MS,
     purgeKeys: housekeeping,
+    sweepStrayHolds: housekeeping,
   });
   countReconcilerPass(reconciled);
   const purged = housekeeping ? await purgeExpired({ cartRetentionMs: config.CART_RETENTION_MS, webhookEventRetentionMs: config.WEBHOOK_EVENT_RETENTION_MS }) : null;

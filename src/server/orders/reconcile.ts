@@ -16,8 +16,9 @@
  * where the last pass stopped, and loads each order or event by `_id`. So a
  * pass costs what is in flight, not what is stored. An entry whose order is
  * settled (or whose event is processed) is deleted as it was read. The
- * idempotency-key purge is the one search; the maintenance job runs it at
- * most once per HOUSEKEEPING_INTERVAL_MS (`purgeKeys`).
+ * idempotency-key purge and the stray-hold sweep are the searches; the
+ * maintenance job runs them at most once per HOUSEKEEPING_INTERVAL_MS
+ * (`purgeKeys`, `sweepStrayHolds`).
  */
 import { Order, type OrderDoc } from '../../../prisma-free-models/order';
 import { WebhookEvent } from '../../../prisma-free-models/webhook-event';
@@ -50,6 +51,8 @@ export interface ReconcileOptions {
   saleRecordTtlMs?: number;
   /** Holds older than this are checked against their order's state (default DEFAULT_STRAY_HOLD_AFTER_MS). */
   strayHoldAfterMs?: number;
+  /** Whether this pass looks for stray holds (a scan of the catalogue: the maintenance job asks rarely). Default true. */
+  sweepStrayHolds?: boolean;
   /** Entries read per page of an open-work list (default 500). */
   batchSize?: number;
   /** Pages of each list per pass (default 4); the next pass resumes where this one stopped. */
@@ -172,7 +175,8 @@ export async function reconcile(deps: Pick<Deps, 'enqueuer' | 'stripe'>, opts: R
   // job's next run gives it back too, if it has one left). Found by age, so a
   // pass costs the old holds, not the holds in flight.
   const strayBefore = new Date(now.getTime() - (opts.strayHoldAfterMs ?? DEFAULT_STRAY_HOLD_AFTER_MS));
-  await each(await oldHolds(strayBefore, limit), (h) => `hold ${h.sku} ${h.orderId}`, async (h) => {
+  const strayCandidates = (opts.sweepStrayHolds ?? true) ? await oldHolds(strayBefore, limit) : [];
+  await each(strayCandidates, (h) => `hold ${h.sku} ${h.orderId}`, async (h) => {
     const order = await Order.findById(h.orderId, { state: 1 }).lean<Pick<OrderDoc, 'state'>>();
     if (!order || !NO_HOLD_STATES.has(order.state)) return;
     const released = await releaseLines(h.orderId, h.ref, [{ sku: h.sku, qty: h.qty }]);
