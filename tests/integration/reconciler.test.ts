@@ -8,7 +8,7 @@ import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { Order, Product, WebhookEvent } from '../../prisma-free-models';
 import { placeOrder } from '../../src/server/orders/place-order';
-import { reconcile } from '../../src/server/orders/reconcile';
+import { NO_HOLD_STATES, reconcile } from '../../src/server/orders/reconcile';
 import { requestPayment } from '../../src/server/orders/request-payment';
 import { reserveOrder } from '../../src/server/orders/reserve-order';
 import { createStripeClient } from '../../src/server/payments/stripe-client';
@@ -127,6 +127,8 @@ describe('reconciler', () => {
   });
 
   it('gives back an old hold whose order can never use it, and keeps the old hold of an order still waiting for payment', async () => {
+    // The states whose holds are given back: terminal ones no transition leaves, not even an operator's.
+    expect([...NO_HOLD_STATES].sort()).toEqual(['CONFIRMED', 'REFUNDED', 'REJECTED']);
     const longAgo = new Date(Date.now() - 3600_000);
     // A REJECTED order (2 wanted, 1 there) that a stale run left holding 1 unit.
     const sku = await seedProduct(1);

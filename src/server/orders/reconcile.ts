@@ -31,18 +31,19 @@ import { logger } from '../logger';
 import { retrievePaymentIntentIfKnown } from '../payments/payment-intents';
 import { applyObservedSuccess } from '../webhooks/observed-success';
 import { flagForAttention } from './attention';
-import { CLOSED_UNPAID_STATES, type OrderState } from './states';
+import { TRANSITIONS } from './state-machine';
+import { CLOSED_UNPAID_STATES, TERMINAL_STATES, type OrderState } from './states';
 
 export const DEFAULT_SALE_RECORD_TTL_MS = 30 * 60_000;
 /** How old a hold must be before the reconciler asks whether its order can still use it. */
 export const DEFAULT_STRAY_HOLD_AFTER_MS = 30 * 60_000;
 
 /**
- * Orders that can never use a hold again: sold (CONFIRMED), never reserved
- * (REJECTED) or paid back (REFUNDED), none of them left with any automatic
- * step. PAYMENT_MISMATCH is left to the person who settles it.
+ * Orders that can never use a hold again: terminal states that no transition
+ * leaves, not even an operator's (CONFIRMED, REJECTED, REFUNDED). An order in
+ * PAYMENT_MISMATCH is left to the person who settles it.
  */
-const NO_HOLD_STATES: ReadonlySet<OrderState> = new Set(['CONFIRMED', 'REJECTED', 'REFUNDED']);
+export const NO_HOLD_STATES: ReadonlySet<OrderState> = new Set([...TERMINAL_STATES].filter((s) => !TRANSITIONS.some((t) => t.from === s)));
 
 export interface ReconcileOptions {
   stuckAfterMs: number;

@@ -9,10 +9,11 @@ import { requestPayment } from '../../../src/server/orders/request-payment';
 import { reserveCreatedOrder, reserveOrder } from '../../../src/server/orders/reserve-order';
 import { reconcile } from '../../../src/server/orders/reconcile';
 import { dropSale } from '../../../src/server/inventory/stock';
-import { Product, type OrderDoc, type ProductDoc } from '../../../prisma-free-models';
+import type { OrderDoc } from '../../../prisma-free-models';
 import { processWebhookEvent } from '../../../src/server/webhooks/process-event';
 import { job, type Fixture, type Scenario, type StepTask } from '../explore';
-import { createdOrder, order, pay, product, reservedOrder, successEvent } from '../fixtures';
+import { createdOrder, order, paidPendingOrder, pay, product, reservedOrder, successEvent } from '../fixtures';
+import { stockOf } from '../../helpers';
 import type { World } from '../world';
 
 /** Another buyer's order that gives its unit back during the schedule: the customer cancels, the release job runs. */
@@ -137,13 +138,10 @@ export const staleReserveVsStraySweep: Scenario<Fixture & { lines: OrderDoc['lin
   name: 'reserve run resuming after the sale record was pruned × stray-hold sweep',
   async setup(world) {
     const sku = await product(2);
-    const id = await createdOrder([sku]);
-    const { lines } = await order(id);
-    await reserveOrder(id, world.deps);
-    await requestPayment(id, world.deps);
-    await processWebhookEvent(await successEvent(world, await pay(world, (await order(id)).paymentIntentId as string)), world.deps);
-    await finalizeOrder(id);
-    if ((await order(id)).state !== 'CONFIRMED') throw new Error('fixture: expected CONFIRMED');
+    const { id, eventId } = await paidPendingOrder(world, [sku]);
+    await processWebhookEvent(eventId, world.deps); // PAID, then finalized in the same job
+    const { state, lines } = await order(id);
+    if (state !== 'CONFIRMED') throw new Error(`fixture: expected CONFIRMED, found ${state}`);
     await dropSale(id, sku);
     return { orderIds: [id], skus: [sku], lines };
   },
@@ -152,10 +150,10 @@ export const staleReserveVsStraySweep: Scenario<Fixture & { lines: OrderDoc['lin
     { name: 'reconcile', run: () => reconcile(world.deps, { stuckAfterMs: 0, idempotencyKeyTtlMs: 24 * 3600_000, strayHoldAfterMs: 0 }) },
   ],
   async check({ skus: [sku] }) {
-    const p = await Product.findById(sku).lean<ProductDoc>();
-    return p && p.available === 1 && p.reserved === 0 && p.sold === 1 && p.holds.length === 0
+    const { available, reserved, sold, holds } = await stockOf(sku as string);
+    return available === 1 && reserved === 0 && sold === 1 && holds.length === 0
       ? []
-      : [`expected 1 available, 0 reserved, 1 sold, no holds; found ${JSON.stringify(p && { available: p.available, reserved: p.reserved, sold: p.sold, holds: p.holds })}`];
+      : [`expected 1 available, 0 reserved, 1 sold, no holds; found ${JSON.stringify({ available, reserved, sold, holds })}`];
   },
 };
 
