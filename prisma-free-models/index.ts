@@ -1,5 +1,6 @@
 export { connectMongo, disconnectMongo } from './connection';
 export { Product, type ProductDoc } from './product';
+export { StockStripe, stripeDocId, type StockStripeDoc } from './stock-stripe';
 export { Cart, type CartDoc } from './cart';
 export { Order, type OrderDoc } from './order';
 export { WebhookEvent, type WebhookEventDoc } from './webhook-event';
@@ -15,12 +16,14 @@ import { OpenEvent, OpenOrder } from './open-work';
 import { CustomerSlots } from './customer-slots';
 import { Order } from './order';
 import { Product } from './product';
+import { StockStripe } from './stock-stripe';
 import { WebhookEvent } from './webhook-event';
 
 /** Builds every declared index; run at start-up by the web app, the worker and the seed. */
 export async function ensureIndexes(): Promise<void> {
   await Promise.all([
     Product.createIndexes(),
+    StockStripe.createIndexes(),
     Cart.createIndexes(),
     Order.createIndexes(),
     WebhookEvent.createIndexes(),

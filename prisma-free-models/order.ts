@@ -14,6 +14,8 @@ const orderLineSchema = new Schema(
     unitPriceMinor: { type: Number, required: true },
     qty: { type: Number, required: true, min: 1 },
     lineTotalMinor: { type: Number, required: true },
+    /** The stripe of the product's stock this line is held and sold on (product.ts `stripes`); absent: 0. */
+    stripe: { type: Number, min: 0 },
   },
   { _id: false },
 );

@@ -7,39 +7,14 @@
  *                  waiting here (`sales`), each order counted once
  * A hold is keyed by orderId inside the same document, which is what makes
  * reserving, releasing and selling idempotent without transactions.
+ *
+ * A hot product's stock may be split into stripes (`stripes`, stock-stripe.ts):
+ * then the sums above are over this document and its stripes, plus the units
+ * of a transfer between two of them not yet credited.
  */
 import mongoose, { Schema, type InferSchemaType, type Model } from 'mongoose';
 import { operationGatePlugin } from './operation-gate';
-
-const holdSchema = new Schema(
-  {
-    orderId: { type: String, required: true },
-    // Which reservation of the order this hold belongs to ('r1' first, 'late' for a
-    // late payment), so a delayed release of an old reservation never frees a new one.
-    ref: { type: String, required: true },
-    qty: { type: Number, required: true, min: 1 },
-    at: { type: Date, required: true },
-  },
-  { _id: false },
-);
-
-/**
- * A sale: written in the same update that turns an order's hold into sold
- * stock, so which order each sold unit went to is never in doubt. While it is
- * here, no run of any step can hold or sell that line for that order again
- * (both updates are conditional on its absence). The order copies it into its
- * own `sold`; the reconciler drops it from the product some time after that
- * (SALE_RECORD_TTL_MS), so the product document stays small however much is sold.
- */
-const saleSchema = new Schema(
-  {
-    orderId: { type: String, required: true },
-    ref: { type: String, required: true },
-    qty: { type: Number, required: true, min: 1 },
-    at: { type: Date, required: true },
-  },
-  { _id: false },
-);
+import { stockFields } from './stock-fields';
 
 /**
  * Stock an operator added (the console's "add stock"), keyed by the request's
@@ -64,11 +39,14 @@ const productSchema = new Schema(
     priceMinor: { type: Number, required: true, min: 0 },
     currency: { type: String, required: true, lowercase: true },
     initialStock: { type: Number, required: true, min: 0 },
-    available: { type: Number, required: true, min: 0 },
-    reserved: { type: Number, required: true, min: 0, default: 0 },
-    sold: { type: Number, required: true, min: 0, default: 0 },
-    holds: { type: [holdSchema], default: [] },
-    sales: { type: [saleSchema], default: [] },
+    ...stockFields(),
+    /**
+     * How many documents carry this product's stock (stock-stripe.ts): this
+     * one is stripe 0; stripes 1 .. stripes-1 are StockStripe documents.
+     * Absent: 1, all stock here. Fixed once orders use it (each order line
+     * records its stripe).
+     */
+    stripes: { type: Number, min: 1, max: 64 },
     restocks: { type: [restockSchema], default: undefined },
     active: { type: Boolean, default: true },
   },

@@ -11,6 +11,7 @@ import { createStripeClient } from '../src/server/payments/stripe-client';
 import { createOrderQueues, type OrderQueues } from '../src/server/queue/queues';
 import { LIMITS, type CustomerInput } from '../src/server/validation';
 import { createOrdersClient } from '../src/trpc/client';
+import { withAllStripes } from '../src/server/inventory/stripes';
 
 export function env(name: string): string {
   const v = process.env[name];
@@ -59,8 +60,9 @@ export async function seedProduct(stock: number, priceMinor = 49_900): Promise<s
   return sku;
 }
 
+/** The product with its stock: of all its stripes when it has several (src/server/inventory/stripes.ts). */
 export async function stockOf(sku: string): Promise<ProductDoc> {
-  const p = await Product.findById(sku).lean<ProductDoc>();
+  const [p] = await withAllStripes(await Product.find({ _id: sku }).lean<ProductDoc[]>());
   if (!p) throw new Error(`no product ${sku}`);
   return p;
 }

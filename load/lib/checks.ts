@@ -10,6 +10,7 @@ import { Order, Product } from '../../prisma-free-models';
 import { auditInvariants, type Violation } from '../../src/server/audit/invariants';
 import type { BuyerResult } from './buyer';
 import { paymentIntents } from './simulator';
+import { withAllStripes } from '../../src/server/inventory/stripes';
 
 export interface Check {
   name: string;
@@ -62,7 +63,8 @@ export async function checkExactness(opts: {
 }): Promise<Exactness> {
   const { sku, units, results } = opts;
   const orderIds = [...new Set(results.flatMap((r) => r.orderIdsForKey))];
-  const product = await Product.findById(sku).lean();
+  // Its stock summed over its stripes, when it has several.
+  const [product] = await withAllStripes(await Product.find({ _id: sku }).lean());
   if (!product) throw new Error(`product ${sku} is gone`);
   const states = await statesOf(orderIds);
   const confirmed = states.CONFIRMED ?? 0;

@@ -147,7 +147,8 @@ export async function runScenario(scenario: Scenario, target: Target, opts: RunO
   const prefill = opts.prefill ? await prefillOrders(opts.prefill, log) : null;
 
   const sku = `LOAD-${randomBytes(4).toString('hex').toUpperCase()}`;
-  await Product.create({ _id: sku, name: `Load: ${scenario.name}`, priceMinor: 99_900, currency: 'inr', initialStock: scenario.units, available: scenario.units, reserved: 0, sold: 0 });
+  const stripes = scenario.stripes ?? 1;
+  await Product.create({ _id: sku, name: `Load: ${scenario.name}`, priceMinor: 99_900, currency: 'inr', initialStock: scenario.units, available: scenario.units, reserved: 0, sold: 0, ...(stripes > 1 ? { stripes } : {}) });
 
   const switches = scenario.sim ?? {};
   const restore = previousSwitches(await simConfig(target.simUrl), switches);

@@ -28,6 +28,8 @@ export interface Scenario {
   name: string;
   description: string;
   units: number;
+  /** Documents the product's stock is split over (src/server/inventory/stripes.ts); default 1. */
+  stripes?: number;
   model: LoadModel;
   buyer: BuyerBehaviour;
   /** Simulator switches for the run; the previous values are put back afterwards. */

@@ -11,6 +11,7 @@ export function flashSaleClosed(concurrency: number): Scenario {
     name: concurrency === 50 ? 'flash-sale-closed' : `flash-sale-closed-${concurrency}`,
     description: `Flash sale, closed model: one product, ${envNumber('UNITS', 100)} units, ${envNumber('BUYERS', 1000)} buyers, ${c} at a time`,
     units: envNumber('UNITS', 100),
+    stripes: envNumber('STRIPES', 1),
     model: { kind: 'closed', buyers: envNumber('BUYERS', 1000), concurrency: c },
     buyer: { ...DEFAULT_BUYER, pollMs: envNumber('POLL_MS', 50) },
     settleMs: 30_000,

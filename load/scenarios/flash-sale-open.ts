@@ -11,6 +11,7 @@ export default defineScenario({
   name: 'flash-sale-open',
   description: `Flash sale, open model: ${envNumber('UNITS', 1000)} units, ${envNumber('BUYERS', 10_000)} buyers arriving within ${envNumber('DURATION_S', 10)} s, 20 % repeat placeOrder, every webhook twice`,
   units: envNumber('UNITS', 1000),
+  stripes: envNumber('STRIPES', 1),
   model: { kind: 'open', buyers: envNumber('BUYERS', 10_000), durationMs: envNumber('DURATION_S', 10) * 1000 },
   // Thousands of buyers wait at once: poll less often than the closed model, or the polling is the load.
   buyer: { ...DEFAULT_BUYER, repeatFraction: 0.2, repeats: 1, pollMs: envNumber('POLL_MS', 250) },

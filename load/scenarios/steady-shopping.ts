@@ -12,6 +12,7 @@ export default defineScenario({
   name: 'steady-shopping',
   description: `Steady shopping: ${rate} buyers/s for ${seconds} s (open model), stock never runs out`,
   units: envNumber('UNITS', 100_000),
+  stripes: envNumber('STRIPES', 1),
   model: { kind: 'open', buyers: Math.max(1, Math.round(rate * seconds)), durationMs: seconds * 1000 },
   buyer: { ...DEFAULT_BUYER, pollMs: envNumber('POLL_MS', 50) },
   settleMs: 30_000,

@@ -11,6 +11,7 @@ export default defineScenario({
   name: 'webhook-storm',
   description: `Webhook storm: ${envNumber('BUYERS', 100)} buyers for ${envNumber('UNITS', 100)} units, 25 % declined first, every event 3×, held and flushed newest first every 250 ms`,
   units: envNumber('UNITS', 100),
+  stripes: envNumber('STRIPES', 1),
   model: { kind: 'closed', buyers: envNumber('BUYERS', 100), concurrency: envNumber('CONCURRENCY', 20) },
   buyer: { ...DEFAULT_BUYER, declineFraction: 0.25, pollMs: envNumber('POLL_MS', 50) },
   sim: { duplicate: 3, hold: true, reorder: true },

@@ -18,6 +18,8 @@ export const CRASH_POINTS = [
   'release:after-holds',
   'late-payment:after-reserve',
   'late-payment:after-refund',
+  'transfer:after-take',
+  'transfer:after-credit',
 ] as const;
 
 export type CrashPoint = (typeof CRASH_POINTS)[number];

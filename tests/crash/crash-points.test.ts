@@ -21,13 +21,16 @@
  */
 import { readFileSync, rmSync } from 'node:fs';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { WebhookEvent } from '../../prisma-free-models';
+import { Product, WebhookEvent } from '../../prisma-free-models';
 import { CRASH_POINTS, type CrashPoint } from '../../src/server/crash-points';
 import { cancelOrder, settleClosedOrder } from '../../src/server/orders/close-order';
 import { placeOrder } from '../../src/server/orders/place-order';
 import { reserveOrder } from '../../src/server/orders/reserve-order';
 import { transition } from '../../src/server/orders/state-machine';
 import { releaseLines } from '../../src/server/inventory/stock';
+import { finishStrandedTransfers, readStripes, stripeFor } from '../../src/server/inventory/stripes';
+import { hashRequest } from '../../src/server/idempotency/request-idempotency';
+import { orderIdFor } from '../../src/server/ids';
 import { cartWith, customer, getOrder, manualDeps, newKey, seedProduct, sim, simEvent, stockOf, waitFor, waitForState } from '../helpers';
 import {
   auditIfAvailable,
@@ -418,6 +421,71 @@ describe('finalize', () => {
     expect(await stockOf(b)).toMatchObject({ available: 1, reserved: 0, sold: 3 });
     await expectOneIntent(orderId, 'succeeded');
     await expectConverged([orderId], [a, b]);
+  });
+});
+
+describe('transfers between stripes', () => {
+  /** Places an order for one unit of `sku` whose line lands on `stripe` (keys tried until one does: the stripe follows the order id). */
+  async function placeOnStripe(t: CrashTest, sku: string, stripes: number, stripe: number) {
+    const cartId = await cartWith([{ sku, qty: 1 }]);
+    const requestHash = hashRequest({ cartId, customer });
+    let key = newKey();
+    while (stripeFor(orderIdFor(key, requestHash), sku, stripes) !== stripe) key = newKey();
+    return placeOrder({ cartId, customer, idempotencyKey: key }, t.m.deps);
+  }
+
+  /** A product with 4 units on stripe 0 of two stripes, and an order for one on stripe 1 that the worker reserving it dies for at `point`. */
+  async function killedPullingUnits(point: CrashPoint) {
+    const t = await crashTest(point);
+    const sku = await stripedProduct(4);
+    const { orderId } = await placeOnStripe(t, sku, 2, 1);
+    await t.crashed();
+    expect((await getOrder(orderId)).state).toBe('CREATED');
+    const left = await readStripes(sku);
+    // Half of stripe 0 taken for stripe 1.
+    expect(left?.stripes[0]).toMatchObject({ available: 2, xfer: { seq: 1, to: 1, qty: 2 } });
+    return { t, sku, orderId, left };
+  }
+
+  /** A product with `units` on stripe 0 of two stripes. */
+  async function stripedProduct(units: number): Promise<string> {
+    const sku = await seedProduct(units);
+    await Product.updateOne({ _id: sku }, { $set: { stripes: 2 } });
+    return sku;
+  }
+
+  it('transfer:after-take: units taken from stripe 0 for stripe 1, credited nowhere; the restarted worker finishes the transfer and holds', async () => {
+    const { t, sku, orderId, left } = await killedPullingUnits('transfer:after-take');
+    expect(left?.stripes[1]).toMatchObject({ available: 0 });
+
+    await t.restart();
+    await waitForState(orderId, ['PAYMENT_PENDING'], 20_000);
+    const after = await readStripes(sku);
+    expect(after?.stripes.map((s) => ({ available: s.available, reserved: s.reserved, xfer: s.xfer }))).toEqual([
+      { available: 2, reserved: 0, xfer: null },
+      { available: 1, reserved: 1, xfer: null },
+    ]);
+    expect(await stockOf(sku)).toMatchObject({ initialStock: 4, available: 3, reserved: 1, sold: 0 });
+    await expectConverged([orderId], [sku]);
+  });
+
+  it('transfer:after-credit: stripe 1 credited, the transfer not cleared on stripe 0; finished without crediting twice', async () => {
+    const { t, sku, orderId, left } = await killedPullingUnits('transfer:after-credit');
+    expect(left?.stripes[1]).toMatchObject({ available: 2, credited: { s0: 1 } });
+    // Counted once while both documents show it: the transfer is credited.
+    expect(await stockOf(sku)).toMatchObject({ available: 4 });
+
+    await t.restart();
+    await waitForState(orderId, ['PAYMENT_PENDING'], 20_000);
+    // The hold found its units on stripe 1 and needed no transfer: the record on stripe 0 waits for the sweep.
+    expect(await stockOf(sku)).toMatchObject({ initialStock: 4, available: 3, reserved: 1, sold: 0 });
+    expect(await finishStrandedTransfers(100)).toBeGreaterThanOrEqual(1);
+    const after = await readStripes(sku);
+    expect(after?.stripes.map((s) => ({ available: s.available, reserved: s.reserved, xfer: s.xfer }))).toEqual([
+      { available: 2, reserved: 0, xfer: null },
+      { available: 1, reserved: 1, xfer: null },
+    ]);
+    await expectConverged([orderId], [sku]);
   });
 });
 

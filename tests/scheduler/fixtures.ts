@@ -25,8 +25,15 @@ export async function product(stock: number, prefix = 'S'): Promise<string> {
   return sku;
 }
 
-/** An order as placeOrder writes it (CREATED), for `qty` of each SKU. */
-export async function createdOrder(skus: readonly string[], qty = 1): Promise<string> {
+/** A product with `stock` units on stripe 0 of `stripes` (src/server/inventory/stripes.ts). */
+export async function stripedProduct(stock: number, stripes: number, prefix = 'S'): Promise<string> {
+  const sku = await product(stock, prefix);
+  await Product.updateOne({ _id: sku }, { $set: { stripes } });
+  return sku;
+}
+
+/** An order as placeOrder writes it (CREATED), for `qty` of each SKU; with `stripe`, every line held on that stripe. */
+export async function createdOrder(skus: readonly string[], qty = 1, stripe?: number): Promise<string> {
   const _id = newOrderId();
   await openOrderEntry(_id); // as placeOrder does: listed before it exists
   await Order.create({
@@ -34,7 +41,7 @@ export async function createdOrder(skus: readonly string[], qty = 1): Promise<st
     accessToken: newAccessToken(),
     requestHash: 'scheduler-fixture',
     ...initialStateFields('place-order'),
-    lines: skus.map((sku) => ({ sku, name: `Product ${sku}`, unitPriceMinor: PRICE, qty, lineTotalMinor: PRICE * qty })),
+    lines: skus.map((sku) => ({ sku, name: `Product ${sku}`, unitPriceMinor: PRICE, qty, lineTotalMinor: PRICE * qty, ...(stripe === undefined ? {} : { stripe }) })),
     currency: 'inr',
     totalMinor: PRICE * qty * skus.length,
     customer: { name: 'Asha Rao', email: 'asha@example.com', address: { line1: '1 MG Road', city: 'Bengaluru', state: 'KA', postalCode: '560001', country: 'IN' } },

@@ -77,6 +77,7 @@ export function CreateProductForm({ currency }: { currency: string }) {
       description: text('description'),
       priceMinor: Number(whole) * 100 + Number(frac.padEnd(2, '0').slice(0, 2)),
       initialStock: Number(text('initialStock')),
+      stripes: Number(text('stripes') || '1'),
     });
   }
   return (
@@ -100,6 +101,10 @@ export function CreateProductForm({ currency }: { currency: string }) {
       <label>
         Initial stock
         <input name="initialStock" type="number" required min={0} max={1000000} step={1} style={{ width: '6rem' }} />
+      </label>
+      <label title="Split the stock over this many documents for a product that will sell thousands of units at once">
+        Stripes
+        <input name="stripes" type="number" min={1} max={64} step={1} defaultValue={1} style={{ width: '4rem' }} />
       </label>
       <button type="submit" disabled={create.isPending}>
         {create.isPending ? 'Creating…' : 'Create product'}

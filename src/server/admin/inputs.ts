@@ -1,5 +1,6 @@
 /** Bounded inputs of the operator console's procedures (same rules as src/server/validation.ts). */
 import { z } from 'zod';
+import { MAX_STRIPES } from '../inventory/stripe-limits';
 import { ORDER_STATES } from '../orders/states';
 import { idempotencyKeySchema, orderIdSchema, skuSchema } from '../validation';
 
@@ -39,5 +40,7 @@ export const createProductInput = z
     description: z.string().trim().max(2000).default(''),
     priceMinor: z.number().int('price must be in minor units (paise)').min(1).max(1_000_000_000),
     initialStock: z.number().int().min(0).max(1_000_000),
+    /** Documents the stock is split over (inventory/stripes.ts): more for a product expected to sell thousands of units at once. */
+    stripes: z.number().int().min(1).max(MAX_STRIPES).default(1),
   })
   .strict();

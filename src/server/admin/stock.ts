@@ -17,6 +17,7 @@ import { auditInvariants, type Violation } from '../audit/invariants';
 import { DomainError, isDuplicateKeyError } from '../errors';
 import { logger } from '../logger';
 import type { OrderState } from '../orders/states';
+import { withAllStripes } from '../inventory/stripes';
 
 export const MAX_STOCK_PAGE = 100;
 /** How many restocks a product remembers (idempotency window and audit trail). */
@@ -59,7 +60,8 @@ type StoredProduct = ProductDoc & { _id: string };
 export async function listStock(opts: { after?: string; sku?: string; limit?: number; stuckAfterMs: number }): Promise<StockPage> {
   const limit = Math.min(Math.max(opts.limit ?? 50, 1), MAX_STOCK_PAGE);
   const filter = opts.sku ? { _id: opts.sku } : opts.after ? { _id: { $gt: opts.after } } : {};
-  const found = await Product.find(filter).sort({ _id: 1 }).limit(limit + 1).lean<StoredProduct[]>();
+  // Each product with the stock of all its stripes (inventory/stripes.ts).
+  const found = await withAllStripes(await Product.find(filter).sort({ _id: 1 }).limit(limit + 1).lean<StoredProduct[]>());
   const page = found.slice(0, limit);
   const skus = page.map((p) => p._id);
 
@@ -109,7 +111,8 @@ export async function addStock(sku: string, qty: number, requestKey: string): Pr
     { _id: sku, 'restocks.key': { $ne: requestKey } },
     {
       // Both counters in the same update: initialStock = available + reserved + sold holds before and after.
-      $inc: { initialStock: qty, available: qty },
+      // New units arrive on the product's own document (stripe 0 of a striped product's stock).
+      $inc: { initialStock: qty, available: qty, v: 1 },
       $push: { restocks: { $each: [{ key: requestKey, qty, at }], $slice: -RESTOCKS_KEPT } },
     },
     { returnDocument: 'after' },
@@ -134,6 +137,8 @@ export interface NewProduct {
   description: string;
   priceMinor: number;
   initialStock: number;
+  /** How many documents carry its stock (inventory/stripes.ts); default 1. */
+  stripes?: number;
 }
 
 export interface CreateProductResult {
@@ -162,6 +167,7 @@ export async function createProduct(input: NewProduct, currency: string): Promis
       holds: [],
       sales: [],
       active: true,
+      ...((input.stripes ?? 1) > 1 ? { stripes: input.stripes } : {}),
     });
     logger.info({ sku: input.sku, action: 'create-product', outcome: 'created', initialStock: input.initialStock }, 'product created by an operator');
     return { outcome: 'created', sku: input.sku };

@@ -15,6 +15,8 @@
 import { OpenOrder } from '../../../prisma-free-models/open-work';
 import { Order } from '../../../prisma-free-models/order';
 import { Product } from '../../../prisma-free-models/product';
+import { StockStripe } from '../../../prisma-free-models/stock-stripe';
+import { withAllStripes } from '../inventory/stripes';
 import { WebhookEvent } from '../../../prisma-free-models/webhook-event';
 import { checkHistory, checkListedIfOpen, checkStuckEvent, checkStuckOrder } from './order-checks';
 import {
@@ -74,7 +76,8 @@ async function auditProducts(skus: Scope, orderIds: Scope, ctx: AuditContext, ou
   let count = 0;
   const holds: { sku: string; hold: AuditProduct['holds'][number] }[] = [];
   const seen = new Set<string>();
-  for await (const page of pages(skus, (f) => Product.find(f).sort({ _id: 1 }).limit(PAGE).lean<AuditProduct[]>())) {
+  // A product split into stripes is audited as a whole: its stripes' stock and records added in.
+  for await (const page of pages(skus, async (f) => withAllStripes(await Product.find(f).sort({ _id: 1 }).limit(PAGE).lean<AuditProduct[]>()))) {
     const recorded = await salesRecordedOnOrders(page.map((p) => p._id));
     for (const p of page) {
       count++;
@@ -87,11 +90,14 @@ async function auditProducts(skus: Scope, orderIds: Scope, ctx: AuditContext, ou
   }
   // The scoped orders' holds on products outside the SKU scope.
   if (orderIds !== 'all' && orderIds.length > 0) {
-    const elsewhere = await Product.find({ 'holds.orderId': { $in: orderIds } }, { holds: 1 }).lean<Pick<AuditProduct, '_id' | 'holds'>[]>();
+    const [products, stripes] = await Promise.all([
+      Product.find({ 'holds.orderId': { $in: orderIds } }, { holds: 1 }).lean<Pick<AuditProduct, '_id' | 'holds'>[]>(),
+      StockStripe.find({ 'holds.orderId': { $in: orderIds } }, { holds: 1, sku: 1 }).lean<(Pick<AuditProduct, '_id' | 'holds'> & { sku: string })[]>(),
+    ]);
     const wanted = new Set(orderIds);
-    for (const p of elsewhere) {
-      if (seen.has(p._id)) continue;
-      for (const hold of p.holds) if (wanted.has(hold.orderId)) holds.push({ sku: p._id, hold });
+    for (const p of [...products.map((d) => ({ ...d, sku: d._id })), ...stripes]) {
+      if (seen.has(p.sku)) continue;
+      for (const hold of p.holds) if (wanted.has(hold.orderId)) holds.push({ sku: p.sku, hold });
     }
   }
   const owners = new Map<string, HoldOwner>();
@@ -126,7 +132,9 @@ async function auditOrderPage(orders: AuditOrder[], ctx: AuditContext, stripe: A
   const skus = [...new Set(orders.flatMap((o) => o.lines.map((l) => l.sku)))];
 
   const [products, recorded, succeeded, listed] = await Promise.all([
-    Product.find({ _id: { $in: skus } }, { holds: 1, sales: 1 }).lean<Pick<AuditProduct, '_id' | 'holds' | 'sales'>[]>(),
+    Product.find({ _id: { $in: skus } }, { holds: 1, sales: 1, stripes: 1 })
+      .lean<(Pick<AuditProduct, '_id' | 'holds' | 'sales'> & { stripes?: number })[]>()
+      .then(withAllStripes),
     WebhookEvent.find({ _id: { $in: eventIds } }).lean<AuditEvent[]>(),
     WebhookEvent.find({ type: SUCCEEDED, $or: [{ orderId: { $in: ids } }, { objectId: { $in: intentIds } }, { 'verified.orderId': { $in: ids } }] }).lean<AuditEvent[]>(),
     OpenOrder.find({ _id: { $in: ids } }, { _id: 1 }).lean<{ _id: string }[]>(),

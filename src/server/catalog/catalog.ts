@@ -5,6 +5,7 @@
  * operators (stockLevels), never for the public API.
  */
 import { Product, type ProductDoc } from '../../../prisma-free-models/product';
+import { withAllStripes } from '../inventory/stripes';
 
 export type StockLabel = 'in-stock' | 'few-left' | 'sold-out';
 
@@ -37,7 +38,8 @@ export function toCatalogItem(
   };
 }
 
-const activeProducts = () => Product.find({ active: true }, { holds: 0, sales: 0 }).sort({ _id: 1 }).limit(500).lean<ProductDoc[]>();
+/** Active products, their stock summed over their stripes (inventory/stripes.ts). */
+const activeProducts = async () => withAllStripes(await Product.find({ active: true }, { holds: 0, sales: 0 }).sort({ _id: 1 }).limit(500).lean<ProductDoc[]>());
 
 export async function listCatalog(lowStockThreshold: number): Promise<CatalogItem[]> {
   return (await activeProducts()).map((p) => toCatalogItem(p, lowStockThreshold));

@@ -20,6 +20,7 @@
  * CATALOG_CACHE_MS; the worker and in-process callers read the database.
  */
 import { Product, type ProductDoc } from '../../../prisma-free-models/product';
+import { availableAtOneMoment, stripeCount } from '../inventory/stripes';
 
 interface Entry {
   /** When the read that produced it started: its age is counted from there. */
@@ -41,8 +42,22 @@ export function keepProductReadsFor(ms: number): void {
   entries.clear();
 }
 
-function readActive(skus: readonly string[]): Promise<ProductDoc[]> {
-  return Product.find({ _id: { $in: [...skus] }, active: true }, { holds: 0, sales: 0 }).lean<ProductDoc[]>();
+async function readActive(skus: readonly string[]): Promise<ProductDoc[]> {
+  const products = await Product.find({ _id: { $in: [...skus] }, active: true }, { holds: 0, sales: 0 }).lean<ProductDoc[]>();
+  return Promise.all(products.map(withStripedAvailable));
+}
+
+/**
+ * A product split into stripes (inventory/stripes.ts) has its units on several
+ * documents: `available` becomes what all of them had free at one moment (two
+ * reads that agree). When the stock moved under every pair of reads, it is
+ * unknown, and counted as plenty: a checkout then goes on to the reservation,
+ * which decides. A checkout is rejected early only for a shortfall one moment saw.
+ */
+async function withStripedAvailable(product: ProductDoc): Promise<ProductDoc> {
+  if (stripeCount(product) === 1) return product;
+  const available = await availableAtOneMoment(product._id);
+  return { ...product, available: available ?? Number.POSITIVE_INFINITY };
 }
 
 function refresh(skus: readonly string[]): Promise<Map<string, ProductDoc | null>> {

@@ -13,13 +13,21 @@
  * This is the step-with-its-undo pattern: a reservation that cannot hold every
  * line is undone with `releaseLines`, once the order records that it failed,
  * so a multi-line order gets all lines or none.
+ *
+ * A line of a product split into stripes (stripes.ts) is held, sold and
+ * released on its own stripe's document, with the same updates.
  */
 import { Product, type ProductDoc } from '../../../prisma-free-models/product';
+import { StockStripe } from '../../../prisma-free-models/stock-stripe';
 import { logger } from '../logger';
+import { stockDoc } from './stock-doc';
+import { makeRoom, stripeCount, stripeOfId } from './stripes';
 
 export interface StockLine {
   sku: string;
   qty: number;
+  /** The stripe of the product's stock the line uses (stripes.ts); absent: 0, the product document. */
+  stripe?: number | null;
 }
 
 /** The ref of an order's first reservation. */
@@ -29,18 +37,23 @@ export const LATE_HOLD_REF = 'late';
 
 export type HoldResult = 'held' | 'already-held' | 'adopted' | 'already-sold' | 'insufficient' | 'unknown-sku';
 
+/** Rounds of making room on a striped product before a hold gives up for now (the step is retried). */
+const MAX_HOLD_ROUNDS = 12;
+
 async function holdLine(orderId: string, ref: string, line: StockLine, adoptRef?: string): Promise<HoldResult> {
-  // Two rounds at most: an adoption can lose a race to the release of the old
-  // hold, after which a plain hold decides.
-  for (let round = 0; round < 2; round++) {
+  const doc = stockDoc(line.sku, line.stripe);
+  // An adoption can lose a race to the release of the old hold, after which a
+  // plain hold decides; on a striped product, a hold that finds its stripe
+  // short makes room and holds again.
+  for (let round = 0; round < MAX_HOLD_ROUNDS; round++) {
     if (adoptRef) {
       // The earlier reservation's hold is still there: take it over instead of
       // holding twice. Atomic against the release of the old ref: one of them wins.
       // (arrayFilters rather than the positional `$`: mongo-java-server does not
       // support `$` after an $elemMatch filter; both forms are atomic on MongoDB.)
-      const adopted = await Product.updateOne(
-        { _id: line.sku, holds: { $elemMatch: { orderId, ref: adoptRef, qty: line.qty } } },
-        { $set: { 'holds.$[h].ref': ref } },
+      const adopted = await doc.model.updateOne(
+        { _id: doc._id, holds: { $elemMatch: { orderId, ref: adoptRef, qty: line.qty } } },
+        { $set: { 'holds.$[h].ref': ref }, $inc: { v: 1 } },
         { arrayFilters: [{ 'h.orderId': orderId, 'h.ref': adoptRef }] },
       );
       if (adopted.modifiedCount === 1) return 'adopted';
@@ -48,32 +61,47 @@ async function holdLine(orderId: string, ref: string, line: StockLine, adoptRef?
     // Never a second hold for the order, and never a hold for a line already
     // sold to it: a run that read the order long ago (a stalled job) must not
     // take stock for a line that finalization has sold meanwhile.
-    const res = await Product.updateOne(
-      { _id: line.sku, active: true, available: { $gte: line.qty }, 'holds.orderId': { $ne: orderId }, 'sales.orderId': { $ne: orderId } },
+    const res = await doc.model.updateOne(
+      { _id: doc._id, ...(doc.stripe === 0 ? { active: true } : {}), available: { $gte: line.qty }, 'holds.orderId': { $ne: orderId }, 'sales.orderId': { $ne: orderId } },
       {
-        $inc: { available: -line.qty, reserved: line.qty },
+        $inc: { available: -line.qty, reserved: line.qty, v: 1 },
         $push: { holds: { orderId, ref, qty: line.qty, at: new Date() } },
       },
     );
     if (res.modifiedCount === 1) return 'held';
     // Nothing changed: find out why, without guessing.
-    const product = await Product.findById(line.sku, { holds: 1, active: 1, sales: 1 }).lean<Pick<ProductDoc, 'holds' | 'active' | 'sales'>>();
-    if (!product?.active) return 'unknown-sku';
-    const mine = product.holds.find((h) => h.orderId === orderId);
-    if (!mine) return product.sales.some((s) => s.orderId === orderId) ? 'already-sold' : 'insufficient';
+    const stock = await doc.model
+      .findById(doc._id, { holds: 1, sales: 1, ...(doc.stripe === 0 ? { active: 1, stripes: 1 } : {}) })
+      .lean<Pick<ProductDoc, 'holds' | 'sales' | 'active' | 'stripes'>>();
+    if (doc.stripe === 0 && !stock?.active) return 'unknown-sku';
+    let mine = stock?.holds.find((h) => h.orderId === orderId);
+    if (!mine) {
+      if (stock?.sales.some((s) => s.orderId === orderId)) return 'already-sold';
+      if (doc.stripe === 0 && stripeCount(stock ?? {}) === 1) return 'insufficient';
+      const room = await makeRoom(line.sku, doc.stripe, line.qty);
+      if (room === 'retry') continue;
+      if (room === 'unknown-sku') return room;
+      // The product was short at one moment, perhaps because a twin of this
+      // run took the units for this very order meanwhile: look once more.
+      const now = await doc.model.findById(doc._id, { holds: 1, sales: 1 }).lean<Pick<ProductDoc, 'holds' | 'sales'>>();
+      if (now?.sales.some((s) => s.orderId === orderId)) return 'already-sold';
+      mine = now?.holds.find((h) => h.orderId === orderId);
+      if (!mine) return 'insufficient';
+    }
     if (mine.ref === ref) return 'already-held';
     if (mine.ref !== adoptRef) {
       throw new Error(`order ${orderId} holds ${line.sku} under ${mine.ref}, not ${ref}${adoptRef ? ` or ${adoptRef}` : ''}`);
     }
   }
-  throw new Error(`could not settle the hold of order ${orderId} on ${line.sku}`);
+  throw new Error(`could not settle the hold of order ${orderId} on ${line.sku} (stripe ${doc.stripe}): the stock kept moving; the step is retried`);
 }
 
 /** Gives back one order's hold on one SKU. Returns whether anything was given back. */
 async function releaseLine(orderId: string, ref: string, line: StockLine): Promise<boolean> {
-  const res = await Product.updateOne(
-    { _id: line.sku, holds: { $elemMatch: { orderId, ref, qty: line.qty } } },
-    { $inc: { available: line.qty, reserved: -line.qty }, $pull: { holds: { orderId, ref } } },
+  const doc = stockDoc(line.sku, line.stripe);
+  const res = await doc.model.updateOne(
+    { _id: doc._id, holds: { $elemMatch: { orderId, ref, qty: line.qty } } },
+    { $inc: { available: line.qty, reserved: -line.qty, v: 1 }, $pull: { holds: { orderId, ref } } },
   );
   return res.modifiedCount === 1;
 }
@@ -88,10 +116,11 @@ export async function sellHeldLine(orderId: string, ref: string, line: StockLine
   // after the order is confirmed (see pruneRecordedSales), so no run, however
   // stale, sells the line twice.
   const at = new Date();
-  const res = await Product.updateOne(
-    { _id: line.sku, holds: { $elemMatch: { orderId, ref, qty: line.qty } }, 'sales.orderId': { $ne: orderId } },
+  const doc = stockDoc(line.sku, line.stripe);
+  const res = await doc.model.updateOne(
+    { _id: doc._id, holds: { $elemMatch: { orderId, ref, qty: line.qty } }, 'sales.orderId': { $ne: orderId } },
     {
-      $inc: { reserved: -line.qty, sold: line.qty },
+      $inc: { reserved: -line.qty, sold: line.qty, v: 1 },
       $pull: { holds: { orderId, ref } },
       $push: { sales: { orderId, ref, qty: line.qty, at } },
     },
@@ -104,36 +133,62 @@ export interface Sale {
   at: Date;
 }
 
-/** The record on the product of the sale of `sku` to the order, while the product keeps it. */
-export async function saleOf(orderId: string, sku: string): Promise<Sale | null> {
-  const product = await Product.findById(sku, { sales: 1 }).lean<Pick<ProductDoc, 'sales'>>();
-  return product?.sales.find((s) => s.orderId === orderId) ?? null;
+/** The record of the sale of the order's line, while its stripe keeps it. */
+export async function saleOf(orderId: string, line: Pick<StockLine, 'sku' | 'stripe'>): Promise<Sale | null> {
+  const doc = stockDoc(line.sku, line.stripe);
+  const stock = await doc.model.findById(doc._id, { sales: 1 }).lean<Pick<ProductDoc, 'sales'>>();
+  return stock?.sales.find((s) => s.orderId === orderId) ?? null;
 }
 
-/** Sales older than `before` still on their products, oldest products first (a bounded scan of the catalogue). */
-export async function oldSales(before: Date, limit: number): Promise<{ sku: string; orderId: string }[]> {
-  const products = await Product.find({ 'sales.at': { $lt: before } }, { sales: 1 }).limit(limit).lean<Pick<ProductDoc, '_id' | 'sales'>[]>();
-  return products.flatMap((p) => p.sales.filter((s) => s.at < before).map((s) => ({ sku: p._id, orderId: s.orderId })));
+interface StockRecords {
+  _id: string;
+  sku?: string;
+  holds: ProductDoc['holds'];
+  sales: ProductDoc['sales'];
+}
+
+/** Documents of products and stripes with records matching `filter`, at most `limit` of each (a bounded scan). */
+async function stockDocsWith(filter: Record<string, unknown>, fields: Record<string, 1>, limit: number): Promise<{ sku: string; stripe: number; doc: StockRecords }[]> {
+  const products = await Product.find(filter, fields).limit(limit).lean<StockRecords[]>();
+  const stripes = await StockStripe.find(filter, { ...fields, sku: 1 }).limit(limit).lean<StockRecords[]>();
+  return [
+    ...products.map((doc) => ({ sku: doc._id, stripe: 0, doc })),
+    ...stripes.map((doc) => ({ sku: doc.sku ?? doc._id, stripe: stripeOfId(doc._id), doc })),
+  ];
+}
+
+export interface SaleRecord {
+  sku: string;
+  stripe: number;
+  orderId: string;
+}
+
+/** Sales older than `before` still on their products' stock, at most `limit` documents of each kind (a bounded scan of the catalogue). */
+export async function oldSales(before: Date, limit: number): Promise<SaleRecord[]> {
+  const found = await stockDocsWith({ 'sales.at': { $lt: before } }, { sales: 1 }, limit);
+  return found.flatMap(({ sku, stripe, doc }) => doc.sales.filter((s) => s.at < before).map((s) => ({ sku, stripe, orderId: s.orderId })));
 }
 
 export interface HoldRecord {
   sku: string;
+  stripe: number;
   orderId: string;
   ref: string;
   qty: number;
 }
 
-/** Holds taken before `before` still on their products, at most `limit` (a bounded scan of the catalogue, as oldSales). */
+/** Holds taken before `before` still on their products' stock, at most `limit` (a bounded scan of the catalogue, as oldSales). */
 export async function oldHolds(before: Date, limit: number): Promise<HoldRecord[]> {
-  const products = await Product.find({ 'holds.at': { $lt: before } }, { holds: 1 }).limit(limit).lean<Pick<ProductDoc, '_id' | 'holds'>[]>();
-  return products
-    .flatMap((p) => p.holds.filter((h) => h.at < before).map((h) => ({ sku: p._id, orderId: h.orderId, ref: h.ref, qty: h.qty })))
+  const found = await stockDocsWith({ 'holds.at': { $lt: before } }, { holds: 1 }, limit);
+  return found
+    .flatMap(({ sku, stripe, doc }) => doc.holds.filter((h) => h.at < before).map((h) => ({ sku, stripe, orderId: h.orderId, ref: h.ref, qty: h.qty })))
     .slice(0, limit);
 }
 
-/** Drops a sale record from its product once its order has its own copy; safe to repeat. */
-export async function dropSale(orderId: string, sku: string): Promise<void> {
-  await Product.updateOne({ _id: sku, 'sales.orderId': orderId }, { $pull: { sales: { orderId } } });
+/** Drops a sale record from its stock document once its order has its own copy; safe to repeat. */
+export async function dropSale(orderId: string, line: Pick<StockLine, 'sku' | 'stripe'>): Promise<void> {
+  const doc = stockDoc(line.sku, line.stripe);
+  await doc.model.updateOne({ _id: doc._id, 'sales.orderId': orderId }, { $pull: { sales: { orderId } } });
 }
 
 export type ReserveResult =

@@ -20,7 +20,7 @@ import { transition } from './state-machine';
  * the line is recorded as sold to it.
  */
 async function recordSale(orderId: string, line: StockLine, made: Sale | null): Promise<boolean> {
-  const sale = made ?? (await saleOf(orderId, line.sku));
+  const sale = made ?? (await saleOf(orderId, line));
   if (sale) {
     await Order.updateOne({ _id: orderId, 'sold.sku': { $ne: line.sku } }, { $push: { sold: { sku: line.sku, qty: sale.qty, at: sale.at } } });
     return true;

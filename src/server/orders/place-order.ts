@@ -28,6 +28,7 @@ import type { Deps } from '../deps';
 import { DomainError, isDomainError, isDuplicateKeyError } from '../errors';
 import { createOnce, hashRequest } from '../idempotency/request-idempotency';
 import { newAccessToken, orderIdFor } from '../ids';
+import { stripeCount, stripeFor } from '../inventory/stripes';
 import { logger } from '../logger';
 import { needsReconciler, openOrderEntry } from '../open-work/open-orders';
 import type { PlaceOrderInput } from '../validation';
@@ -61,7 +62,12 @@ export async function placeOrder(
       assertWithinOrderLimits(items, deps.orderLimits);
       const products = await findActiveProducts(items.map((i) => i.sku));
       const priced = priceWith(items, products, deps.currency);
-      const order = { _id: orderId, accessToken: newAccessToken(), idempotencyKey, cartId, requestHash, lines: priced.lines, currency: priced.currency, totalMinor: priced.totalMinor, customer };
+      // Each line of a product split into stripes is held on the stripe its order id picks (inventory/stripes.ts).
+      const lines = priced.lines.map((line) => {
+        const stripes = stripeCount(products.get(line.sku) ?? {});
+        return stripes > 1 ? { ...line, stripe: stripeFor(orderId, line.sku, stripes) } : line;
+      });
+      const order = { _id: orderId, accessToken: newAccessToken(), idempotencyKey, cartId, requestHash, lines, currency: priced.currency, totalMinor: priced.totalMinor, customer };
       const shortSku = visibleShortfall(items, products);
       if (shortSku) {
         // Holds nothing and needs no later work: no customer slot, no open-orders entry, no job.

@@ -27,6 +27,7 @@ import { closeEntry, needsReconciler, ORPHAN_ENTRY_GRACE_MS, openOrderPage, type
 import { walkList } from '../open-work/marks';
 import type { Deps } from '../deps';
 import { dropSale, oldHolds, oldSales, releaseLines } from '../inventory/stock';
+import { finishStrandedTransfers } from '../inventory/stripes';
 import { logger } from '../logger';
 import { retrievePaymentIntentIfKnown } from '../payments/payment-intents';
 import { applyObservedSuccess } from '../webhooks/observed-success';
@@ -78,6 +79,8 @@ export interface ReconcileReport {
   salesPruned: number;
   /** Holds given back because their order can never use them. */
   strayHoldsReleased: number;
+  /** Transfers of units between a product's stripes that were left half done and finished here. */
+  transfersFinished: number;
   /** PaymentIntents Stripe does not know, flagged for a human. */
   paymentMissing: number;
   /** Open-work entries deleted: their order settled, their event processed, or gone. */
@@ -105,6 +108,7 @@ export async function reconcile(deps: Pick<Deps, 'enqueuer' | 'stripe'>, opts: R
     keysPurged: 0,
     salesPruned: 0,
     strayHoldsReleased: 0,
+    transfersFinished: 0,
     entriesClosed: 0,
     failed: 0,
   };
@@ -166,9 +170,9 @@ export async function reconcile(deps: Pick<Deps, 'enqueuer' | 'stripe'>, opts: R
   }
   // Sale records move onto their orders; once copied and old enough, the product lets them go.
   const saleCutoff = new Date(now.getTime() - (opts.saleRecordTtlMs ?? DEFAULT_SALE_RECORD_TTL_MS));
-  await each(await oldSales(saleCutoff, limit), (s) => `sale ${s.sku} ${s.orderId}`, async ({ sku, orderId }) => {
-    if (!(await Order.exists({ _id: orderId, 'sold.sku': sku }))) return; // finalization copies it first
-    await dropSale(orderId, sku);
+  await each(await oldSales(saleCutoff, limit), (s) => `sale ${s.sku} ${s.orderId}`, async (sale) => {
+    if (!(await Order.exists({ _id: sale.orderId, 'sold.sku': sale.sku }))) return; // finalization copies it first
+    await dropSale(sale.orderId, sale);
     report.salesPruned++;
   });
   // A hold its order can never use: a run that read the order long ago held
@@ -180,11 +184,19 @@ export async function reconcile(deps: Pick<Deps, 'enqueuer' | 'stripe'>, opts: R
   await each(strayCandidates, (h) => `hold ${h.sku} ${h.orderId}`, async (h) => {
     const order = await Order.findById(h.orderId, { state: 1 }).lean<Pick<OrderDoc, 'state'>>();
     if (!order || !NO_HOLD_STATES.has(order.state)) return;
-    const released = await releaseLines(h.orderId, h.ref, [{ sku: h.sku, qty: h.qty }]);
+    const released = await releaseLines(h.orderId, h.ref, [h]);
     if (released === 0) return;
     logger.warn({ orderId: h.orderId, sku: h.sku, ref: h.ref, qty: h.qty, state: order.state, action: 'release-stray-hold' }, 'gave back a hold its order can never use');
     report.strayHoldsReleased++;
   });
+  // Units between two stripes of a product whose transferer died between its
+  // steps: any hold that finds its stripe short finishes them too, but until
+  // then they are counted in no stripe's stock. A scan of the catalogue, with the sweep.
+  if (opts.sweepStrayHolds ?? true) {
+    await isolated('stripe transfers', async () => {
+      report.transfersFinished = await finishStrandedTransfers(limit);
+    });
+  }
 
   if (failures.length > 0) {
     const [first] = failures;

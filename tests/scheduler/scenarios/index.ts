@@ -13,6 +13,7 @@ import {
 import { firstOrdersRaceForTheSlot, placeOrderReservingTwinsLastUnit, placeOrderTwins, placeOrderTwinsLastUnit } from './checkout';
 import { finalizeTwins, finalizeVsReconcile, markPaidFinalizingVsFinalize, markPaidRerunVsFinalize, markPaidTwins, markPaidVsCancel, markPaidVsExpire, requestPaymentTwins, requestPaymentVsCancel } from './payment';
 import { reconcileVsPlaceOrder, reconcileVsPlaceOrderReserving, reconcileVsSettling } from './open-work';
+import { strandedTransfer, stripeHoldsRace, stripeHoldVsRelease, stripeReserveTwins } from './stripes';
 import { lastUnit, reserveTwins, reserveTwinsMultiLine, reserveVsCancel, reserveVsExpire, staleReserveTwin, staleReserveVsStraySweep } from './reservation';
 
 export const SCENARIOS = [
@@ -50,4 +51,9 @@ export const SCENARIOS = [
   reconcileVsPlaceOrder,
   reconcileVsPlaceOrderReserving,
   reconcileVsSettling,
+  // A product's stock split into stripes: holds, transfers and their twins.
+  stripeHoldsRace,
+  stripeReserveTwins,
+  stripeHoldVsRelease,
+  strandedTransfer,
 ];

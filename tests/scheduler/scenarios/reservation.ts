@@ -142,7 +142,7 @@ export const staleReserveVsStraySweep: Scenario<Fixture & { lines: OrderDoc['lin
     await processWebhookEvent(eventId, world.deps); // PAID, then finalized in the same job
     const { state, lines } = await order(id);
     if (state !== 'CONFIRMED') throw new Error(`fixture: expected CONFIRMED, found ${state}`);
-    await dropSale(id, sku);
+    await dropSale(id, { sku });
     return { orderIds: [id], skus: [sku], lines };
   },
   tasks: ({ orderIds: [id], lines }, world) => [
