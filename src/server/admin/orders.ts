@@ -15,6 +15,7 @@ import { Product, type ProductDoc } from '../../../prisma-free-models/product';
 import { WebhookEvent, type WebhookEventDoc } from '../../../prisma-free-models/webhook-event';
 import { DomainError } from '../errors';
 import type { OrderState } from '../orders/states';
+import { withAllStripes } from '../inventory/stripes';
 
 export const MAX_PAGE = 100;
 
@@ -122,7 +123,8 @@ export async function getOrderDetail(orderId: string): Promise<OrderDetail> {
   if (!o) throw new DomainError('NOT_FOUND', 'Order not found', { field: 'orderId' });
   const skus = o.lines.map((l) => l.sku);
   const [products, events] = await Promise.all([
-    Product.find({ _id: { $in: skus } }, { holds: 1 }).lean<Pick<ProductDoc, '_id' | 'holds'>[]>(),
+    // Holds of every stripe of a striped product (inventory/stripes.ts).
+    Product.find({ _id: { $in: skus } }, { holds: 1, stripes: 1 }).lean<Pick<ProductDoc, '_id' | 'holds' | 'stripes'>[]>().then(withAllStripes),
     // Bounded: an order has a handful of events; a flood of forged ones never gets stored (signatures).
     WebhookEvent.find({ orderId }, { payload: 0 }).sort({ receivedAt: 1 }).limit(200).lean<Omit<WebhookEventDoc, 'payload'>[]>(),
   ]);
