@@ -20,13 +20,19 @@
  * the document's size before the measured cycles (each cycle leaves one sale
  * record more, so a row ends 2 × RUNS records heavier than it starts).
  *
+ * With STRIPES above 1 the product's stock is split over that many documents
+ * (src/server/inventory/stripes.ts): the N holds and sales, and the stock,
+ * are spread evenly over them, each order's line goes to the stripe its id
+ * picks, and the size reported is one stripe's (the product document's).
+ *
  *   npx tsx load/hold-cost.ts
- * Settings: MONGODB_URI, HOLDS (0,100,1000,10000), RUNS (100), CONCURRENCY (20).
+ * Settings: MONGODB_URI, HOLDS (0,100,1000,10000), RUNS (100), CONCURRENCY (20), STRIPES (1).
  */
 import mongoose from 'mongoose';
-import { connectMongo, disconnectMongo, ensureIndexes, Product } from '../prisma-free-models';
+import { connectMongo, disconnectMongo, ensureIndexes, Product, StockStripe, stripeDocId } from '../prisma-free-models';
 import { orderIdFor } from '../src/server/ids';
-import { FIRST_HOLD_REF, releaseLines, reserveLines, sellHeldLine } from '../src/server/inventory/stock';
+import { FIRST_HOLD_REF, releaseLines, reserveLines, sellHeldLine, type StockLine } from '../src/server/inventory/stock';
+import { stripeFor } from '../src/server/inventory/stripes';
 import { runClosed } from './lib/executor';
 import { CpuMeter } from './lib/processes';
 
@@ -34,6 +40,7 @@ const MONGODB_URI = process.env.MONGODB_URI ?? 'mongodb://127.0.0.1:27017/orders
 const HOLDS = (process.env.HOLDS ?? '0,100,1000,10000').split(',').map(Number);
 const RUNS = Number(process.env.RUNS ?? 100);
 const CONCURRENCY = Number(process.env.CONCURRENCY ?? 20);
+const STRIPES = Number(process.env.STRIPES ?? 1);
 const SKU = 'HOLD-COST';
 /** Enough stock that no measured hold is refused, whatever N. */
 const STOCK = 10_000_000;
@@ -54,22 +61,23 @@ function databaseUrl(uri: string): string {
   return url.toString();
 }
 
-/** A product carrying `holds` holds and `sales` sale records of synthetic orders. */
+/** A product carrying `holds` holds and `sales` sale records of synthetic orders, spread over its stripes. */
 async function productWith(holds: number, sales: number): Promise<void> {
   await Product.deleteOne({ _id: SKU });
+  await StockStripe.deleteMany({ sku: SKU });
   const at = new Date();
-  await Product.create({
-    _id: SKU,
-    name: 'Hold cost',
-    priceMinor: 1_000,
-    currency: 'inr',
-    initialStock: STOCK,
-    available: STOCK - holds - sales,
-    reserved: holds,
-    sold: sales,
-    holds: Array.from({ length: holds }, (_, i) => ({ orderId: orderIdFor(`held-${i}`, 'hold-cost'), ref: FIRST_HOLD_REF, qty: 1, at })),
-    sales: Array.from({ length: sales }, (_, i) => ({ orderId: orderIdFor(`sold-${i}`, 'hold-cost'), ref: FIRST_HOLD_REF, qty: 1, at })),
-  });
+  const heldBy = Array.from({ length: holds }, (_, i) => orderIdFor(`held-${i}`, 'hold-cost'));
+  const soldTo = Array.from({ length: sales }, (_, i) => orderIdFor(`sold-${i}`, 'hold-cost'));
+  for (let k = 0; k < STRIPES; k++) {
+    const mine = (ids: string[]) => ids.filter((id) => stripeFor(id, SKU, STRIPES) === k).map((orderId) => ({ orderId, ref: FIRST_HOLD_REF, qty: 1, at }));
+    const [h, sd] = [mine(heldBy), mine(soldTo)];
+    const stock = { available: Math.floor(STOCK / STRIPES) - h.length - sd.length, reserved: h.length, sold: sd.length, holds: h, sales: sd };
+    if (k === 0) {
+      await Product.create({ _id: SKU, name: 'Hold cost', priceMinor: 1_000, currency: 'inr', initialStock: STOCK, ...stock, ...(STRIPES > 1 ? { stripes: STRIPES } : {}) });
+    } else {
+      await StockStripe.create({ _id: stripeDocId(SKU, k), sku: SKU, ...stock });
+    }
+  }
 }
 
 /** The product document's size as BSON, as the server stores and rewrites it. */
@@ -81,13 +89,13 @@ async function documentKiB(): Promise<number> {
 let serial = 0;
 /** One cycle: hold and sell one order's line, hold and release another's. Four updates; each must take effect. */
 async function cycle(tag: string): Promise<void> {
-  const line = { sku: SKU, qty: 1 };
+  const lineOf = (orderId: string): StockLine => ({ sku: SKU, qty: 1, stripe: stripeFor(orderId, SKU, STRIPES) });
   const sold = orderIdFor(`${tag}-${serial++}`, 'hold-cost');
   const released = orderIdFor(`${tag}-${serial++}`, 'hold-cost');
-  const a = await reserveLines(sold, FIRST_HOLD_REF, [line]);
-  if (!a.ok || (await sellHeldLine(sold, FIRST_HOLD_REF, line)) === null) throw new Error(`hold or sale of ${sold} did not take effect`);
-  const b = await reserveLines(released, FIRST_HOLD_REF, [line]);
-  if (!b.ok || (await releaseLines(released, FIRST_HOLD_REF, [line])) !== 1) throw new Error(`hold or release of ${released} did not take effect`);
+  const a = await reserveLines(sold, FIRST_HOLD_REF, [lineOf(sold)]);
+  if (!a.ok || (await sellHeldLine(sold, FIRST_HOLD_REF, lineOf(sold))) === null) throw new Error(`hold or sale of ${sold} did not take effect`);
+  const b = await reserveLines(released, FIRST_HOLD_REF, [lineOf(released)]);
+  if (!b.ok || (await releaseLines(released, FIRST_HOLD_REF, [lineOf(released)])) !== 1) throw new Error(`hold or release of ${released} did not take effect`);
 }
 
 async function measured(dbPort: number, work: () => Promise<void>): Promise<{ ms: number; dbCpuMs: number }> {
@@ -139,6 +147,7 @@ async function main(): Promise<void> {
     await mongoose.connection.dropDatabase().catch(() => undefined);
     await disconnectMongo();
   }
+  console.log(`\nstripes: ${STRIPES}`);
   console.log('\n| holds in flight | sale records | document | one at a time: ms per update | database CPU ms per update | ' + `${CONCURRENCY} at once: updates/s | database CPU ms per update |`);
   console.log('|---|---|---|---|---|---|---|');
   for (const r of rows) console.log(`| ${r.holds} | ${r.sales} | ${r.docKiB} KiB | ${r.serialMs} | ${r.serialDbCpuMs} | ${r.concurrentPerSecond} | ${r.concurrentDbCpuMs} |`);
