@@ -16,6 +16,7 @@ import { openSession } from '../../src/server/admin/sessions';
 import { appRouter } from '../../src/server/api/root';
 import { auditInvariants } from '../../src/server/audit/invariants';
 import { flagForAttention } from '../../src/server/orders/attention';
+import { releaseLines, reserveLines } from '../../src/server/inventory/stock';
 import { adminApi, adminPassword, mismatchedOrder, operatorCookie, payableOrder, signInResponse } from '../admin-helpers';
 import { api, appUrl, asList, env, expectNoViolations, getOrder, manualDeps, newKey, seedProduct, sim, stockOf, trpcFailure, waitFor } from '../helpers';
 
@@ -227,12 +228,31 @@ describe('stock', () => {
       [{ ...input, name: 'x'.repeat(201) }, 'name'],
       [{ ...input, priceMinor: 12.5 }, 'priceMinor'],
       [{ ...input, initialStock: -1 }, 'initialStock'],
+      [{ ...input, stripes: 65 }, 'stripes'],
+      [{ ...input, stripes: 0 }, 'stripes'],
     ] as const) {
       const err = await trpcFailure(admin.createProduct.mutate(bad));
       expect(err.data?.httpStatus, field).toBe(400);
       expect(err.data?.field).toBe(field);
     }
     await expectNoViolations({ orderIds: [], skus: [sku] });
+  });
+
+  it('creates a product split into stripes and shows, and adds to, the stock of all of them', async () => {
+    const sku = `STRIPED-${randomBytes(4).toString('hex').toUpperCase()}`;
+    const admin = adminApi(cookie);
+    expect((await admin.createProduct.mutate({ sku, name: 'Sale lamp', priceMinor: 99_900, initialStock: 6, stripes: 4 })).outcome).toBe('created');
+    expect(await Product.findById(sku, { stripes: 1 }).lean()).toMatchObject({ stripes: 4 });
+    // An order on stripe 3 pulls units there from stripe 0.
+    const orderId = `ord_${randomBytes(12).toString('hex')}`;
+    expect((await reserveLines(orderId, 'r1', [{ sku, qty: 2, stripe: 3 }])).ok).toBe(true);
+    const added = await admin.addStock.mutate({ sku, qty: 5, requestKey: newKey() });
+    expect(added).toMatchObject({ outcome: 'applied', initialStock: 11, available: 9 });
+    const [row] = (await admin.stock.query({ sku })).products;
+    expect(row).toMatchObject({ initialStock: 11, available: 9, reserved: 2, sold: 0 });
+    expect(row?.holds.map((h) => h.orderId)).toEqual([orderId]);
+    await releaseLines(orderId, 'r1', [{ sku, qty: 2, stripe: 3 }]);
+    expect(await stockOf(sku)).toMatchObject({ initialStock: 11, available: 11, reserved: 0 });
   });
 });
 

@@ -119,16 +119,22 @@ export async function addStock(sku: string, qty: number, requestKey: string): Pr
   ).lean<StoredProduct>();
   if (updated) {
     logger.info({ sku, qty, action: 'add-stock', outcome: 'applied', initialStock: updated.initialStock }, 'stock added by an operator');
-    return { outcome: 'applied', sku, initialStock: updated.initialStock, available: updated.available };
+    return { outcome: 'applied', sku, initialStock: updated.initialStock, available: await availableOf(updated) };
   }
-  const current = await Product.findById(sku, { restocks: 1, initialStock: 1, available: 1 }).lean<StoredProduct>();
+  const current = await Product.findById(sku, { restocks: 1, initialStock: 1, available: 1, stripes: 1, xfer: 1 }).lean<StoredProduct>();
   if (!current) throw new DomainError('NOT_FOUND', `No product ${sku}`, { field: 'sku' });
   const earlier = current.restocks?.find((r) => r.key === requestKey);
   if (earlier && earlier.qty !== qty) {
     throw new DomainError('IDEMPOTENCY_CONFLICT', `This request key already added ${earlier.qty} units, not ${qty}`, { field: 'requestKey' });
   }
   logger.info({ sku, qty, action: 'add-stock', outcome: 'replayed' }, 'stock addition repeated');
-  return { outcome: 'replayed', sku, initialStock: current.initialStock, available: current.available };
+  return { outcome: 'replayed', sku, initialStock: current.initialStock, available: await availableOf(current) };
+}
+
+/** What the product has free to hold, over all its stripes. */
+async function availableOf(product: StoredProduct): Promise<number> {
+  const [whole] = await withAllStripes([product]);
+  return whole?.available ?? product.available;
 }
 
 export interface NewProduct {
