@@ -191,7 +191,7 @@ export async function reconcile(deps: Pick<Deps, 'enqueuer' | 'stripe'>, opts: R
   });
   // Units between two stripes of a product whose transferer died between its
   // steps: any hold that finds its stripe short finishes them too, but until
-  // then they are counted in no stripe's stock. A scan of the catalogue, with the sweep.
+  // then no stripe can hold them. A scan of the catalogue, with the sweep.
   if (opts.sweepStrayHolds ?? true) {
     await isolated('stripe transfers', async () => {
       report.transfersFinished = await finishStrandedTransfers(limit);
