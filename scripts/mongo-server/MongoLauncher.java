@@ -100,6 +100,17 @@ public class MongoLauncher {
         protected MemoryCollection openOrCreateCollection(String collectionName, CollectionOptions options) {
             return new IdFirstMemoryCollection(this, collectionName, options, cursorRegistry);
         }
+
+        // A `create` command (mongoose creates each model's collection when it starts) checks that
+        // the collection is missing and creates it without the lock the server takes to create a
+        // collection on first use. A `create` racing an index build or an insert for the same
+        // collection (a web process and a worker starting together on an empty database) made a
+        // second collection object without an _id index; the writes that went through it could never
+        // be updated again ("Expected one element but got zero"). Under the same lock here.
+        @Override
+        public synchronized MongoCollection<Integer> createCollectionOrThrowIfExists(String collectionName, CollectionOptions options) {
+            return super.createCollectionOrThrowIfExists(collectionName, options);
+        }
     }
 
     static final class IdFirstMemoryCollection extends MemoryCollection {
@@ -173,6 +184,12 @@ public class MongoLauncher {
             MVMap<Object, Document> data = mvStore.openMap("databases." + namespace);
             MVMap<String, Object> meta = mvStore.openMap("meta." + namespace);
             return new IdFirstH2Collection(this, collectionName, options, data, meta, cursorRegistry);
+        }
+
+        // As in IdFirstMemoryDatabase: a `create` under the lock that creating on first use takes.
+        @Override
+        public synchronized MongoCollection<Object> createCollectionOrThrowIfExists(String collectionName, CollectionOptions options) {
+            return super.createCollectionOrThrowIfExists(collectionName, options);
         }
     }
 

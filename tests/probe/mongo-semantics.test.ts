@@ -386,6 +386,22 @@ describe.each(probeTargets())('MongoDB semantics on $label', (target: ProbeTarge
       expect(errors.every(isDuplicateKey)).toBe(true);
       expect(await c.countDocuments({ idempotencyKey: 'same-key' })).toBe(1);
     });
+
+    it('a collection whose `create` races its first writes and index builds keeps every document updatable', async () => {
+      // A web process and a worker starting together on an empty database: mongoose sends `create`
+      // for each model while the other process already builds indexes and inserts.
+      for (let round = 0; round < 40; round++) {
+        const name = `create_race_${round}`;
+        const c = db().collection<{ _id: string; touched?: boolean }>(name);
+        const ids = Array.from({ length: 8 }, (_, i) => `d${i}`);
+        await Promise.all([
+          ...Array.from({ length: 4 }, () => db().createCollection(name).catch(() => undefined)),
+          c.createIndex({ k: 1 }, { unique: true, sparse: true }),
+          ...ids.map((_id) => c.insertOne({ _id })),
+        ]);
+        for (const _id of ids) expect((await c.updateOne({ _id }, { $set: { touched: true } })).modifiedCount, `${name} ${_id}`).toBe(1);
+      }
+    });
   });
 
   // ---------------------------------------------------------------------------------------------
