@@ -45,7 +45,8 @@ export const customer: CustomerInput = {
   address: { line1: '12 MG Road', city: 'Bengaluru', state: 'Karnataka', postalCode: '560001', country: 'IN' },
 };
 
-export async function seedProduct(stock: number, priceMinor = 49_900): Promise<string> {
+/** A product with `stock` units; with `stripes`, its stock split over that many documents, all units on stripe 0. */
+export async function seedProduct(stock: number, priceMinor = 49_900, opts: { stripes?: number } = {}): Promise<string> {
   const sku = uniqueSku();
   await Product.create({
     _id: sku,
@@ -56,6 +57,7 @@ export async function seedProduct(stock: number, priceMinor = 49_900): Promise<s
     available: stock,
     reserved: 0,
     sold: 0,
+    ...(opts.stripes ? { stripes: opts.stripes } : {}),
   });
   return sku;
 }

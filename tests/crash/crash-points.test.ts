@@ -21,7 +21,7 @@
  */
 import { readFileSync, rmSync } from 'node:fs';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { Product, WebhookEvent } from '../../prisma-free-models';
+import { WebhookEvent } from '../../prisma-free-models';
 import { CRASH_POINTS, type CrashPoint } from '../../src/server/crash-points';
 import { cancelOrder, settleClosedOrder } from '../../src/server/orders/close-order';
 import { placeOrder } from '../../src/server/orders/place-order';
@@ -437,7 +437,7 @@ describe('transfers between stripes', () => {
   /** A product with 4 units on stripe 0 of two stripes, and an order for one on stripe 1 that the worker reserving it dies for at `point`. */
   async function killedPullingUnits(point: CrashPoint) {
     const t = await crashTest(point);
-    const sku = await stripedProduct(4);
+    const sku = await seedProduct(4, undefined, { stripes: 2 });
     const { orderId } = await placeOnStripe(t, sku, 2, 1);
     await t.crashed();
     expect((await getOrder(orderId)).state).toBe('CREATED');
@@ -445,13 +445,6 @@ describe('transfers between stripes', () => {
     // Half of stripe 0 taken for stripe 1.
     expect(left?.stripes[0]).toMatchObject({ available: 2, xfer: { seq: 1, to: 1, qty: 2 } });
     return { t, sku, orderId, left };
-  }
-
-  /** A product with `units` on stripe 0 of two stripes. */
-  async function stripedProduct(units: number): Promise<string> {
-    const sku = await seedProduct(units);
-    await Product.updateOne({ _id: sku }, { $set: { stripes: 2 } });
-    return sku;
   }
 
   it('transfer:after-take: units taken from stripe 0 for stripe 1, credited nowhere; the restarted worker finishes the transfer and holds', async () => {

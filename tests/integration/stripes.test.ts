@@ -15,7 +15,7 @@ import { releaseLines, reserveLines, sellHeldLine, type StockLine } from '../../
 import { finishStrandedTransfers, finishTransfer, readStripes, stripeFor, withAllStripes } from '../../src/server/inventory/stripes';
 import { placeOrder } from '../../src/server/orders/place-order';
 import { reconcile } from '../../src/server/orders/reconcile';
-import { cartWith, customer, expectNoViolations, getOrder, manualDeps, newKey, uniqueSku } from '../helpers';
+import { cartWith, customer, expectNoViolations, getOrder, manualDeps, newKey, seedProduct } from '../helpers';
 
 let m: ReturnType<typeof manualDeps>;
 beforeAll(() => {
@@ -25,11 +25,7 @@ afterAll(async () => {
   await m.close();
 });
 
-async function stripedProduct(units: number, stripes: number): Promise<string> {
-  const sku = uniqueSku();
-  await Product.create({ _id: sku, name: `Striped ${sku}`, priceMinor: 49_900, currency: 'inr', initialStock: units, available: units, reserved: 0, sold: 0, stripes });
-  return sku;
-}
+const stripedProduct = (units: number, stripes: number) => seedProduct(units, undefined, { stripes });
 
 /** The product's stock over all its stripes, checked against the stock invariants. */
 async function wholeStock(sku: string): Promise<ProductDoc> {
@@ -90,6 +86,28 @@ describe('stock split into stripes', () => {
     }
     expect(interleaved).toBe(true);
     expect(await wholeStock(sku)).toMatchObject({ available: 0, reserved: 2 });
+  });
+
+  it('moves no units out of a product withdrawn between a look at its stripes and the transfer', async () => {
+    const sku = await stripedProduct(4, 2);
+    const a = order();
+    // Withdrawn right before the first update of the transfer to stripe 1 (it carries `xfer`).
+    let withdrawn = false;
+    const previous = setOperationGate(async (op) => {
+      if (withdrawn || op.model !== 'Product' || op.op !== 'updateOne' || !JSON.stringify(op.update ?? {}).includes('xfer')) return;
+      withdrawn = true;
+      await Product.updateOne({ _id: sku }, { $set: { active: false } });
+    });
+    try {
+      expect(await reserveLines(a, 'r1', [line(sku, 1)])).toEqual({ ok: false, reason: 'UNKNOWN_SKU', sku });
+    } finally {
+      setOperationGate(previous);
+    }
+    expect(withdrawn).toBe(true);
+    expect((await readStripes(sku))?.stripes.map((st) => ({ available: st.available, xfer: st.xfer }))).toEqual([
+      { available: 4, xfer: null },
+      { available: 0, xfer: null },
+    ]);
   });
 
   it('holds one order once on its stripe, whatever runs it twice', async () => {

@@ -58,7 +58,6 @@ export interface StripeState {
 export interface StripedStock {
   sku: string;
   active: boolean;
-  initialStock: number;
   stripes: StripeState[];
 }
 
@@ -110,23 +109,23 @@ function stateOf(stripe: number, doc: StoredStock | undefined): StripeState {
 
 /** The product's stock on every stripe; null when there is no such product. */
 export async function readStripes(sku: string): Promise<StripedStock | null> {
-  const product = await Product.findById(sku, { ...STOCK_FIELDS, active: 1, stripes: 1, initialStock: 1 }).lean<StoredStock & { active?: boolean; stripes?: number; initialStock: number }>();
+  const product = await Product.findById(sku, { ...STOCK_FIELDS, active: 1, stripes: 1 }).lean<StoredStock & { active?: boolean; stripes?: number }>();
   if (!product) return null;
   const n = stripeCount(product);
   const others = n > 1 ? await StockStripe.find({ _id: { $in: Array.from({ length: n - 1 }, (_, i) => stripeDocId(sku, i + 1)) } }, STOCK_FIELDS).lean<StoredStock[]>() : [];
   const byId = new Map(others.map((d) => [d._id, d]));
   const stripes = [stateOf(0, product)];
   for (let k = 1; k < n; k++) stripes.push(stateOf(k, byId.get(stripeDocId(sku, k))));
-  return { sku, active: product.active !== false, initialStock: product.initialStock, stripes };
+  return { sku, active: product.active !== false, stripes };
 }
 
 /** Whether two reads of a product's stripes saw the same versions of every stripe: then both saw one moment. */
-export function sameMoment(a: StripedStock, b: StripedStock): boolean {
+function sameMoment(a: StripedStock, b: StripedStock): boolean {
   return a.stripes.length === b.stripes.length && a.stripes.every((s, i) => s.v === b.stripes[i]?.v && s.missing === b.stripes[i]?.missing) && a.active === b.active;
 }
 
 /** Units of transfers taken from their source and not yet credited to their target, by what this read saw. */
-export function inTransit(stock: StripedStock): number {
+function inTransit(stock: StripedStock): number {
   let units = 0;
   for (const source of stock.stripes) {
     const x = source.xfer;
@@ -138,7 +137,7 @@ export function inTransit(stock: StripedStock): number {
 }
 
 /** Units free to hold across the stripes (transfers in flight included), by what this read saw. */
-export function totalAvailable(stock: StripedStock): number {
+function totalAvailable(stock: StripedStock): number {
   return stock.stripes.reduce((sum, s) => sum + s.available, 0) + inTransit(stock);
 }
 
@@ -310,7 +309,7 @@ export async function withAllStripes<P extends ProductStock>(products: P[]): Pro
     const n = stripeCount(p);
     if (n === 1) return p;
     const parts = Array.from({ length: n - 1 }, (_, i) => byId.get(stripeDocId(p._id, i + 1)));
-    const stock: StripedStock = { sku: p._id, active: true, initialStock: 0, stripes: [stateOf(0, p), ...parts.map((d, i) => stateOf(i + 1, d))] };
+    const stock: StripedStock = { sku: p._id, active: true, stripes: [stateOf(0, p), ...parts.map((d, i) => stateOf(i + 1, d))] };
     const sum = (field: 'reserved' | 'sold') => stock.stripes.reduce((total, s) => total + s[field], 0);
     const found = parts.filter((d) => d !== undefined);
     return {
