@@ -64,6 +64,14 @@ import java.util.concurrent.CountDownLatch;
 
 public class MongoLauncher {
 
+    // ---- No size bookkeeping on every write ----
+    //
+    // The library keeps each collection's data size (collStats' `size`) by encoding the whole
+    // document to BSON on every insert and delete, and the old and the new document on every update:
+    // an update of a product carrying hundreds of holds encoded it twice more only to count bytes.
+    // The collections below keep no such count (collStats reports what was counted before, or 0); no
+    // part of the system reads it.
+
     // ---- Queries anchored on _id use the _id index ----
     //
     // mongo-java-server uses an index only for a query on exactly that index's keys, so
@@ -122,6 +130,11 @@ public class MongoLauncher {
     static final class IdFirstMemoryCollection extends MemoryCollection {
         IdFirstMemoryCollection(MongoDatabase database, String collectionName, CollectionOptions options, CursorRegistry cursorRegistry) {
             super(database, collectionName, options, cursorRegistry);
+        }
+
+        @Override
+        protected boolean tracksDataSize() {
+            return false;
         }
 
         @Override
@@ -243,6 +256,11 @@ public class MongoLauncher {
         IdFirstH2Collection(MongoDatabase database, String collectionName, CollectionOptions options,
                             MVMap<Object, Document> data, MVMap<String, Object> meta, CursorRegistry cursorRegistry) {
             super(database, collectionName, options, data, meta, cursorRegistry);
+        }
+
+        @Override
+        protected boolean tracksDataSize() {
+            return false;
         }
 
         @Override
