@@ -280,8 +280,9 @@ public class MongoLauncher {
     // B-tree's binary search: 40 % of the server's CPU in a sale. Here the key is serialized once per
     // operation and the map is keyed by those bytes (as an ISO-8859-1 string, which H2 compares
     // natively). Two keys are equal exactly when they were before: when their serialized bytes are.
-    // Only the order of the entries changes, which no unique index uses (range and regex queries on
-    // an index read all its entries, as before).
+    // Only the order of the entries changes, which nothing uses: the library answers no range query
+    // from an index, and a regular expression on an indexed field reads every entry, as before (each
+    // key is then deserialized again; nothing in the system queries a unique key that way).
 
     static final class SerializedKeyIndex extends AbstractUniqueIndex<Object> {
         static final String MAP_SUFFIX = ".serialized";
