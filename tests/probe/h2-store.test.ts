@@ -4,7 +4,8 @@
  * serialized bytes (scripts/mongo-server/MongoLauncher.java,
  * SerializedKeyIndex). A store written in the library's own format is
  * converted when the server opens it, and the indexes keep answering and
- * refusing duplicates after the conversion and after a restart.
+ * refusing duplicates after the conversion and after a restart; a conversion
+ * killed midway is finished at the next start.
  */
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -15,7 +16,6 @@ import { freePort, ProcessGroup, ROOT, startProcess, stopProcess, waitForOutput,
 import { database, errorOf, isDuplicateKey, openConnection } from './probe-helpers';
 
 const dataDir = mkdtempSync(path.join(tmpdir(), 'h2-store-'));
-const file = path.join(dataDir, 'store.mv');
 const group = new ProcessGroup();
 let classpath = '';
 let port = 0;
@@ -36,7 +36,7 @@ function java(name: string, program: string, args: string[]): Managed {
 }
 
 /** Starts a server on the store, runs fn against it, stops it cleanly (the store is committed on SIGTERM). */
-async function withServer(kind: 'legacy' | 'launcher', fn: (conn: Connection) => Promise<void>): Promise<void> {
+async function withServer(kind: 'legacy' | 'launcher', file: string, fn: (conn: Connection) => Promise<void>): Promise<void> {
   const proc =
     kind === 'legacy'
       ? java('legacy', 'tests/probe/LegacyH2Server.java', [String(port), file])
@@ -51,11 +51,11 @@ async function withServer(kind: 'legacy' | 'launcher', fn: (conn: Connection) =>
   }
 }
 
-/** Every document is found by its _id, by its unique key and by an _id plus a condition; duplicates are refused. */
+/** Every document written (`count` stored in all) is found by its _id, by its unique key and by an _id plus a condition; duplicates are refused. */
 async function expectIndexesWork(conn: Connection, count: number): Promise<void> {
   const stored = orders(conn);
   expect(await stored.countDocuments()).toBe(count);
-  for (let i = 0; i < count; i += 37) {
+  for (let i = 0; i < DOCS; i++) {
     const id = `order-${String(i).padStart(4, '0')}`;
     expect(await stored.findOne({ _id: id })).toMatchObject({ key: `key-${i}`, n: i });
     expect(await stored.findOne({ key: `key-${i}` })).toMatchObject({ _id: id });
@@ -74,6 +74,17 @@ async function expectIndexesWork(conn: Connection, count: number): Promise<void>
   await stored.updateOne({ _id: 'order-0009' }, { $set: { key: 'key-9' } });
 }
 
+/** A store written by the library itself: the orders with a unique index on `key`. */
+async function legacyStore(name: string): Promise<string> {
+  const file = path.join(dataDir, name);
+  await withServer('legacy', file, async (conn) => {
+    await orders(conn).createIndex({ key: 1 }, { unique: true, name: 'key_unique' });
+    await orders(conn).insertMany(docs);
+    await expectIndexesWork(conn, DOCS);
+  });
+  return file;
+}
+
 beforeAll(async () => {
   const classpathFile = path.join(ROOT, '.run', 'mongo-classpath.txt');
   if (!existsSync(classpathFile)) throw new Error(`${classpathFile} is missing: run \`bash scripts/services/services.sh up test\` (npm test does)`);
@@ -88,16 +99,12 @@ afterAll(async () => {
 
 describe('the H2 store of the local MongoDB server', () => {
   it('opens a store written in the library’s own index format, converts its unique indexes and keeps them after a restart', async () => {
-    await withServer('legacy', async (conn) => {
-      await orders(conn).createIndex({ key: 1 }, { unique: true, name: 'key_unique' });
-      await orders(conn).insertMany(docs);
-      await expectIndexesWork(conn, DOCS);
-    });
-    await withServer('launcher', async (conn) => {
+    const file = await legacyStore('converted.mv');
+    await withServer('launcher', file, async (conn) => {
       await expectIndexesWork(conn, DOCS);
       await orders(conn).insertOne({ _id: 'order-9999', key: 'key-9999', n: 9999, state: 'CREATED' });
     });
-    await withServer('launcher', async (conn) => {
+    await withServer('launcher', file, async (conn) => {
       await expectIndexesWork(conn, DOCS + 1);
       expect(await orders(conn).findOne({ key: 'key-9999' })).toMatchObject({ _id: 'order-9999' });
       // Dropping the collection drops its indexes: a new one under the same name starts empty.
@@ -107,5 +114,15 @@ describe('the H2 store of the local MongoDB server', () => {
       await again.insertOne({ _id: 'order-0001', key: 'key-1', n: 1, state: 'CREATED' });
       expect(await again.countDocuments()).toBe(1);
     });
+  }, 300_000);
+
+  it('finishes a conversion that was killed midway: the partly filled index is completed from the old one', async () => {
+    const file = await legacyStore('interrupted.mv');
+    const interrupt = java('interrupt', 'tests/probe/LegacyH2Server.java', ['--interrupt-conversion', file, String(DOCS / 3)]);
+    await waitForOutput(interrupt, 'conversion interrupted', 90_000);
+    await stopProcess(interrupt, 'SIGTERM', 20_000);
+    // Not empty, so the library would not rebuild it from the documents: only the conversion fills it.
+    await withServer('launcher', file, (conn) => expectIndexesWork(conn, DOCS));
+    await withServer('launcher', file, (conn) => expectIndexesWork(conn, DOCS));
   }, 300_000);
 });
