@@ -64,6 +64,15 @@ import java.util.concurrent.CountDownLatch;
 
 public class MongoLauncher {
 
+    // ---- Index builds under the collection's lock ----
+    //
+    // The library runs a collection's reads and writes under the collection's lock, but builds and
+    // drops its indexes under the database's. An index build racing an insert (a web process creating
+    // its indexes while a worker already writes) failed the insert with a ConcurrentModificationException
+    // on the index list ("Unknown error"), and an index built from the documents while one was being
+    // inserted could miss it, so that a unique index would let its duplicate in. The collections below
+    // build and drop indexes under the same lock as their writes.
+
     // ---- No size bookkeeping on every write ----
     //
     // The library keeps each collection's data size (collStats' `size`) by encoding the whole
@@ -135,6 +144,16 @@ public class MongoLauncher {
         @Override
         protected boolean tracksDataSize() {
             return false;
+        }
+
+        @Override
+        public synchronized void addIndex(Index<Integer> index) {
+            super.addIndex(index);
+        }
+
+        @Override
+        public synchronized void dropIndex(String indexName) {
+            super.dropIndex(indexName);
         }
 
         @Override
@@ -261,6 +280,16 @@ public class MongoLauncher {
         @Override
         protected boolean tracksDataSize() {
             return false;
+        }
+
+        @Override
+        public synchronized void addIndex(Index<Object> index) {
+            super.addIndex(index);
+        }
+
+        @Override
+        public synchronized void dropIndex(String indexName) {
+            super.dropIndex(indexName);
         }
 
         @Override

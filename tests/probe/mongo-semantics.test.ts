@@ -402,6 +402,27 @@ describe.each(probeTargets())('MongoDB semantics on $label', (target: ProbeTarge
         for (const _id of ids) expect((await c.updateOne({ _id }, { $set: { touched: true } })).modifiedCount, `${name} ${_id}`).toBe(1);
       }
     });
+
+    it('unique indexes built while documents are inserted: every insert succeeds and every index holds every document', async () => {
+      // A web process building its indexes while a worker already writes to the same collection.
+      const keys = ['a', 'b', 'c', 'd'] as const;
+      for (let round = 0; round < 30; round++) {
+        const c = db().collection<{ _id: string } & Record<string, unknown>>(`index_race_${round}`);
+        await c.insertOne({ _id: 'first', a: -1, b: -1, c: -1, d: -1 }); // the collection exists; its indexes do not
+        const docs = Array.from({ length: 24 }, (_, i) => ({ _id: `doc${i}`, a: i, b: i, c: i, d: i }));
+        const { errors } = await settleAll<unknown>([
+          ...keys.map((k) => c.createIndex({ [k]: 1 }, { unique: true })),
+          ...docs.map((doc) => c.insertOne(doc)),
+        ]);
+        expect(errors, `round ${round}`).toEqual([]);
+        // Were an index missing a document, its duplicate would get in.
+        for (const [n, k] of keys.entries()) {
+          const fresh = Object.fromEntries(keys.map((other) => [other, 1000 + n])); // unique in every other index
+          const dup = await errorOf(() => c.insertOne({ ...fresh, _id: `dup-${k}`, [k]: 7 }));
+          expect(isDuplicateKey(dup), `round ${round}: ${k} refuses a duplicate`).toBe(true);
+        }
+      }
+    });
   });
 
   // ---------------------------------------------------------------------------------------------
