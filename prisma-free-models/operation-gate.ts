@@ -36,6 +36,31 @@ export async function passOperationGate(operation: Operation): Promise<void> {
   if (gate) await gate(operation);
 }
 
+/** Runs branches that may overlap; resolves, once every one has ended, with how each ended. */
+export type BranchRunner = (branches: readonly (() => Promise<unknown>)[]) => Promise<PromiseSettledResult<unknown>[]>;
+
+const atOnce: BranchRunner = (branches) => Promise.allSettled(branches.map((branch) => branch()));
+
+let branchRunner: BranchRunner | undefined;
+
+/** Installs (or, with undefined, removes) how runConcurrently runs its branches; only the scheduler installs one. */
+export function setBranchRunner(next: BranchRunner | undefined): void {
+  branchRunner = next;
+}
+
+/**
+ * Runs independent steps at once and waits for every one of them, then
+ * rejects with the first failure in the order given, if any: unlike
+ * Promise.all, nothing is still running when it rejects. Under the test
+ * scheduler each branch is a task of its own, so the order of their
+ * operations is chosen like any other interleaving.
+ */
+export async function runConcurrently(branches: readonly (() => Promise<unknown>)[]): Promise<void> {
+  const results = await (branchRunner ?? atOnce)(branches);
+  const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed) throw failed.reason;
+}
+
 const QUERY_OPERATIONS: MongooseDefaultQueryMiddleware[] = [
   'countDocuments',
   'deleteMany',

@@ -73,7 +73,9 @@ export async function runSchedule<F extends Fixture>(world: World, scenario: Sce
     ...settled.gaveUp.map((g) => `[gave-up] ${g}`),
     ...(scenario.check ? await scenario.check(fixture, world, results) : []),
   ];
-  const points = tasks.map((_, i) => scheduler.trace.filter((s) => s.task === i).length);
+  // Per task, the branches of forking steps included (their ids follow the steps').
+  const taskCount = Math.max(tasks.length, ...scheduler.trace.map((s) => s.task + 1));
+  const points = Array.from({ length: taskCount }, (_, i) => scheduler.trace.filter((s) => s.task === i).length);
   const seen = strategy instanceof ReplayStrategy ? strategy.seen : [];
   const outcomes = results.map((r, i) => `${i} ${r.name}: ${r.ok ? String(r.value) : `threw ${(r.error as Error).message}`}`).join('\n');
   // A depth-first prefix names its whole choice sequence once run.

@@ -11,10 +11,14 @@
  *
  * Which task an operation belongs to is carried by AsyncLocalStorage, so
  * operations outside any task (fixtures, the auditor) pass the gate at once.
+ * A step that runs operations at once (runConcurrently in
+ * prisma-free-models/operation-gate.ts) forks: each branch becomes a task of
+ * its own, started in order, and the step waits, not schedulable, until all
+ * of its branches have ended.
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
 import Stripe from 'stripe';
-import { setOperationGate, type Operation } from '../../prisma-free-models/operation-gate';
+import { setBranchRunner, setOperationGate, type Operation } from '../../prisma-free-models/operation-gate';
 
 /** Chooses which waiting task proceeds. Deterministic for a given construction. */
 export interface Strategy {
@@ -39,7 +43,8 @@ export interface TraceStep {
 interface Task {
   id: number;
   name: string;
-  state: 'running' | 'parked' | 'done';
+  /** new: not started yet; joined: waiting for the branches it forked. */
+  state: 'new' | 'running' | 'parked' | 'joined' | 'done';
   label: string;
   resume?: () => void;
   result?: TaskResult;
@@ -59,7 +64,7 @@ export class SchedulerStall extends Error {
 export class Scheduler {
   readonly trace: TraceStep[] = [];
   private tasks: Task[] = [];
-  private wake: (() => void) | undefined;
+  private readonly waiters = new Set<() => void>();
 
   constructor(
     private readonly strategy: Strategy,
@@ -69,23 +74,13 @@ export class Scheduler {
 
   /** Runs the tasks to completion, one point at a time, and returns each one's result in order. */
   async run(specs: readonly TaskSpec[]): Promise<TaskResult[]> {
-    this.tasks = specs.map((s, id) => ({ id, name: s.name, state: 'running', label: 'start' }));
+    this.tasks = specs.map((s, id) => ({ id, name: s.name, state: 'new', label: 'start' }));
     // Tasks start one after another, each up to its first point, so even the
     // code before the first operation runs in a fixed order.
     for (const [i, spec] of specs.entries()) {
       const task = this.tasks[i] as Task;
-      const done = (result: TaskResult) => {
-        task.state = 'done';
-        task.result = result;
-        this.notify();
-      };
-      current.run({ scheduler: this, task }, () => {
-        spec.run().then(
-          (value) => done({ name: task.name, ok: true, value }),
-          (error: unknown) => done({ name: task.name, ok: false, error }),
-        );
-      });
-      await this.settled(task);
+      this.start(task, spec.run, () => undefined);
+      await this.settled();
     }
     for (let step = 0; ; step++) {
       const enabled = this.tasks.filter((t) => t.state === 'parked').map((t) => t.id);
@@ -98,15 +93,63 @@ export class Scheduler {
       task.state = 'running';
       task.resume = undefined;
       resume?.();
-      await this.settled(task);
+      await this.settled();
     }
-    return this.tasks.map((t) => t.result as TaskResult);
+    return this.tasks.slice(0, specs.length).map((t) => t.result as TaskResult);
+  }
+
+  private start(task: Task, run: () => Promise<unknown>, ended: (result: TaskResult) => void): void {
+    task.state = 'running';
+    const done = (result: TaskResult) => {
+      task.state = 'done';
+      task.result = result;
+      ended(result);
+      this.notify();
+    };
+    current.run({ scheduler: this, task }, () => {
+      run().then(
+        (value) => done({ name: task.name, ok: true, value }),
+        (error: unknown) => done({ name: task.name, ok: false, error }),
+      );
+    });
+  }
+
+  /**
+   * Called from inside a task that runs branches at once: each becomes a task
+   * (ids after the existing ones), started in order up to its first point
+   * while the forking task still counts as running; then the forking task
+   * waits, not schedulable, until the last branch ends.
+   */
+  async fork(parent: Task, branches: readonly (() => Promise<unknown>)[]): Promise<PromiseSettledResult<unknown>[]> {
+    if (parent.state !== 'running') throw new Error(`task ${parent.name} forked while not running`);
+    let left = branches.length;
+    const ended: Promise<PromiseSettledResult<unknown>>[] = [];
+    // One branch at a time up to its first point, as tasks start.
+    for (const [i, run] of branches.entries()) {
+      const task: Task = { id: this.tasks.length, name: `${parent.name} ${i + 1}/${branches.length}`, state: 'new', label: 'start' };
+      this.tasks.push(task);
+      ended.push(
+        new Promise((resolve) => {
+          this.start(task, run, (result) => {
+            // Runnable again the moment its last branch ends, so the scheduler waits for its next point.
+            if (--left === 0) parent.state = 'running';
+            resolve(result.ok ? { status: 'fulfilled', value: result.value } : { status: 'rejected', reason: result.error });
+          });
+        }),
+      );
+      await this.until(() => task.state !== 'running');
+    }
+    if (left > 0) {
+      parent.state = 'joined';
+      this.notify();
+    }
+    return Promise.all(ended);
   }
 
   /** Called from inside a task at a point: waits for the scheduler's permission. */
   point(task: Task, label: string): Promise<void> {
     if (task.state !== 'running') {
-      throw new Error(`task ${task.name} reached ${label} while already waiting at ${task.label}: steps must not run database operations in parallel`);
+      throw new Error(`task ${task.name} reached ${label} while already waiting at ${task.label}: steps run operations in parallel only through runConcurrently (prisma-free-models/operation-gate.ts)`);
     }
     return new Promise<void>((resolve) => {
       task.state = 'parked';
@@ -122,25 +165,33 @@ export class Scheduler {
   }
 
   private notify(): void {
-    const wake = this.wake;
-    this.wake = undefined;
-    wake?.();
+    const waiters = [...this.waiters];
+    this.waiters.clear();
+    for (const wake of waiters) wake();
   }
 
-  /** Waits until the task has parked at its next point or finished. */
-  private async settled(task: Task): Promise<void> {
+  /** Waits until no task is running: each has parked at its next point, is waiting for its branches, or has finished. */
+  private settled(): Promise<void> {
+    return this.until(() => !this.tasks.some((t) => t.state === 'running'));
+  }
+
+  private async until(done: () => boolean): Promise<void> {
     const deadline = Date.now() + this.stallMs;
-    while (task.state === 'running') {
+    while (!done()) {
       const left = deadline - Date.now();
       if (left <= 0) {
-        throw new SchedulerStall(`task ${task.name} neither reached a point nor finished within ${this.stallMs} ms after ${task.label}\n${this.describeTrace()}`);
+        const stuck = this.tasks.filter((t) => t.state === 'running').map((t) => `${t.name} (after ${t.label})`);
+        throw new SchedulerStall(`task ${stuck.join(', ')} neither reached a point nor finished within ${this.stallMs} ms\n${this.describeTrace()}`);
       }
       let timer: NodeJS.Timeout | undefined;
+      let wake: (() => void) | undefined;
       await new Promise<void>((resolve) => {
-        this.wake = resolve;
+        wake = resolve;
+        this.waiters.add(resolve);
         timer = setTimeout(resolve, left);
       });
       clearTimeout(timer);
+      if (wake) this.waiters.delete(wake);
     }
   }
 }
@@ -164,10 +215,17 @@ export function describeOperation(op: Operation): string {
   return `${op.model}.${op.op} ${brief(op.filter ?? {})}${op.update ? ` ${brief(op.update)}` : ''}`;
 }
 
-/** Makes every model operation a scheduling point. Returns the uninstaller. */
+/** Makes every model operation a scheduling point, and every branch of runConcurrently a task. Returns the uninstaller. */
 export function installOperationGate(): () => void {
   setOperationGate((op) => (current.getStore() ? schedulingPoint(describeOperation(op)) : undefined));
-  return () => setOperationGate(undefined);
+  setBranchRunner((branches) => {
+    const ctx = current.getStore();
+    return ctx ? ctx.scheduler.fork(ctx.task, branches) : Promise.allSettled(branches.map((branch) => branch()));
+  });
+  return () => {
+    setOperationGate(undefined);
+    setBranchRunner(undefined);
+  };
 }
 
 /** An HTTP client for the Stripe SDK whose every request is a scheduling point. */

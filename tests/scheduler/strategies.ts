@@ -9,8 +9,9 @@
  *   - `dfs:<choices>`   an explicit choice sequence (exhaustive enumeration
  *                       walks them all); after it ends, the lowest waiting task;
  *   - `seq:<t>x<n>,...` a schedule written by hand from reading the code: run
- *                       task t for n points (`*`: until it finishes), then the
- *                       next segment; after the last, the lowest waiting task.
+ *                       task t for n points (`*`: until it finishes, or waits
+ *                       for branches it forked), then the next segment; after
+ *                       the last, the lowest waiting task.
  */
 import type { Strategy } from './scheduler';
 
