@@ -84,14 +84,24 @@ export async function pay(world: World, pi: string, paymentMethod = 'pm_card_vis
   return world.stripe.paymentIntents.retrieve(pi);
 }
 
-/** A payment_intent.succeeded event, signed and received by the real webhook intake. Returns its id. */
-export async function successEvent(world: World, pi: Stripe.PaymentIntent): Promise<string> {
+/** A payment_intent.succeeded event as Stripe would deliver it: its id, body and signature. */
+export function signedSuccessEvent(world: World, pi: Stripe.PaymentIntent): { id: string; body: string; signature: string } {
   const id = `evt_${randomBytes(8).toString('hex')}`;
   const body = JSON.stringify({ id, object: 'event', type: 'payment_intent.succeeded', created: Math.floor(Date.now() / 1000), data: { object: pi } });
-  const signature = world.stripe.webhooks.generateTestHeaderString({ payload: body, secret: WORLD_WEBHOOK_SECRET });
-  const res = await receiveStripeWebhook(body, signature, { ...world.deps, webhookSecret: WORLD_WEBHOOK_SECRET });
+  return { id, body, signature: world.stripe.webhooks.generateTestHeaderString({ payload: body, secret: WORLD_WEBHOOK_SECRET }) };
+}
+
+/** Delivers a signed event to the real webhook intake. */
+export function deliverEvent(world: World, event: { body: string; signature: string }): ReturnType<typeof receiveStripeWebhook> {
+  return receiveStripeWebhook(event.body, event.signature, { ...world.deps, webhookSecret: WORLD_WEBHOOK_SECRET });
+}
+
+/** A payment_intent.succeeded event, signed and received by the real webhook intake. Returns its id. */
+export async function successEvent(world: World, pi: Stripe.PaymentIntent): Promise<string> {
+  const event = signedSuccessEvent(world, pi);
+  const res = await deliverEvent(world, event);
   if (res.status !== 200) throw new Error(`fixture: webhook intake answered ${res.status} ${JSON.stringify(res.body)}`);
-  return id;
+  return event.id;
 }
 
 /** A PAYMENT_PENDING order paid at Stripe, its success event received but not processed yet. */

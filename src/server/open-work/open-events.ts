@@ -1,8 +1,10 @@
 /**
  * The open-events list: received webhook events not yet processed, by event
  * id, so the reconciler re-enqueues a lost processing job without searching
- * the stored events. The entry is written before the event record (intake,
- * and the reconciler's own observed successes) and on every redelivery of an
+ * the stored events. The entry is written before the event record (the
+ * reconciler's own observed successes) or with it (intake, which answers
+ * Stripe only once both are written, so a delivery that stored the event but
+ * not the entry is delivered again), again on every redelivery of an
  * unprocessed event, and deleted after the event is marked processed; an
  * entry whose event is processed, or missing for longer than
  * ORPHAN_ENTRY_GRACE_MS, is deleted by the reconciler (as it read it).

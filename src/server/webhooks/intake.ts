@@ -10,6 +10,7 @@
 import type Stripe from 'stripe';
 import { WebhookEvent } from '../../../prisma-free-models/webhook-event';
 import { insertValidated } from '../../../prisma-free-models/insert-validated';
+import { runConcurrently } from '../../../prisma-free-models/operation-gate';
 import type { Deps } from '../deps';
 import { isDuplicateKeyError } from '../errors';
 import { logger } from '../logger';
@@ -75,16 +76,24 @@ export async function receiveStripeWebhook(
     return { status: 200, body: { received: true, outcome: 'ignored' } };
   }
 
-  let outcome: 'created' | 'replayed' | 'already-done' = 'created';
-  // Listed as open work before it is stored (open-work/open-events.ts); a redelivery lists it again.
-  await openEventEntry(event.id);
-  try {
-    await insertValidated(WebhookEvent, { _id: event.id, type: event.type, ...objectRefs(event), payload: rawBody, receivedAt: new Date() });
-  } catch (err) {
-    if (!isDuplicateKeyError(err)) throw err;
-    const existing = await WebhookEvent.findById(event.id, { processedAt: 1 }).lean();
-    outcome = existing?.processedAt ? 'already-done' : 'replayed';
-  }
+  // Set by the insert's branch (a closure: not narrowed here).
+  let outcome = 'created' as 'created' | 'replayed' | 'already-done';
+  // The event and its open-events entry (open-work/open-events.ts) are written
+  // at once, and the answer waits for both: a delivery that fails or dies
+  // between them is not acknowledged, so Stripe delivers it again, and that
+  // delivery writes both again.
+  await runConcurrently([
+    () => openEventEntry(event.id),
+    async () => {
+      try {
+        await insertValidated(WebhookEvent, { _id: event.id, type: event.type, ...objectRefs(event), payload: rawBody, receivedAt: new Date() });
+      } catch (err) {
+        if (!isDuplicateKeyError(err)) throw err;
+        const existing = await WebhookEvent.findById(event.id, { processedAt: 1 }).lean();
+        outcome = existing?.processedAt ? 'already-done' : 'replayed';
+      }
+    },
+  ]);
   if (outcome !== 'already-done') {
     try {
       // A stored event's first enqueue: no job for it can have run yet.

@@ -12,7 +12,7 @@ import {
 } from './closing';
 import { firstOrdersRaceForTheSlot, placeOrderReservingTwinsLastUnit, placeOrderTwins, placeOrderTwinsLastUnit } from './checkout';
 import { finalizeTwins, finalizeVsReconcile, markPaidFinalizingVsFinalize, markPaidRerunVsFinalize, markPaidTwins, markPaidVsCancel, markPaidVsExpire, requestPaymentTwins, requestPaymentVsCancel } from './payment';
-import { reconcileVsPlaceOrder, reconcileVsPlaceOrderReserving, reconcileVsSettling } from './open-work';
+import { deliveriesVsReconcile, reconcileVsPlaceOrder, reconcileVsPlaceOrderReserving, reconcileVsSettling } from './open-work';
 import { strandedTransfer, stripeHoldsRace, stripeHoldVsRelease, stripeReserveTwins } from './stripes';
 import { lastUnit, reserveTwins, reserveTwinsMultiLine, reserveVsCancel, reserveVsExpire, staleReserveTwin, staleReserveVsStraySweep } from './reservation';
 
@@ -51,6 +51,7 @@ export const SCENARIOS = [
   reconcileVsPlaceOrder,
   reconcileVsPlaceOrderReserving,
   reconcileVsSettling,
+  deliveriesVsReconcile,
   // A product's stock split into stripes: holds, transfers and their twins.
   stripeHoldsRace,
   stripeReserveTwins,

@@ -5,6 +5,8 @@
  * payment, each while a reconciler pass runs. The job that would move the
  * order on is lost, so only the reconciler, through the list, can finish it:
  * an entry lost to the race leaves the order stuck (and `open.missing`).
+ * The same for the open-events list: a delivery and its redelivery, whose
+ * processing jobs are lost, while a reconciler pass runs.
  */
 import type { Operation } from '../../../prisma-free-models/operation-gate';
 import { customer, suiteOrderLimits, withDatabaseRefusing } from '../../helpers';
@@ -15,7 +17,8 @@ import { releasePendingHolds } from '../../../src/server/orders/close-order';
 import { placeOrder } from '../../../src/server/orders/place-order';
 import { reconcile } from '../../../src/server/orders/reconcile';
 import { job, type Fixture, type Scenario, type StepTask } from '../explore';
-import { pay, pendingOrder, product, successEvent } from '../fixtures';
+import { WebhookEvent } from '../../../prisma-free-models/webhook-event';
+import { deliverEvent, pay, pendingOrder, product, signedSuccessEvent, successEvent } from '../fixtures';
 import type { World } from '../world';
 import { expectState } from './payment';
 import { transition } from '../../../src/server/orders/state-machine';
@@ -94,4 +97,41 @@ export const reconcileVsPlaceOrderReserving: Scenario<PlaceFixture> = {
   ],
   lostJobs: (j) => j.queue === 'reservation',
   check: async ({ orderIds: [id] }) => expectState(id as string, ['PAYMENT_PENDING']),
+};
+
+type DeliveryFixture = Fixture & { event: { id: string; body: string; signature: string } };
+
+/** A PAYMENT_PENDING order paid at Stripe; its success event signed, not delivered yet. */
+async function paidNotDelivered(world: World): Promise<DeliveryFixture> {
+  const sku = await product(1);
+  const { id, pi } = await pendingOrder(world, [sku]);
+  return { orderIds: [id], skus: [sku], event: signedSuccessEvent(world, await pay(world, pi)) };
+}
+
+/**
+ * The intake writes the event and its open-events entry at once
+ * (src/server/webhooks/intake.ts): whichever lands first, and whatever a
+ * reconciler pass reads in between, an acknowledged event whose job is lost
+ * must still be found through the list and processed. (The order itself
+ * would be confirmed anyway: the reconciler asks Stripe about unpaid orders.
+ * The event is what this checks.)
+ */
+export const deliveriesVsReconcile: Scenario<DeliveryFixture> = {
+  name: 'a delivery and its redelivery × reconcile',
+  setup: paidNotDelivered,
+  tasks: ({ event }, world) => {
+    const deliver = (name: string): StepTask => ({ name, run: async () => (await deliverEvent(world, event)).body.outcome ?? 'refused' });
+    return [deliver('delivery'), deliver('redelivery'), { name: 'reconcile', run: () => reconcile(world.deps, { stuckAfterMs: 0, idempotencyKeyTtlMs: KEY_TTL_MS }) }];
+  },
+  lostJobs: (j) => j.queue === 'webhook-events',
+  check: async ({ orderIds: [id], event }, _world, results) => {
+    const problems: string[] = [];
+    const answers = results.slice(0, 2).map((r) => (r.ok ? String(r.value) : `threw ${(r.error as Error).message}`));
+    if (answers.filter((a) => a === 'created').length !== 1 || !answers.every((a) => ['created', 'replayed', 'already-done'].includes(a))) {
+      problems.push(`the deliveries were answered ${answers.join(' and ')}: expected one created, the other a replay`);
+    }
+    const stored = await WebhookEvent.findById(event.id, { processedAt: 1 }).lean<{ processedAt?: Date }>();
+    if (!stored?.processedAt) problems.push(`event ${event.id} was acknowledged but never processed: its job was lost and the reconciler did not find it`);
+    return [...problems, ...(await expectState(id as string, ['CONFIRMED']))];
+  },
 };
