@@ -3,9 +3,10 @@ import Stripe from 'stripe';
 import { describe, expect, it } from 'vitest';
 import { Redis } from 'ioredis';
 import { WebhookEvent } from '../../prisma-free-models';
+import { OpenEvent } from '../../prisma-free-models/open-work';
 import { createOrderQueues } from '../../src/server/queue/queues';
 import { receiveStripeWebhook } from '../../src/server/webhooks/intake';
-import { api, appUrl, cartWith, customer, env, getOrder, manualDeps, newKey, seedProduct, sim, waitFor, waitForState } from '../helpers';
+import { api, appUrl, cartWith, customer, env, getOrder, manualDeps, newKey, seedProduct, sim, waitFor, waitForState, withDatabaseRefusing } from '../helpers';
 
 const stripe = new Stripe('sk_test_unused');
 const url = () => `${appUrl()}/api/webhooks/stripe`;
@@ -127,6 +128,25 @@ describe('webhook intake', () => {
       expect(await m.queues.queues.webhookEvents.getJob(`event-${ev.id}`)).toBeTruthy();
     } finally {
       deadRedis.disconnect();
+      await m.close();
+    }
+  });
+
+  it('is not acknowledged when its open-events entry cannot be written, even with the event stored; the redelivery lists it', async () => {
+    const order = await pendingOrder();
+    const ev = succeededEvent(order._id, order.paymentIntentId!, order.totalMinor);
+    const signature = stripe.webhooks.generateTestHeaderString({ payload: ev.body, secret: env('STRIPE_WEBHOOK_SECRET') });
+    const m = manualDeps();
+    try {
+      const deliver = () => receiveStripeWebhook(ev.body, signature, { ...m.deps, webhookSecret: env('STRIPE_WEBHOOK_SECRET') });
+      // The two writes are made at once: the event's lands, the entry's is refused. The route answers a throw with 500.
+      await expect(withDatabaseRefusing((op) => op.model === 'OpenEvent', deliver)).rejects.toThrow(/OpenEvent updateOne refused/);
+      expect(await WebhookEvent.countDocuments({ _id: ev.id })).toBe(1);
+      expect(await m.queues.queues.webhookEvents.getJob(`event-${ev.id}`)).toBeFalsy();
+      expect(await OpenEvent.countDocuments({ _id: ev.id })).toBe(0);
+      expect(await deliver()).toMatchObject({ status: 200, body: { outcome: 'replayed' } });
+      expect(await OpenEvent.countDocuments({ _id: ev.id })).toBe(1);
+    } finally {
       await m.close();
     }
   });

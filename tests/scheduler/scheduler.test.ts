@@ -71,10 +71,10 @@ describe('the deterministic scheduler', () => {
     expect(lostIn(outcomes).sort()).toEqual(['dfs:0101', 'dfs:0110', 'dfs:1001', 'dfs:1010']);
   });
 
-  it('replays a schedule exactly from its id', async () => {
-    for (const id of ['dfs:0101', 'pct2:7.4', 'random:42']) {
-      const a = await runSchedule(world(), lostUpdate, id);
-      const b = await runSchedule(world(), lostUpdate, id);
+  it('replays a schedule exactly from its id, steps with branches included', async () => {
+    for (const [scenario, id] of [lostUpdate, forkedLostUpdate].flatMap((sc) => ['dfs:0101', 'pct2:7.4', 'random:42'].map((i) => [sc, i] as const))) {
+      const a = await runSchedule(world(), scenario, id);
+      const b = await runSchedule(world(), scenario, id);
       expect(b.seen.map((s) => s.chosen)).toEqual(a.seen.map((s) => s.chosen));
       expect(b.trace.split('\n').map((l) => l.replace(/S-[0-9A-F]+/g, 'S'))).toEqual(a.trace.split('\n').map((l) => l.replace(/S-[0-9A-F]+/g, 'S')));
       expect(b.violations.length > 0).toBe(a.violations.length > 0);
