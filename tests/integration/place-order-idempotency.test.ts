@@ -1,7 +1,11 @@
 /** placeOrder with Idempotency-Key: replay, conflict, concurrency, where the key comes from. */
-import { describe, expect, it } from 'vitest';
-import { Order } from '../../prisma-free-models';
-import { api, cartWith, customer, newKey, seedProduct, waitForState, trpcFailure } from '../helpers';
+import { afterAll, describe, expect, it } from 'vitest';
+import { Cart, Order, Product } from '../../prisma-free-models';
+import { placeOrder } from '../../src/server/orders/place-order';
+import { api, cartWith, customer, manualDeps, newKey, operationsOf, seedProduct, waitForState, trpcFailure } from '../helpers';
+
+const m = manualDeps();
+afterAll(() => m.close());
 
 describe('placeOrder idempotency', () => {
   it('replays the same order for the same key and request', async () => {
@@ -67,5 +71,44 @@ describe('placeOrder idempotency', () => {
     const bad = await trpcFailure(api('short').checkout.placeOrder.mutate({ cartId, customer }));
     expect(bad.data?.httpStatus).toBe(400);
     expect(await Order.countDocuments()).toBe(before);
+  });
+
+  it('reads nothing by the key on a first call: the insert is tried first', async () => {
+    const sku = await seedProduct(5);
+    const cartId = await cartWith([{ sku, qty: 1 }]);
+    const key = newKey();
+    const ops = await operationsOf(() => placeOrder({ idempotencyKey: key, cartId, customer }, m.deps));
+    expect(ops.filter((op) => op.model === 'Order' && JSON.stringify(op.filter ?? {}).includes('idempotencyKey'))).toEqual([]);
+    expect(await Order.countDocuments({ idempotencyKey: key })).toBe(1);
+  });
+
+  it('replays a stored order that a new check would refuse (its cart not yet marked ordered, its product withdrawn since)', async () => {
+    const sku = await seedProduct(5);
+    const cartId = await cartWith([{ sku, qty: 1 }]);
+    const key = newKey();
+    const first = await api(key).checkout.placeOrder.mutate({ cartId, customer });
+    await waitForState(first.orderId, ['PAYMENT_PENDING']);
+    // As after a crash between writing the order and marking its cart.
+    await Cart.updateOne({ _id: cartId }, { $unset: { orderId: 1 } });
+    await Product.updateOne({ _id: sku }, { $set: { active: false } });
+    // In this process, whose product reads have not seen the product yet: the withdrawal is what it reads.
+    const again = await placeOrder({ idempotencyKey: key, cartId, customer }, m.deps);
+    expect(again).toMatchObject({ orderId: first.orderId, accessToken: first.accessToken, outcome: 'replayed', state: 'PAYMENT_PENDING' });
+    expect((await Cart.findById(cartId).lean())?.orderId).toBe(first.orderId);
+    expect(await Order.countDocuments({ idempotencyKey: key })).toBe(1);
+  });
+
+  it('refuses the same key for another cart, and that cart can still be ordered with a key of its own', async () => {
+    const sku = await seedProduct(5);
+    const key = newKey();
+    const first = await api(key).checkout.placeOrder.mutate({ cartId: await cartWith([{ sku, qty: 1 }]), customer });
+    const otherCart = await cartWith([{ sku, qty: 2 }]);
+    const err = await trpcFailure(api(key).checkout.placeOrder.mutate({ cartId: otherCart, customer }));
+    expect(err.data?.domainCode).toBe('IDEMPOTENCY_CONFLICT');
+    expect(await Order.countDocuments({ cartId: otherCart })).toBe(0);
+    expect(await Order.countDocuments({ idempotencyKey: key })).toBe(1);
+    const second = await api(newKey()).checkout.placeOrder.mutate({ cartId: otherCart, customer });
+    expect(second.orderId).not.toBe(first.orderId);
+    await waitForState(second.orderId, ['PAYMENT_PENDING']);
   });
 });

@@ -5,9 +5,15 @@
  * document itself under a unique index, so there is no window in which the
  * key is recorded but the document is missing or the other way round:
  *   - same key, same request  -> the stored document ("replayed");
- *   - same key, other request -> IDEMPOTENCY_CONFLICT, nothing written;
+ *   - same key, other request -> IDEMPOTENCY_CONFLICT, no record written;
  *   - N concurrent first calls -> the unique index lets exactly one insert
  *     win; the others read the winner and replay it.
+ * The insert is tried first and the key looked up only when it fails: a
+ * first call, by far the most common, costs no read of the key. A replay
+ * reaches the stored record through the insert's failure (its duplicate key,
+ * or an error the stored record explains, `mayBeTwin`), so what runs before
+ * the insert must be safe to run again for a key already used (placeOrder's
+ * is: its order id derives from the key, see orders/place-order.ts).
  * External calls carry keys derived from ours (see payments/).
  */
 import { createHash } from 'node:crypto';
@@ -38,14 +44,15 @@ export interface KeyedRecord {
 export interface CreateOnceOptions<T extends KeyedRecord> {
   key: string;
   requestHash: string;
-  /** Reads the record stored under the key, if any. */
+  /** Reads the record stored under the key, if any; called only after insert failed. */
   findByKey: (key: string) => Promise<T | null>;
   /** Inserts a new record carrying key and hash; must fail with a duplicate-key error if the key exists. */
   insert: () => Promise<T>;
   /**
-   * Other failures of insert that a finished twin with the same key can cause
-   * (e.g. it already consumed what insert needs): the key is looked up again
-   * and its record replayed, as for a duplicate key.
+   * Other failures of insert that a record already stored under the key can
+   * explain (e.g. it consumed what insert needs, or a later request with the
+   * key is refused by a check the stored one passed): the key is looked up and
+   * its record replayed, or the conflict reported, as for a duplicate key.
    */
   mayBeTwin?: (err: unknown) => boolean;
 }
@@ -66,17 +73,15 @@ function replayOrConflict<T extends KeyedRecord>(existing: T, requestHash: strin
 }
 
 export async function createOnce<T extends KeyedRecord>(opts: CreateOnceOptions<T>): Promise<CreateOnceResult<T>> {
-  const existing = await opts.findByKey(opts.key);
-  if (existing) return replayOrConflict(existing, opts.requestHash);
   try {
     const record = await opts.insert();
     countIdempotencyOutcome('created');
     return { outcome: 'created', record };
   } catch (err) {
     if (!isDuplicateKeyError(err) && !opts.mayBeTwin?.(err)) throw err;
-    // Lost the race to a concurrent call with the same key: the winner is stored.
-    const winner = await opts.findByKey(opts.key);
-    if (!winner) throw err;
-    return replayOrConflict(winner, opts.requestHash);
+    // A record under this key, stored earlier or by a concurrent call, is replayed (or conflicts).
+    const stored = await opts.findByKey(opts.key);
+    if (!stored) throw err;
+    return replayOrConflict(stored, opts.requestHash);
   }
 }

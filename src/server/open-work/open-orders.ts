@@ -31,7 +31,8 @@
  *      either rewrote the token (the delete misses) or re-creates the entry;
  *   4. an entry whose order does not exist being deleted only once it is
  *      older than `ORPHAN_ENTRY_GRACE_MS` (a placeOrder that died before
- *      writing its order, or lost its cart to another key): far longer than
+ *      writing its order, lost its cart to another key, or was refused for
+ *      reusing a key with another request): far longer than
  *      placeOrder takes between its two writes of the entry;
  *   5. orders written before this list existed being listed once by a
  *      resumable backfill (backfill.ts).

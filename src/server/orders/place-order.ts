@@ -52,10 +52,15 @@ export async function placeOrder(
   const slot = { email: customer.email, cartId, limit: deps.orderLimits.maxUnpaidOrdersPerCustomer };
   const orderId = orderIdFor(idempotencyKey, requestHash);
 
+  // Set once this call has written its order: a refusal after that is this call's own, not explained by a stored order.
+  let written = false;
   const { outcome, record } = await createOnce<OrderDoc>({
     key: idempotencyKey,
     requestHash,
     findByKey: (key) => Order.findOne({ idempotencyKey: key }).lean<OrderDoc>(),
+    // Run for replays too (createOnce looks the key up only when this fails):
+    // every write before the order's is keyed by the cart or by the order id,
+    // which the key and request determine, so a replay repeats them harmlessly.
     insert: async () => {
       const items = await cartForOrder(cartId);
       if (items.length === 0) throw new DomainError('EMPTY_CART', 'The cart is empty', { field: 'cartId' });
@@ -77,13 +82,16 @@ export async function placeOrder(
       // Listed before it exists, so no crash can leave it unknown to the reconciler (open-work/open-orders.ts).
       await openOrderEntry(orderId);
       const created = await insertValidated(Order, { ...order, ...initialStateFields('place-order') });
+      written = true;
       // Again now that it exists: a reconciler that found no order yet may have dropped the entry.
       await openOrderEntry(orderId);
       if (!(await confirmCustomerSlot(slot))) await rejectOverCap(created._id, slot.limit);
       return created;
     },
-    // A twin with this key that finished first made the cart read-only.
-    mayBeTwin: (err) => isDomainError(err) && err.code === 'CART_ALREADY_ORDERED',
+    // An order already stored under the key explains any refusal before this
+    // call's own write: a twin made the cart read-only, or since that order the
+    // customer's slots filled or a product was withdrawn. Its replay is the answer.
+    mayBeTwin: (err) => !written && isDomainError(err),
   }).catch(async (err: unknown) => {
     // Not this key's order (createOnce replays those): another key's order took the cart.
     if (isDuplicateKeyError(err)) throw await cartAlreadyOrdered(cartId, customer.email);

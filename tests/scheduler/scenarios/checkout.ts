@@ -4,6 +4,7 @@
  * exactly one order, and both calls answer it; also while another order
  * takes the last unit, so that one twin may see the stock and the other not
  * (an order the stock visibly cannot cover is written already REJECTED).
+ * And one key sent with two different carts at once: one order, one conflict.
  */
 import { Cart, CustomerSlots, Order } from '../../../prisma-free-models';
 import { customerKey } from '../../../src/server/abuse/customer-key';
@@ -85,6 +86,52 @@ async function checkTwins({ cartId }: TwinsFixture, _world: unknown, results: re
   if (stored !== 1) problems.push(`${stored} orders stored for the cart, expected 1`);
   return problems;
 }
+
+type OneKeyFixture = { orderIds: string[]; skus: string[]; carts: string[]; key: string };
+
+/**
+ * A client bug: one Idempotency-Key for two different carts, both sent at
+ * once. The insert is tried before the key is looked up, so neither call
+ * sees the other's order before writing its own: the key's unique index
+ * decides. Exactly one order is stored, for one of the carts; the other call
+ * is refused with IDEMPOTENCY_CONFLICT and its cart has no order.
+ */
+export const oneKeyTwoCarts: Scenario<OneKeyFixture> = {
+  name: 'placeOrder with one key for two carts at once',
+  async setup() {
+    const sku = await product(5);
+    const carts = await Promise.all(
+      ['A', 'B'].map(async () => {
+        const cartId = newCartId();
+        await Cart.create({ _id: cartId, lines: [{ sku, qty: 1 }] });
+        return cartId;
+      }),
+    );
+    return { orderIds: [], skus: [sku], carts, key: `one-${(carts[0] as string).slice(0, 12)}` };
+  },
+  tasks: (fixture, world) =>
+    fixture.carts.map((cartId, i) => ({
+      name: `placeOrder ${'AB'[i]}`,
+      run: async () => {
+        const placed = await placeOrder({ idempotencyKey: fixture.key, cartId, customer }, { ...world.deps, reserveAtPlacement: true });
+        fixture.orderIds.push(placed.orderId);
+        return placed.outcome;
+      },
+    })),
+  async check({ carts, key }, _world, results) {
+    const problems = results.flatMap((r) =>
+      r.ok || (r.error as { code?: string }).code === 'IDEMPOTENCY_CONFLICT' ? [] : [`${r.name} failed: ${(r.error as Error).message}`],
+    );
+    const created = results.filter((r) => r.ok && r.value === 'created').length;
+    const refused = results.filter((r) => !r.ok && (r.error as { code?: string }).code === 'IDEMPOTENCY_CONFLICT').length;
+    if (created !== 1 || refused !== 1) problems.push(`${created} created and ${refused} refused as a conflict, expected 1 and 1`);
+    const stored = await Order.find({ idempotencyKey: key }, { cartId: 1 }).lean();
+    if (stored.length !== 1) problems.push(`${stored.length} orders stored under the key, expected 1`);
+    const ordered = await Order.countDocuments({ cartId: { $in: carts } });
+    if (ordered !== 1) problems.push(`${ordered} of the two carts have an order, expected 1`);
+    return problems;
+  },
+};
 
 type SlotsFixture = { orderIds: string[]; skus: string[]; carts: string[] };
 

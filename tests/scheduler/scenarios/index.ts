@@ -10,7 +10,7 @@ import {
   reconcileTwins,
   settleWhilePaid,
 } from './closing';
-import { firstOrdersRaceForTheSlot, placeOrderReservingTwinsLastUnit, placeOrderTwins, placeOrderTwinsLastUnit } from './checkout';
+import { firstOrdersRaceForTheSlot, oneKeyTwoCarts, placeOrderReservingTwinsLastUnit, placeOrderTwins, placeOrderTwinsLastUnit } from './checkout';
 import { finalizeTwins, finalizeVsReconcile, markPaidFinalizingVsFinalize, markPaidRerunVsFinalize, markPaidTwins, markPaidVsCancel, markPaidVsExpire, requestPaymentTwins, requestPaymentVsCancel } from './payment';
 import { deliveriesVsReconcile, reconcileVsPlaceOrder, reconcileVsPlaceOrderReserving, reconcileVsSettling } from './open-work';
 import { strandedTransfer, stripeHoldsRace, stripeHoldVsRelease, stripeReserveTwins } from './stripes';
@@ -22,6 +22,7 @@ export const SCENARIOS = [
   placeOrderTwinsLastUnit,
   firstOrdersRaceForTheSlot,
   placeOrderReservingTwinsLastUnit,
+  oneKeyTwoCarts,
   reserveTwins,
   reserveTwinsMultiLine,
   staleReserveTwin,
