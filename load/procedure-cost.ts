@@ -94,11 +94,9 @@ async function main(): Promise<void> {
   };
 
   process.stderr.write(`${N} buyers, ${CONCURRENCY} at a time, product ${sku}\n`);
-  await step('cart.create', async (b) => {
-    b.cartId = (await b.api.cart.create.mutate()).cartId;
-  });
-  await step('cart.addLine', async (b) => {
-    await b.api.cart.addLine.mutate({ cartId: b.cartId, sku, qty: 1 });
+  // As the storefront's first add: the cart created with its line.
+  await step('cart.createWithLines', async (b) => {
+    b.cartId = (await b.api.cart.createWithLines.mutate({ lines: [{ sku, qty: 1 }] })).cartId;
   });
   await step(
     'checkout.placeOrder, until PAYMENT_PENDING',

@@ -65,8 +65,7 @@ export async function measureBaseline(opts: { appUrl: string; http: LiteFetch; r
   const api = createOrdersClient(appUrl, { fetch });
   const carts: string[] = [];
   await runClosed(requests, concurrency, async () => {
-    const { cartId } = await api.cart.create.mutate();
-    await api.cart.addLine.mutate({ cartId, sku: probeSku, qty: 1 });
+    const { cartId } = await api.cart.createWithLines.mutate({ lines: [{ sku: probeSku, qty: 1 }] });
     carts.push(cartId);
   });
 

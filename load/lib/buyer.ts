@@ -1,6 +1,6 @@
 /**
- * One buyer, as the storefront drives it: create a cart, add the line,
- * placeOrder with an Idempotency-Key, wait for the decision (held or sold
+ * One buyer, as the storefront drives it: create a cart with its line (the
+ * storefront's first add, one call), placeOrder with an Idempotency-Key, wait for the decision (held or sold
  * out), pay at the payment simulator, wait for CONFIRMED. Measures
  *   decision_ms   placeOrder sent → the order is known held or rejected
  *   confirm_ms    payment accepted by the simulator → CONFIRMED seen
@@ -125,14 +125,8 @@ export async function runBuyer(index: number, plan: BuyerPlan, rec: Recorder, st
 
   try {
     const t0 = rec.now();
-    const { cartId } = await call('cart.create', () => api.cart.create.mutate());
-    let lineRetried = false;
-    await call('cart.addLine', (attempt) => {
-      lineRetried ||= attempt > 0;
-      return api.cart.addLine.mutate({ cartId, sku: plan.sku, qty: 1 });
-    });
-    // A retried add may have been applied twice: one unit is what this buyer wants.
-    if (lineRetried) await call('cart.updateLine', () => api.cart.updateLine.mutate({ cartId, sku: plan.sku, qty: 1 }));
+    // A retried create may leave a cart of the first attempt unused: the retention purge takes it.
+    const { cartId } = await call('cart.createWithLines', () => api.cart.createWithLines.mutate({ lines: [{ sku: plan.sku, qty: 1 }] }));
 
     setState('placing');
     const tPlace = rec.now();

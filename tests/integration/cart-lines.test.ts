@@ -1,6 +1,7 @@
 /** The cart's own answers: each change returns the cart as it now is, and each refusal names its field. */
 import { describe, expect, it } from 'vitest';
-import { api, seedProduct, suiteOrderLimits, trpcFailure } from '../helpers';
+import { Cart, Product } from '../../prisma-free-models';
+import { api, customer, newKey, seedProduct, suiteOrderLimits, trpcFailure, uniqueSku } from '../helpers';
 
 describe('cart lines', () => {
   it('adds, adds more of, sets and removes a line, answering with the cart each time', async () => {
@@ -31,5 +32,46 @@ describe('cart lines', () => {
     expect(noCart.data).toMatchObject({ domainCode: 'NOT_FOUND', field: 'cartId' });
 
     expect((await api().cart.get.query({ cartId })).lines).toEqual([expect.objectContaining({ sku, qty: max })]);
+  });
+
+  it('creates a cart with its first lines in one call, answering the priced cart, which can be ordered', async () => {
+    const [a, b] = [await seedProduct(10, 10_000), await seedProduct(10, 2_500)];
+    const created = await api().cart.createWithLines.mutate({ lines: [{ sku: a, qty: 2 }, { sku: b, qty: 1 }] });
+    const expected = {
+      orderId: null,
+      lines: [expect.objectContaining({ sku: a, qty: 2, lineTotalMinor: 20_000 }), expect.objectContaining({ sku: b, qty: 1, lineTotalMinor: 2_500 })],
+      totalMinor: 22_500,
+    };
+    expect(created).toMatchObject(expected);
+    expect(await api().cart.get.query({ cartId: created.cartId })).toMatchObject({ cartId: created.cartId, ...expected });
+    // Without lines: an empty cart.
+    expect(await api().cart.create.mutate()).toMatchObject({ orderId: null, lines: [], totalMinor: 0 });
+    const placed = await api(newKey()).checkout.placeOrder.mutate({ cartId: created.cartId, customer });
+    expect(placed.state).not.toBe('REJECTED');
+  });
+
+  it('refuses a cart created with an unknown, withdrawn or repeated product, or with bad lines, naming the problem and writing nothing', async () => {
+    const sku = await seedProduct(10);
+    const withdrawn = await seedProduct(10);
+    await Product.updateOne({ _id: withdrawn }, { $set: { active: false } });
+    const before = await Cart.countDocuments();
+
+    const unknown = uniqueSku('NONE');
+    const refusals = [
+      { lines: [{ sku, qty: 1 }, { sku: unknown, qty: 1 }], data: { domainCode: 'UNKNOWN_SKU', field: 'sku' }, names: unknown },
+      { lines: [{ sku: withdrawn, qty: 1 }], data: { domainCode: 'UNKNOWN_SKU' }, names: withdrawn },
+      { lines: [{ sku, qty: 1 }, { sku, qty: 2 }], data: { domainCode: 'VALIDATION', field: 'lines' }, names: sku },
+      { lines: [], data: { httpStatus: 400 } },
+      { lines: [{ sku, qty: 0 }], data: { httpStatus: 400 } },
+      { lines: [{ sku, qty: suiteOrderLimits.maxQtyPerSku + 1 }], data: { httpStatus: 400 } },
+      { lines: Array.from({ length: suiteOrderLimits.maxLines + 1 }, (_, i) => ({ sku: `${sku}-${i}`, qty: 1 })), data: { httpStatus: 400 } },
+    ];
+    for (const { lines, data, names } of refusals as { lines: { sku: string; qty: number }[]; data: object; names?: string }[]) {
+      const err = await trpcFailure(api().cart.createWithLines.mutate({ lines }));
+      expect(err.data, JSON.stringify(lines).slice(0, 80)).toMatchObject(data);
+      if (names) expect(err.message).toContain(names);
+      expect(err.data?.httpStatus).toBeLessThan(500);
+    }
+    expect(await Cart.countDocuments()).toBe(before);
   });
 });

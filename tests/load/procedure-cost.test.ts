@@ -10,8 +10,7 @@ import { ROOT } from '../setup/processes';
 import { appUrl, env, simUrl } from '../helpers';
 
 const STEPS = [
-  'cart.create',
-  'cart.addLine',
+  'cart.createWithLines',
   'checkout.placeOrder, until PAYMENT_PENDING',
   'orders.get',
   'orders.waitForChange, answered at once',

@@ -20,7 +20,7 @@ export function Storefront() {
   const [cartError, setCartError] = useState<string | null>(null);
 
   const catalog = useQuery(trpc.catalog.list.queryOptions());
-  const createCart = useMutation(trpc.cart.create.mutationOptions());
+  const createCart = useMutation(trpc.cart.createWithLines.mutationOptions());
   const cart = useQuery({ ...trpc.cart.get.queryOptions({ cartId: cartId ?? '' }), enabled: cartId !== null, retry: false });
   // A cart mutation answers with the whole cart: store that answer as the
   // cart. A read still in flight (the cart's very first load races the first
@@ -58,12 +58,23 @@ export function Storefront() {
     }
   }, [cart.data?.orderId]);
 
-  async function ensureCart(): Promise<string> {
-    if (cartId) return cartId;
-    const { cartId: id } = await createCart.mutateAsync();
-    localStorage.setItem(CART_KEY, id);
-    setCartId(id);
-    return id;
+  /** Adds one unit; the first add creates the cart with its line, in one call. */
+  function add(sku: string): void {
+    if (cartId) {
+      addLine.mutate({ cartId, sku, qty: 1 });
+      return;
+    }
+    createCart.mutate(
+      { lines: [{ sku, qty: 1 }] },
+      {
+        onSuccess: (view) => {
+          localStorage.setItem(CART_KEY, view.cartId);
+          setCartId(view.cartId);
+          void onCartChange.onSuccess(view);
+        },
+        onError: onCartChange.onError,
+      },
+    );
   }
 
   const cartBusy = addLine.isPending || updateLine.isPending || removeLine.isPending || checkout.pending;
@@ -76,7 +87,7 @@ export function Storefront() {
         items={catalog.data}
         loading={catalog.isLoading}
         busy={cartBusy || createCart.isPending}
-        onAdd={(sku) => void ensureCart().then((id) => addLine.mutate({ cartId: id, sku, qty: 1 }), (e: Error) => setCartError(e.message))}
+        onAdd={add}
       />
       <section aria-labelledby="cart-heading" className="panel cart">
         <h2 id="cart-heading">Your cart</h2>

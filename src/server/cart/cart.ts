@@ -20,6 +20,12 @@ export interface CartView extends PricedLines {
   orderId: string | null;
 }
 
+/** A line as a client gives it. */
+export interface CartLineInput {
+  sku: string;
+  qty: number;
+}
+
 /** What changing a cart needs: the shop's currency (for the view) and the order caps. */
 export interface CartPolicy {
   currency: string;
@@ -50,9 +56,23 @@ async function loadOpenCart(cartId: string): Promise<CartDoc> {
   return cart;
 }
 
-export async function createCart(): Promise<{ cartId: string }> {
-  const cart = await insertValidated(Cart, { _id: newCartId(), lines: [] });
-  return { cartId: cart._id };
+/**
+ * A new cart, empty or already holding `lines`: the storefront's first "add"
+ * is one call and one insert, not a create and then an add. The lines pass
+ * the checks of addCartLine (a sellable product, the per-product and
+ * per-order caps), each product once; if any fails, nothing is written.
+ */
+export async function createCart(lines: readonly CartLineInput[], policy: CartPolicy): Promise<CartView> {
+  const seen = new Set<string>();
+  for (const line of lines) {
+    if (seen.has(line.sku)) throw new DomainError('VALIDATION', `Product ${line.sku} is listed twice: give each product once, with its quantity`, { field: 'lines', sku: line.sku });
+    seen.add(line.sku);
+    assertQtyWithinLimit(line.qty, policy);
+  }
+  if (lines.length > policy.limits.maxLines) throw new DomainError('LIMIT_EXCEEDED', linesLimitMessage(policy.limits), { field: 'lines', limit: 'lines' });
+  if (lines.length > 0) await assertSellable(lines.map((l) => l.sku));
+  const cart = await insertValidated(Cart, { _id: newCartId(), lines: lines.map(({ sku, qty }) => ({ sku, qty })) });
+  return priced(cart, policy.currency);
 }
 
 function view(cart: CartDoc, priced: PricedLines): CartView {
@@ -67,8 +87,10 @@ export async function getCart(cartId: string, currency: string): Promise<CartVie
   return priced(await loadCart(cartId), currency);
 }
 
-async function assertSellable(sku: string): Promise<void> {
-  if (!(await findActiveProducts([sku])).has(sku)) throw new DomainError('UNKNOWN_SKU', `Unknown or withdrawn product ${sku}`, { field: 'sku', sku });
+async function assertSellable(skus: readonly string[]): Promise<void> {
+  const products = await findActiveProducts(skus);
+  const missing = skus.find((sku) => !products.has(sku));
+  if (missing) throw new DomainError('UNKNOWN_SKU', `Unknown or withdrawn product ${missing}`, { field: 'sku', sku: missing });
 }
 
 function assertQtyWithinLimit(qty: number, policy: CartPolicy): void {
@@ -79,7 +101,7 @@ function assertQtyWithinLimit(qty: number, policy: CartPolicy): void {
 export async function addCartLine(cartId: string, sku: string, qty: number, policy: CartPolicy): Promise<CartView> {
   const { maxQtyPerSku, maxLines } = policy.limits;
   assertQtyWithinLimit(qty, policy);
-  await assertSellable(sku);
+  await assertSellable([sku]);
   // A new line, only while the SKU is absent and the cart has room. Each
   // update returns the cart it wrote, which the answer shows (no second read).
   const pushed = await Cart.findOneAndUpdate(

@@ -170,6 +170,7 @@ describe('admission', () => {
     expect(admissionPriority('checkout.placeOrder')).toBe(1);
     expect(admissionPriority('cart.addLine')).toBe(2);
     expect(admissionPriority('cart.create')).toBe(3);
+    expect(admissionPriority('cart.createWithLines')).toBe(3);
     expect(admissionPriority('catalog.list')).toBe(3);
     expect(admissionPriority('orders.waitForChange')).toBeNull();
     expect(admissionPriority('admin.orders.list')).toBeNull();

@@ -172,6 +172,8 @@ export class Admission {
   }
 }
 
+const OPENING_A_CART = new Set(['cart.create', 'cart.createWithLines']);
+
 /**
  * Which step of a purchase a tRPC procedure belongs to, or null for calls not
  * admitted here: long waits for an order's change hold no work while they
@@ -185,7 +187,7 @@ export function admissionPriority(path: string): AdmissionPriority | null {
   // behind them: a paid buyer would wait for CONFIRMED as long as the queue.
   if (path.startsWith('orders.')) return 0;
   if (path.startsWith('checkout.')) return 1;
-  // Opening a cart is where a visit starts: it waits behind the buyers already shopping.
-  if (path.startsWith('cart.') && path !== 'cart.create') return 2;
+  // Opening a cart (empty or with its first lines) is where a visit starts: it waits behind the buyers already shopping.
+  if (path.startsWith('cart.') && !OPENING_A_CART.has(path)) return 2;
   return 3;
 }

@@ -17,7 +17,7 @@
  *   rate_limit_refusals_total{scope}            requests refused by a rate limit (scope: ip, cart, email, ...)
  *   internal_errors_total{transport}            unexpected errors answered generically: trpc | webhook
  *   api_request_duration_seconds{endpoint,via}  histogram of /api/trpc and webhook answers; via: fast-path | next
- *   api_admission_total{outcome,step}           API calls by admission (http/admission.ts): ran | waited | refused; step: order | checkout | cart | browse (cart.create included)
+ *   api_admission_total{outcome,step}           API calls by admission (http/admission.ts): ran | waited | refused; step: order | checkout | cart | browse (cart.create and cart.createWithLines included)
  */
 import { Counter, Gauge, Histogram } from 'prom-client';
 import { processSingleton, registry } from './registry';

@@ -10,7 +10,7 @@
  */
 import type { Operation } from '../../../prisma-free-models/operation-gate';
 import { customer, suiteOrderLimits, withDatabaseRefusing } from '../../helpers';
-import { addCartLine, createCart } from '../../../src/server/cart/cart';
+import { createCart } from '../../../src/server/cart/cart';
 import { hashRequest } from '../../../src/server/idempotency/request-idempotency';
 import { orderIdFor } from '../../../src/server/ids';
 import { releasePendingHolds } from '../../../src/server/orders/close-order';
@@ -35,8 +35,7 @@ type PlaceFixture = Fixture & { cartId: string; key: string };
 
 async function placeFixture(): Promise<PlaceFixture> {
   const sku = await product(2);
-  const { cartId } = await createCart();
-  await addCartLine(cartId, sku, 1, { currency: 'inr', limits: suiteOrderLimits });
+  const { cartId } = await createCart([{ sku, qty: 1 }], { currency: 'inr', limits: suiteOrderLimits });
   const key = `sched-${cartId}`;
   return { orderIds: [orderIdFor(key, hashRequest({ cartId, customer }))], skus: [sku], cartId, key };
 }
