@@ -82,6 +82,18 @@ describe('placeOrder idempotency', () => {
     expect(await Order.countDocuments({ idempotencyKey: key })).toBe(1);
   });
 
+  it('replays an order whose cart is marked with two reads: the cart, then the key', async () => {
+    const sku = await seedProduct(5);
+    const cartId = await cartWith([{ sku, qty: 1 }]);
+    const key = newKey();
+    const first = await placeOrder({ idempotencyKey: key, cartId, customer }, m.deps);
+    let again: Awaited<ReturnType<typeof placeOrder>> | undefined;
+    const ops = await operationsOf(async () => (again = await placeOrder({ idempotencyKey: key, cartId, customer }, m.deps)));
+    expect(again).toMatchObject({ orderId: first.orderId, outcome: 'replayed' });
+    // Listed again only while it needs the reconciler (it is CREATED here: its job is not run).
+    expect(ops.map((op) => `${op.model}.${op.op}`).filter((op) => !op.startsWith('OpenOrder.'))).toEqual(['Cart.findOne', 'Order.findOne']);
+  });
+
   it('replays a stored order that a new check would refuse (its cart not yet marked ordered, its product withdrawn since)', async () => {
     const sku = await seedProduct(5);
     const cartId = await cartWith([{ sku, qty: 1 }]);

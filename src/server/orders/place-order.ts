@@ -54,6 +54,8 @@ export async function placeOrder(
 
   // Set once this call has written its order: a refusal after that is this call's own, not explained by a stored order.
   let written = false;
+  // The order the cart was found already marked with, if it was (a replay's usual way in).
+  let cartMarkedAs: unknown;
   const { outcome, record } = await createOnce<OrderDoc>({
     key: idempotencyKey,
     requestHash,
@@ -62,7 +64,10 @@ export async function placeOrder(
     // every write before the order's is keyed by the cart or by the order id,
     // which the key and request determine, so a replay repeats them harmlessly.
     insert: async () => {
-      const items = await cartForOrder(cartId);
+      const items = await cartForOrder(cartId).catch((err: unknown) => {
+        if (isDomainError(err) && err.code === 'CART_ALREADY_ORDERED') cartMarkedAs = err.details?.orderId;
+        throw err;
+      });
       if (items.length === 0) throw new DomainError('EMPTY_CART', 'The cart is empty', { field: 'cartId' });
       assertWithinOrderLimits(items, deps.orderLimits);
       const products = await findActiveProducts(items.map((i) => i.sku));
@@ -101,7 +106,7 @@ export async function placeOrder(
   logger.info({ orderId: record._id, state: record.state, action: 'place-order', outcome }, 'placeOrder');
   // A replay may follow a call that died between writing the order and listing it again.
   if (outcome === 'replayed' && needsReconciler(record)) await openOrderEntry(record._id);
-  await markCartOrdered(cartId, record._id);
+  if (cartMarkedAs !== record._id) await markCartOrdered(cartId, record._id);
   let state = record.state;
   if (state === 'CREATED' && outcome === 'created' && deps.reserveAtPlacement) state = (await reserveNow(record, deps)) ?? state;
   // Enqueue on replays too: it is absorbed when the job exists, and it re-drives
