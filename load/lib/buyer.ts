@@ -1,7 +1,8 @@
 /**
  * One buyer, as the storefront drives it: create a cart with its line (the
- * storefront's first add, one call), placeOrder with an Idempotency-Key, wait for the decision (held or sold
- * out), pay at the payment simulator, wait for CONFIRMED. Measures
+ * storefront's first add, one call), placeOrder with an Idempotency-Key,
+ * wait for the decision (held or sold out), pay at the payment simulator,
+ * wait for CONFIRMED. Measures
  *   decision_ms   placeOrder sent → the order is known held or rejected
  *   confirm_ms    payment accepted by the simulator → CONFIRMED seen
  *   e2e_ms        cart created → CONFIRMED (or REJECTED) seen

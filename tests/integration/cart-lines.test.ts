@@ -1,6 +1,7 @@
 /** The cart's own answers: each change returns the cart as it now is, and each refusal names its field. */
 import { describe, expect, it } from 'vitest';
 import { Cart, Product } from '../../prisma-free-models';
+import { createCart } from '../../src/server/cart/cart';
 import { api, customer, newKey, seedProduct, suiteOrderLimits, trpcFailure, uniqueSku } from '../helpers';
 
 describe('cart lines', () => {
@@ -73,5 +74,16 @@ describe('cart lines', () => {
       expect(err.data?.httpStatus).toBeLessThan(500);
     }
     expect(await Cart.countDocuments()).toBe(before);
+  });
+
+  it('holds a cart created with lines to the shop’s caps, which may be lower than the request’s bounds, writing nothing', async () => {
+    const [a, b] = [await seedProduct(10), await seedProduct(10)];
+    const policy = { currency: 'inr', limits: { maxQtyPerSku: 2, maxLines: 1 } };
+    const before = await Cart.countDocuments();
+    const refusal = (lines: { sku: string; qty: number }[]) => createCart(lines, policy).then(() => null, (e: { code?: string; details?: unknown }) => ({ code: e.code, details: e.details }));
+    expect(await refusal([{ sku: a, qty: 3 }])).toMatchObject({ code: 'LIMIT_EXCEEDED', details: { field: 'qty', limit: 'qty-per-sku' } });
+    expect(await refusal([{ sku: a, qty: 1 }, { sku: b, qty: 1 }])).toMatchObject({ code: 'LIMIT_EXCEEDED', details: { field: 'lines', limit: 'lines' } });
+    expect(await Cart.countDocuments()).toBe(before);
+    expect((await createCart([{ sku: a, qty: 2 }], policy)).lines).toEqual([expect.objectContaining({ sku: a, qty: 2 })]);
   });
 });

@@ -1,6 +1,10 @@
 /** placeOrder with Idempotency-Key: replay, conflict, concurrency, where the key comes from. */
+import { randomUUID } from 'node:crypto';
 import { afterAll, describe, expect, it } from 'vitest';
-import { Cart, Order, Product } from '../../prisma-free-models';
+import { Cart, CustomerSlots, Order, Product } from '../../prisma-free-models';
+import { setOperationGate } from '../../prisma-free-models/operation-gate';
+import { customerKey } from '../../src/server/abuse/customer-key';
+import { isDomainError } from '../../src/server/errors';
 import { placeOrder } from '../../src/server/orders/place-order';
 import { api, cartWith, customer, manualDeps, newKey, operationsOf, seedProduct, waitForState, trpcFailure } from '../helpers';
 
@@ -108,6 +112,33 @@ describe('placeOrder idempotency', () => {
     expect(again).toMatchObject({ orderId: first.orderId, accessToken: first.accessToken, outcome: 'replayed', state: 'PAYMENT_PENDING' });
     expect((await Cart.findById(cartId).lean())?.orderId).toBe(first.orderId);
     expect(await Order.countDocuments({ idempotencyKey: key })).toBe(1);
+  });
+
+  it('answers its own refusal after writing the order (the customer over the cap), not a replay of that order', async () => {
+    const sku = await seedProduct(5);
+    const cartId = await cartWith([{ sku, qty: 1 }]);
+    const buyer = { ...customer, email: `cap-${randomUUID()}@example.com` };
+    const key = newKey();
+    const deps = { ...m.deps, orderLimits: { ...m.deps.orderLimits, maxUnpaidOrdersPerCustomer: 1 } };
+    // As the order is inserted, the customer's one slot goes to another cart (a check dropped this
+    // one meanwhile): the confirmation after the insert finds no room, and the order is rejected.
+    let taken = false;
+    setOperationGate(async (op) => {
+      if (taken || op.model !== 'Order' || op.op !== 'insert') return;
+      taken = true;
+      await CustomerSlots.updateOne({ _id: customerKey(buyer.email) }, { $set: { slots: [{ cartId: `other-${randomUUID()}`, at: new Date() }] } });
+    });
+    const err = await placeOrder({ idempotencyKey: key, cartId, customer: buyer }, deps).then(
+      () => null,
+      (e: unknown) => e,
+    );
+    setOperationGate(undefined);
+    expect(taken).toBe(true);
+    expect(isDomainError(err) && err.code).toBe('LIMIT_EXCEEDED');
+    const stored = await Order.findOne({ idempotencyKey: key }).lean();
+    expect(stored).toMatchObject({ state: 'REJECTED', rejection: { reason: 'customer-limit' } });
+    // The key's next call replays that order.
+    expect(await placeOrder({ idempotencyKey: key, cartId, customer: buyer }, deps)).toMatchObject({ orderId: stored?._id, outcome: 'replayed', state: 'REJECTED' });
   });
 
   it('refuses the same key for another cart, and that cart can still be ordered with a key of its own', async () => {
