@@ -9,7 +9,8 @@
  *              sending webhooks to the web app on PORT
  *   web        the production build's standalone server under its cluster
  *              primary (`node web-cluster.cjs`, as the web image runs it:
- *              WEB_PROCESSES server processes sharing one port); copy i
+ *              WEB_PROCESSES server processes sharing one port, default half
+ *              the CPUs, with the primary even for one: WEB_PRIMARY=1); copy i
  *              listens on PORT + i - 1 (a balancer in front of several copies
  *              is not part of this); its copies run at WEB_NICE (default 5),
  *              below the processes that finish paid orders (web-cluster.cjs)
@@ -24,6 +25,7 @@
  * Run with `node --import tsx`, not the `tsx` command, so that signals reach
  * this process directly rather than through a wrapper.
  */
+import os from 'node:os';
 import path from 'node:path';
 import { runSupervisor } from './supervisor/run';
 import type { ChildSpec } from './supervisor/supervisor';
@@ -33,6 +35,13 @@ const node = process.execPath;
 const port = Number(process.env.PORT ?? 4000);
 const workerHttpPort = Number(process.env.WORKER_HTTP_PORT || 9464);
 const webhookPort = Number(process.env.WEBHOOK_PORT || 4090);
+/**
+ * The storefront's copies when WEB_PROCESSES is unset: half the CPUs, at least
+ * one. Here it shares the machine with the processes that finish paid orders
+ * and it is about half of a sale's CPU; with a copy per CPU its copies took
+ * the cores from them (load/README.md, "One storefront copy on two cores").
+ */
+const storefrontCopies = Math.max(1, Math.floor(os.availableParallelism() / 2));
 const requested = process.argv.slice(2);
 /** Where the simulator sends webhooks: the webhooks process when it runs, else the web app. */
 const webhookTarget = requested.some((arg) => /^webhooks(=|$)/.test(arg)) ? webhookPort : port;
@@ -57,13 +66,20 @@ const presets: Record<string, Preset> = {
     command: node,
     args: ['.next/standalone/web-cluster.cjs'],
     // HOSTNAME is the standalone server's listen address (all interfaces, as `next start` did).
-    env: (instance) => ({ PORT: String(port + instance - 1), HOSTNAME: '0.0.0.0', SERVICE_NAME: 'app', WEB_NICE: process.env.WEB_NICE || '5' }),
+    env: (instance) => ({
+      PORT: String(port + instance - 1),
+      HOSTNAME: '0.0.0.0',
+      SERVICE_NAME: 'app',
+      WEB_NICE: process.env.WEB_NICE || '5',
+      WEB_PROCESSES: process.env.WEB_PROCESSES || String(storefrontCopies),
+      WEB_PRIMARY: process.env.WEB_PRIMARY || '1',
+    }),
   },
   webhooks: {
     single: true,
     command: node,
     args: ['.next/standalone/web-cluster.cjs'],
-    env: { PORT: String(webhookPort), HOSTNAME: '0.0.0.0', SERVICE_NAME: 'webhooks', WEB_PROCESSES: '1', WEB_NICE: '0' },
+    env: { PORT: String(webhookPort), HOSTNAME: '0.0.0.0', SERVICE_NAME: 'webhooks', WEB_PROCESSES: '1', WEB_PRIMARY: '0', WEB_NICE: '0' },
   },
   worker: {
     command: node,

@@ -7,11 +7,14 @@
  * Node main thread serves a few hundred requests a second of this app; the
  * primary here only forks, watches and forwards signals, and the kernel-side
  * socket is shared (the primary accepts and hands connections round-robin).
- * With WEB_PROCESSES=1 there is no primary: this process is the one copy.
+ * With WEB_PROCESSES=1 there is no primary unless WEB_PRIMARY=1: this
+ * process is the one copy.
  *
  *   node web-cluster.cjs        WEB_PROCESSES (default: the CPUs Node may use, at least 1)
  *                               WEB_NICE (default 0): the copies' CPU priority below
  *                               normal, 0-19 as `nice` counts (see `nice`)
+ *                               WEB_PRIMARY (default 0): 1 runs the primary even for
+ *                               one copy (see below)
  *
  * Promises (with several copies; one copy is restarted by whoever started it):
  *   - a worker that dies outside a stop is forked again, after 1 s, doubling
@@ -53,6 +56,17 @@ const count = wholeNumberFromEnv('WEB_PROCESSES', Math.max(1, os.availableParall
  */
 const nice = wholeNumberFromEnv('WEB_NICE', 0, 0, 19);
 
+/**
+ * A copy serving alone accepts its connections in its own event loop: when a
+ * burst of new connections meets a busy loop they wait in the kernel's accept
+ * queue, and past its length the kernel drops them (the clients see
+ * ECONNRESET). The primary accepts at once and hands each over, so a burst
+ * waits in it instead. WEB_PRIMARY=1 keeps the primary for a single copy: for
+ * a storefront facing crowds of new buyers; a webhook endpoint, whose sender
+ * opens few connections, is better served without the hand-over.
+ */
+const alwaysPrimary = wholeNumberFromEnv('WEB_PRIMARY', 0, 0, 1) === 1;
+
 function lowerPriority(pid) {
   if (nice === 0 || pid === undefined) return;
   try {
@@ -79,7 +93,7 @@ function onParentGone(stop) {
   }, 1_000).unref();
 }
 
-if (count === 1) {
+if (count === 1 && !alwaysPrimary) {
   // One copy is served by this process itself. A primary would add nothing but
   // a hand-over per new connection (the primary accepts it, passes it over IPC
   // and waits for the copy's event loop to take it before passing the next), a
