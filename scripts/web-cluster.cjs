@@ -16,7 +16,8 @@
  *                               WEB_PRIMARY (default 0): 1 runs the primary even for
  *                               one copy (see below)
  *
- * Promises (with several copies; one copy is restarted by whoever started it):
+ * Promises (with a primary; a copy serving alone is restarted by whoever
+ * started it):
  *   - a worker that dies outside a stop is forked again, after 1 s, doubling
  *     to 30 s while workers keep dying within 10 s of their start;
  *   - SIGTERM or SIGINT: each worker gets SIGTERM and stops as the standalone
@@ -94,10 +95,11 @@ function onParentGone(stop) {
 }
 
 if (count === 1 && !alwaysPrimary) {
-  // One copy is served by this process itself. A primary would add nothing but
-  // a hand-over per new connection (the primary accepts it, passes it over IPC
+  // One copy is served by this process itself. A primary would add a
+  // hand-over per new connection (the primary accepts it, passes it over IPC
   // and waits for the copy's event loop to take it before passing the next), a
-  // wait every webhook delivery paid, as Stripe opens a connection for each.
+  // wait every webhook delivery paid, as Stripe opens a connection for each;
+  // what it gives, room for a burst of new connections, is WEB_PRIMARY's.
   // Whoever started this process restarts it if it dies.
   lowerPriority(process.pid);
   log('starting 1 web process (in this process)');
