@@ -145,6 +145,8 @@ describe('supervisor', () => {
       PORT: String(webPort),
       WEBHOOK_PORT: String(hookPort),
       WEB_PROCESSES: '2',
+      // Exported for the whole start: the webhooks process still serves alone (its preset says 0).
+      WEB_PRIMARY: '1',
       STRIPE_API_PORT: String(simPort),
       STRIPE_WEBHOOK_SECRET: 'whsec_supervisor_test',
       WORKER_HTTP_PORT: String(workerPort),
@@ -161,7 +163,7 @@ describe('supervisor', () => {
     const [primary] = pidsOf(sup, 'web');
     const copies = childrenOf(primary!);
     expect(copies).toHaveLength(2);
-    // One copy (WEB_PROCESSES=1) serves in the process itself, no primary.
+    // One copy (WEB_PROCESSES=1, WEB_PRIMARY=0) serves in the process itself, no primary.
     const [hooks] = pidsOf(sup, 'webhooks');
     expect(childrenOf(hooks!)).toEqual([]);
     const pids = [...pidsOf(sup, 'simulator'), primary!, ...copies, hooks!, ...pidsOf(sup, 'worker')];
