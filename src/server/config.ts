@@ -51,6 +51,12 @@ const schema = z
       .default('inr'),
     /** How long a reservation waits for payment before it is released. */
     HOLD_TIME_MS: z.coerce.number().int().min(1_000).max(7 * 24 * 3600_000).default(15 * 60_000),
+    /**
+     * How long placeOrder waits for Stripe's PaymentIntent of the order it has
+     * just reserved, so its answer is payable; past it (or on any failure) the
+     * payment job asks instead. 0: placeOrder never asks, the job always does.
+     */
+    PAYMENT_AT_PLACEMENT_TIMEOUT_MS: z.coerce.number().int().min(0).max(60_000).default(5_000),
     /** How often the reconciler runs, and how long an order may sit in a step before it re-drives it. */
     RECONCILE_INTERVAL_MS: z.coerce.number().int().min(200).max(3600_000).default(30_000),
     STUCK_AFTER_MS: z.coerce.number().int().min(500).max(24 * 3600_000).default(60_000),

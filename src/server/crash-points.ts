@@ -1,6 +1,6 @@
 /**
  * Named points between two writes of a step, where tests kill the worker
- * (SIGKILL, no clean-up) to prove the step is safe to resume from anywhere.
+ * (or, for placeOrder's, the process placing the order) (SIGKILL, no clean-up) to prove the step is safe to resume from anywhere.
  * Inert unless CRASH_AT names the point; with CRASH_ONCE_FILE set, only the
  * first process to reach it dies (it creates the file first), so the
  * restarted worker can finish the job.
@@ -9,6 +9,7 @@ import { existsSync, writeFileSync } from 'node:fs';
 
 export const CRASH_POINTS = [
   'reserve:after-holds',
+  'place-order:before-payment',
   'request-payment:after-intent',
   'mark-paid:after-paid',
   'process-event:after-apply',

@@ -20,6 +20,13 @@ export interface Deps {
    */
   reserveAtPlacement?: boolean;
   /**
+   * With reserveAtPlacement: placeOrder also asks Stripe for the PaymentIntent
+   * of the order it has just reserved, waiting at most `timeoutMs`, so its
+   * answer is payable; the payment job runs only when that attempt failed.
+   * Off: the job asks.
+   */
+  paymentAtPlacement?: { timeoutMs: number };
+  /**
    * Announces that an order changed (Redis pub/sub), best effort. The state
    * machine uses it after each applied transition once the process installs
    * it (announceTransitionsWith in orders/state-machine.ts).

@@ -65,6 +65,8 @@ export async function createRuntime(config: Config): Promise<Runtime> {
       orderChanges,
       // The checkout answers with the decision (held or sold out) when it can.
       reserveAtPlacement: true,
+      // ...and, when it was held, a payable one (the PaymentIntent asked for here, the job as the fallback).
+      ...(config.PAYMENT_AT_PLACEMENT_TIMEOUT_MS > 0 ? { paymentAtPlacement: { timeoutMs: config.PAYMENT_AT_PLACEMENT_TIMEOUT_MS } } : {}),
     },
   };
 }

@@ -31,6 +31,10 @@ import { releaseLines } from '../../src/server/inventory/stock';
 import { finishStrandedTransfers, readStripes, stripeFor } from '../../src/server/inventory/stripes';
 import { hashRequest } from '../../src/server/idempotency/request-idempotency';
 import { orderIdFor } from '../../src/server/ids';
+import type { Deps } from '../../src/server/deps';
+import { reconcile } from '../../src/server/orders/reconcile';
+import { jobIds } from '../../src/server/queue/queues';
+import { startTs } from '../setup/processes';
 import { cartWith, customer, getOrder, manualDeps, newKey, seedProduct, sim, simEvent, stockOf, waitFor, waitForState } from '../helpers';
 import {
   auditIfAvailable,
@@ -651,6 +655,98 @@ describe('late payment', () => {
     await expectOneIntent(orderId, 'succeeded');
     expect(await stockOf(sku)).toMatchObject({ available: 1, reserved: 0, sold: 0, holds: [] });
     await expectConverged([orderId], [sku]);
+  });
+});
+
+/**
+ * placeOrder as the web app runs it, in a process of its own
+ * (place-order-child.ts) that dies at `crashAt`: the cart, key and order id,
+ * and the process's exit.
+ */
+async function placeInDyingProcess(prefix: string, lines: { sku: string; qty: number }[], crashAt: CrashPoint) {
+  covered.add(crashAt);
+  const cartId = await cartWith(lines);
+  const key = newKey();
+  const onceFile = onceFilePath(`${prefix}-placer`);
+  const childEnv: NodeJS.ProcessEnv = { ...process.env, QUEUE_PREFIX: prefix, CRASH_AT: crashAt, CRASH_ONCE_FILE: onceFile, PLACE_ORDER: JSON.stringify({ cartId, key, customer }) };
+  const placer = startTs(`crash/${prefix}-placer-${crashAt.replace(/:/g, '_')}`, 'tests/crash/place-order-child.ts', childEnv);
+  const exit = await withTimeout(
+    new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => placer.child.once('exit', (code, signal) => resolve({ code, signal }))),
+    30_000,
+    `placeOrder's process to die at ${crashAt}`,
+  );
+  rmSync(onceFile, { force: true });
+  return { cartId, key, orderId: orderIdFor(key, hashRequest({ cartId, customer })), exit };
+}
+
+/** The enqueuer, passing on only what concerns `orderId`: a reconciler pass also re-drives other tests' orders, which are not this test's to move. */
+function onlyFor(orderId: string, enqueuer: Deps['enqueuer']): Deps['enqueuer'] {
+  return new Proxy(enqueuer, {
+    get: (target, prop, receiver) => {
+      const real = Reflect.get(target, prop, receiver) as unknown;
+      if (typeof real !== 'function') return real;
+      return (id: unknown, ...rest: unknown[]) => (id === orderId ? (real as (...a: unknown[]) => unknown).call(target, id, ...rest) : Promise.resolve());
+    },
+  });
+}
+
+/** A reconciler pass (kept to `orderId`) enqueues the payment job, and a worker under the prefix runs it. */
+async function reconcileToPayable(m: PrefixedDeps, orderId: string) {
+  await reconcile({ ...m.deps, enqueuer: onlyFor(orderId, m.deps.enqueuer) }, { stuckAfterMs: 0, idempotencyKeyTtlMs: 24 * 3600_000, purgeKeys: false, sweepStrayHolds: false });
+  expect(await m.queues.queues.payment.getJob(jobIds.requestPayment(orderId)), 'the payment job, enqueued by the reconciler').toBeDefined();
+  await startReadyWorker({ prefix: m.prefix });
+  return waitForState(orderId, ['PAYMENT_PENDING'], 20_000);
+}
+
+describe('placeOrder asking for the PaymentIntent at placement', () => {
+  it('place-order:before-payment: killed after the reservation: the reconciler hands the order to the payment job, one PaymentIntent', async () => {
+    const prefix = newPrefix();
+    const m = prefixedDeps(prefix);
+    try {
+      const sku = await seedProduct(3);
+      const { orderId, exit } = await placeInDyingProcess(prefix, [{ sku, qty: 2 }], 'place-order:before-payment');
+      expect(exit).toEqual({ code: null, signal: 'SIGKILL' });
+
+      // Reserved, the payment step's mark written with the state, nothing asked of Stripe, no payment job: only the expiry.
+      const half = await getOrder(orderId);
+      expect(half.history.map((h) => h.to)).toEqual(['CREATED', 'INVENTORY_RESERVED']);
+      expect(half.paymentRequestedAt).toBeInstanceOf(Date);
+      expect(await stockOf(sku)).toMatchObject({ available: 1, reserved: 2 });
+      expect(await intentsOf(orderId)).toEqual([]);
+      expect(await m.queues.queues.payment.getJob(jobIds.requestPayment(orderId))).toBeUndefined();
+      expect(await m.queues.queues.expiry.getJob(jobIds.expire(orderId))).toBeDefined();
+
+      const pending = await reconcileToPayable(m, orderId);
+      expect(pending.history.map((h) => h.to)).toEqual(['CREATED', 'INVENTORY_RESERVED', 'PAYMENT_PENDING']);
+      const intent = await expectOneIntent(orderId, 'requires_payment_method');
+      expect(pending.paymentIntentId).toBe(intent.id);
+      await expectConverged([orderId], [sku]);
+    } finally {
+      await stopAllWorkers();
+      await m.close();
+    }
+  });
+
+  it('request-payment:after-intent, reached in placeOrder: the PaymentIntent created, its id not stored: the job gets the same one back', async () => {
+    const prefix = newPrefix();
+    const m = prefixedDeps(prefix);
+    try {
+      const sku = await seedProduct(2);
+      const { orderId, exit } = await placeInDyingProcess(prefix, [{ sku, qty: 1 }], 'request-payment:after-intent');
+      expect(exit).toEqual({ code: null, signal: 'SIGKILL' });
+      const half = await getOrder(orderId);
+      expect(half.state).toBe('INVENTORY_RESERVED');
+      expect(half.paymentIntentId).toBeUndefined();
+      const created = await expectOneIntent(orderId, 'requires_payment_method');
+
+      const pending = await reconcileToPayable(m, orderId);
+      expect(pending.paymentIntentId).toBe(created.id);
+      await expectOneIntent(orderId, 'requires_payment_method');
+      await expectConverged([orderId], [sku]);
+    } finally {
+      await stopAllWorkers();
+      await m.close();
+    }
   });
 });
 

@@ -19,11 +19,14 @@ describe('happy path', () => {
 
     const client = api(newKey());
     const placed = await client.checkout.placeOrder.mutate({ cartId, customer });
-    // Reserved as it was placed: the answer carries the decision.
-    expect(placed.state).toBe('INVENTORY_RESERVED');
+    // Reserved and given its PaymentIntent as it was placed: the answer is payable.
+    expect(placed.state).toBe('PAYMENT_PENDING');
     expect(placed.replayed).toBe(false);
+    expect(placed.payment?.clientSecret).toMatch(/_secret_/);
 
-    const pending = await waitForState(placed.orderId, ['PAYMENT_PENDING']);
+    const pending = await getOrder(placed.orderId);
+    expect(pending.state).toBe('PAYMENT_PENDING');
+    expect(placed.payment?.paymentIntentId).toBe(pending.paymentIntentId);
     // Server-side prices in paise: 2 x 1299.00 + 1 x 499.00.
     expect(pending.totalMinor).toBe(2 * 129_900 + 49_900);
     expect(pending.currency).toBe('inr');

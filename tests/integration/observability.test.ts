@@ -110,8 +110,10 @@ describe('metrics', () => {
     expect(delta(web0, web1, 'idempotency_outcomes_total', { outcome: 'replayed' })).toBe(1);
     expect(delta(web0, web1, 'idempotency_outcomes_total', { outcome: 'conflict' })).toBe(1);
     expect(delta(web0, web1, 'order_transitions_total', { action: 'cancel', outcome: 'applied' })).toBe(1);
-    // placeOrder reserves as it places (deps.reserveAtPlacement): the two orders the stock covered.
+    // placeOrder reserves as it places (deps.reserveAtPlacement) and asks for the PaymentIntent
+    // (deps.paymentAtPlacement): the two orders the stock covered.
     expect(delta(web0, web1, 'order_transitions_total', { action: 'reserve', outcome: 'applied' })).toBe(2);
+    expect(delta(web0, web1, 'order_transitions_total', { action: 'request-payment', outcome: 'applied' })).toBe(2);
     expect(delta(web0, web1, 'reservation_results_total', { result: 'reserved' })).toBe(2);
     // Stock that visibly cannot cover an order rejects it as it is placed (place-order.ts).
     expect(delta(web0, web1, 'order_transitions_total', { action: 'reject', outcome: 'applied' })).toBe(1);
@@ -127,10 +129,11 @@ describe('metrics', () => {
       workerMetrics,
       (m) => delta(worker0, m, 'order_transitions_total', { action: 'finalize', outcome: 'applied' }) >= 1,
     );
-    for (const action of ['request-payment', 'mark-paid', 'finalize']) {
+    for (const action of ['mark-paid', 'finalize']) {
       expect(delta(worker0, worker1, 'order_transitions_total', { action, outcome: 'applied' }), action).toBeGreaterThanOrEqual(1);
     }
-    expect(delta(worker0, worker1, 'job_duration_seconds_count', { queue: 'payment', outcome: 'completed' })).toBeGreaterThanOrEqual(2);
+    // The cancelled order's holds are given back by its release job.
+    expect(delta(worker0, worker1, 'job_duration_seconds_count', { queue: 'release', outcome: 'completed' })).toBeGreaterThanOrEqual(1);
     // Finalization runs in the event's job, right after mark-paid.
     expect(delta(worker0, worker1, 'job_duration_seconds_count', { queue: 'webhook-events', outcome: 'completed' })).toBeGreaterThanOrEqual(1);
   });
@@ -163,15 +166,21 @@ describe('request ids', () => {
     const res = await rawCall('checkout.placeOrder', { cartId, customer }, { mutation: true, headers: { 'Idempotency-Key': newKey(), 'X-Request-Id': requestId } });
     expect(res.status).toBe(200);
     expect(res.requestId).toBe(requestId);
-    const { orderId } = res.body.result!.data as { orderId: string };
+    const { orderId, accessToken } = res.body.result!.data as { orderId: string; accessToken: string };
     await waitForState(orderId, ['PAYMENT_PENDING']);
 
     const web = await waitForLog('app', 'the placeOrder line', (l) => l.requestId === requestId && l.orderId === orderId);
     expect(web.map((l) => l.msg)).toContain('placeOrder');
-    // The reservation made as the order was placed, and the payment job it enqueued, log under the request's id.
+    // The reservation and the payment request made as the order was placed log under the request's id.
     expect(web.some((l) => l.action === 'reserve' && l.outcome === 'applied')).toBe(true);
-    const worker = await waitForLog('worker', 'the payment lines', (l) => l.requestId === requestId && l.orderId === orderId && l.action === 'request-payment');
-    expect(worker[0]).toMatchObject({ queue: 'payment', outcome: 'applied' });
+    expect(web.some((l) => l.action === 'request-payment' && l.outcome === 'applied')).toBe(true);
+    // The customer cancels: the release job the cancel enqueued logs in the worker under the cancel's id.
+    const cancelId = newRequestId();
+    const cancelled = await rawCall('orders.cancel', { orderId, accessToken }, { mutation: true, headers: { 'X-Request-Id': cancelId } });
+    expect(cancelled.status).toBe(200);
+    expect(cancelled.requestId).toBe(cancelId);
+    const worker = await waitForLog('worker', 'the release lines', (l) => l.requestId === cancelId && l.orderId === orderId && l.action === 'release');
+    expect(worker[0]).toMatchObject({ queue: 'release', outcome: 'applied' });
   });
 
   it('are generated when the caller sends none or one that is not a plain token', async () => {

@@ -11,7 +11,7 @@ import { setOperationGate } from '../../prisma-free-models/operation-gate';
 import { jobIds } from '../../src/server/queue/queues';
 import { placeOrder } from '../../src/server/orders/place-order';
 import { reserveOrder } from '../../src/server/orders/reserve-order';
-import { api, cartWith, customer, expectNoViolations, getOrder, manualDeps, newKey, seedProduct, stockOf, waitForState } from '../helpers';
+import { api, cartWith, customer, expectNoViolations, getOrder, manualDeps, newKey, seedProduct, stockOf } from '../helpers';
 
 const m = manualDeps();
 const deps = { ...m.deps, reserveAtPlacement: true };
@@ -92,13 +92,12 @@ describe('placeOrder reserving at placement', () => {
     expect(await stockOf(sku)).toMatchObject({ available: 1, reserved: 1 });
   });
 
-  it('through the API: the checkout answers with the decision, and the order goes on to PAYMENT_PENDING', async () => {
+  it('through the API: the checkout answers with the decision (held, and asked to pay: payment-at-placement.test.ts)', async () => {
     const sku = await seedProduct(1);
     const { cartId } = await api().cart.create.mutate();
     await api().cart.addLine.mutate({ cartId, sku, qty: 1 });
     const placed = await api(newKey()).checkout.placeOrder.mutate({ cartId, customer });
-    expect(placed.state).toBe('INVENTORY_RESERVED');
-    await waitForState(placed.orderId, ['PAYMENT_PENDING']);
+    expect(placed.state).toBe('PAYMENT_PENDING');
     // The stock is gone now: the next buyer hears so in the answer too.
     const other = await api().cart.create.mutate();
     await api().cart.addLine.mutate({ cartId: other.cartId, sku, qty: 1 });

@@ -99,7 +99,16 @@ function processEnv(image: ImageTarget, ...layers: Record<string, string>[]): No
   return Object.assign({ PATH: process.env.PATH ?? '' }, image.env, ...layers) as NodeJS.ProcessEnv;
 }
 
-const webEnv = () => processEnv(webImage, appEnv, { PORT: String(WEB_PORT), HOSTNAME: '127.0.0.1', REDIS_URL: `redis://127.0.0.1:${redisProxy.port}` });
+// Both reach Stripe through the holding proxy; the web app waits 1 s for a PaymentIntent at placement
+// (PAYMENT_AT_PLACEMENT_TIMEOUT_MS) before it hands the request to the worker's payment job.
+const webEnv = () =>
+  processEnv(webImage, appEnv, {
+    PORT: String(WEB_PORT),
+    HOSTNAME: '127.0.0.1',
+    REDIS_URL: `redis://127.0.0.1:${redisProxy.port}`,
+    STRIPE_API_PORT: String(stripeProxy.port),
+    PAYMENT_AT_PLACEMENT_TIMEOUT_MS: '1000',
+  });
 const workerEnv = () => processEnv(workerImage, appEnv, { WORKER_HTTP_PORT: String(WORKER_HTTP_PORT), STRIPE_API_PORT: String(stripeProxy.port) });
 
 /** The web image's /app: the standalone output as built, and the healthcheck script, outside the repository. */
@@ -345,8 +354,10 @@ describe('the production artifacts, run as the images run them', () => {
       Array.from({ length: n }, async (_, i) => api(newKey(), WEB_URL).checkout.placeOrder.mutate({ cartId: await newCart(), customer: buyer(`prod-worker-${i}`) })),
     );
     orders.push(...placed);
+    expect(placed.map((p) => p.state), 'answered held, the PaymentIntent left to the job').toEqual(placed.map(() => 'INVENTORY_RESERVED'));
 
-    // In flight for certain: the worker holds payment steps, each waiting for Stripe to create its PaymentIntent.
+    // Stripe held: placeOrder's own request for each PaymentIntent gave up after its 1 s and handed it to the
+    // payment job. In flight for certain: the worker holds payment steps, each waiting for Stripe.
     await waitFor('the worker holding payment steps blocked on Stripe', () => jobsHeldBy(worker), (jobs) => jobs.some((j) => j.startsWith('payment/')) && stripeProxy.heldChunks() > 0, 30_000, 50);
     const stopping = waitForOutput(worker, 'worker stopping', 15_000);
     const exited = worker.exited.then((code) => ({ code, at: Date.now() }));

@@ -8,7 +8,11 @@ import { randomBytes } from 'node:crypto';
 import type Stripe from 'stripe';
 import { Order, Product, type OrderDoc } from '../../prisma-free-models';
 import type { Deps } from '../../src/server/deps';
-import { newAccessToken, newOrderId } from '../../src/server/ids';
+import { newAccessToken, newOrderId, orderIdFor } from '../../src/server/ids';
+import { createCart } from '../../src/server/cart/cart';
+import { hashRequest } from '../../src/server/idempotency/request-idempotency';
+import { customer, suiteOrderLimits } from '../helpers';
+import type { Fixture } from './explore';
 import { openOrderEntry } from '../../src/server/open-work/open-orders';
 import { requestPayment } from '../../src/server/orders/request-payment';
 import { reserveOrder } from '../../src/server/orders/reserve-order';
@@ -123,6 +127,16 @@ export async function expiredUnsettled(id: string): Promise<void> {
     set: { closeReason: 'payment not received in time', pendingRelease: o.holdRef, ...(o.paymentIntentId ? { pendingIntentCancel: true } : {}) },
   });
   if (result.outcome !== 'applied') throw new Error(`fixture: expiry of ${id} was ${result.outcome}`);
+}
+
+/** A cart of one unit and the key placeOrder will be called with: the order id is known before it exists. */
+export type PlaceFixture = Fixture & { cartId: string; key: string };
+
+export async function placeFixture(): Promise<PlaceFixture> {
+  const sku = await product(2);
+  const { cartId } = await createCart([{ sku, qty: 1 }], { currency: 'inr', limits: suiteOrderLimits });
+  const key = `sched-${cartId}`;
+  return { orderIds: [orderIdFor(key, hashRequest({ cartId, customer }))], skus: [sku], cartId, key };
 }
 
 export type { Deps };

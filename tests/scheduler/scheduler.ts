@@ -229,6 +229,17 @@ export function installOperationGate(): () => void {
 }
 
 /** An HTTP client for the Stripe SDK whose every request is a scheduling point. */
+/** As gatedHttpClient, but each request's answer is lost after it reached Stripe (as a timeout after Stripe acted). */
+export function answerLostHttpClient(): Stripe.HttpClient {
+  const gated = gatedHttpClient();
+  const lost = Object.create(gated) as Stripe.HttpClient;
+  lost.makeRequest = async (...args: Parameters<Stripe.HttpClient['makeRequest']>) => {
+    await gated.makeRequest(...args);
+    throw Object.assign(new Error('the answer was lost (timed out after the request reached Stripe)'), { code: 'ETIMEDOUT' });
+  };
+  return lost;
+}
+
 export function gatedHttpClient(): Stripe.HttpClient {
   const inner = Stripe.createNodeHttpClient();
   const gated = Object.create(inner) as Stripe.HttpClient;

@@ -23,7 +23,7 @@ import { createOrderQueues, jobIds, QUEUE_NAMES, type OrderQueues, type QueueNam
 import { createPaymentSimulator, type PaymentSimulator } from '../../src/payment-simulator/server';
 import { processorsByQueue } from '../../worker/processors';
 import { env, suiteOrderLimits } from '../helpers';
-import { gatedHttpClient } from './scheduler';
+import { answerLostHttpClient, gatedHttpClient } from './scheduler';
 
 export const WORLD_WEBHOOK_SECRET = 'whsec_scheduler_world';
 const KEY_TTL_MS = 24 * 3600_000;
@@ -47,6 +47,12 @@ export interface World {
   sim: PaymentSimulator;
   /** A Stripe client for fixtures and the auditor (not a scheduling point either way outside tasks). */
   stripe: Stripe;
+  /**
+   * A client of the same simulator whose every request reaches it (a
+   * scheduling point, as above) and whose answer is then lost: a call that
+   * timed out after Stripe acted on it.
+   */
+  stripeAnswerLost: Stripe;
   close(): Promise<void>;
 }
 
@@ -88,6 +94,7 @@ export async function openWorld(): Promise<World> {
     }),
     sim,
     stripe,
+    stripeAnswerLost: stripeAt(answerLostHttpClient()),
     async close() {
       await Promise.all(Object.values(queues.queues).map((q) => q.obliterate({ force: true })));
       await queues.close();

@@ -1,7 +1,9 @@
 /**
  * placeOrder: turn a cart into an order in state CREATED and reserve its
  * stock, here (deps.reserveAtPlacement) or in the worker's reservation job,
- * so the answer carries the decision or the buyer waits for it. An order the
+ * so the answer carries the decision or the buyer waits for it; a held order
+ * is then asked its PaymentIntent here too (deps.paymentAtPlacement, payNow),
+ * so the answer is payable, or else by the payment job. An order the
  * stock visibly cannot cover is written already REJECTED instead (see
  * visibleShortfall).
  *
@@ -32,6 +34,8 @@ import { stripeCount, stripeFor } from '../inventory/stripes';
 import { logger } from '../logger';
 import { needsReconciler, openOrderEntry } from '../open-work/open-orders';
 import type { PlaceOrderInput } from '../validation';
+import { crashPoint } from '../crash-points';
+import { requestMarkedPayment } from './request-payment';
 import { reserveCreatedOrder } from './reserve-order';
 import { initialStateFields, insertRejectedAtPlacement, transition } from './state-machine';
 import type { OrderState } from './states';
@@ -41,11 +45,24 @@ export interface PlacedOrder {
   accessToken: string;
   state: OrderState;
   outcome: 'created' | 'replayed';
+  /** While the order is PAYMENT_PENDING: what the browser confirms the payment with (as orders.get shows it). */
+  payment: Payable | null;
+}
+
+export interface Payable {
+  paymentIntentId: string;
+  clientSecret: string;
+}
+
+function payableOf(order: Pick<OrderDoc, 'state' | 'paymentIntentId' | 'clientSecret'>): Payable | null {
+  return order.state === 'PAYMENT_PENDING' && order.paymentIntentId && order.clientSecret
+    ? { paymentIntentId: order.paymentIntentId, clientSecret: order.clientSecret }
+    : null;
 }
 
 export async function placeOrder(
   input: Omit<PlaceOrderInput, 'idempotencyKey'> & { idempotencyKey: string },
-  deps: Pick<Deps, 'enqueuer' | 'currency' | 'orderLimits' | 'holdTimeMs' | 'reserveAtPlacement'>,
+  deps: Pick<Deps, 'enqueuer' | 'stripe' | 'currency' | 'orderLimits' | 'holdTimeMs' | 'reserveAtPlacement' | 'paymentAtPlacement'>,
 ): Promise<PlacedOrder> {
   const { idempotencyKey, cartId, customer } = input;
   const requestHash = hashRequest({ cartId, customer });
@@ -108,7 +125,11 @@ export async function placeOrder(
   if (outcome === 'replayed' && needsReconciler(record)) await openOrderEntry(record._id);
   if (cartMarkedAs !== record._id) await markCartOrdered(cartId, record._id);
   let state = record.state;
-  if (state === 'CREATED' && outcome === 'created' && deps.reserveAtPlacement) state = (await reserveNow(record, deps)) ?? state;
+  let payment = payableOf(record);
+  if (state === 'CREATED' && outcome === 'created' && deps.reserveAtPlacement) {
+    const now = await reserveNow(record, deps);
+    if (now) ({ state, payment } = now);
+  }
   // Enqueue on replays too: it is absorbed when the job exists, and it re-drives
   // an order whose first enqueue was lost.
   if (state === 'CREATED') {
@@ -118,7 +139,7 @@ export async function placeOrder(
       logger.error({ orderId: record._id, err }, 'enqueue of reservation failed; the reconciler will re-drive it');
     }
   }
-  return { orderId: record._id, accessToken: record.accessToken, state, outcome };
+  return { orderId: record._id, accessToken: record.accessToken, state, outcome, payment };
 }
 
 /**
@@ -126,14 +147,46 @@ export async function placeOrder(
  * decision, and no read of the order just written. It is the same step the
  * job runs (safe twice, concurrently, and killed anywhere), so a failure here
  * only hands it to the job; a crash leaves the order CREATED and listed, for
- * a replay or the reconciler. Returns the order's state after it, or null.
+ * a replay or the reconciler. With paymentAtPlacement the payment request
+ * follows (payNow). Returns the order's state after both, or null.
  */
-async function reserveNow(order: OrderDoc, deps: Pick<Deps, 'enqueuer' | 'holdTimeMs'>): Promise<OrderState | null> {
+async function reserveNow(
+  order: OrderDoc,
+  deps: Pick<Deps, 'enqueuer' | 'stripe' | 'holdTimeMs' | 'paymentAtPlacement'>,
+): Promise<{ state: OrderState; payment: Payable | null } | null> {
+  let reserved: Awaited<ReturnType<typeof reserveCreatedOrder>>;
   try {
-    return (await reserveCreatedOrder(order, deps)).state;
+    reserved = await reserveCreatedOrder(order, deps, { payHere: deps.paymentAtPlacement !== undefined });
   } catch (err) {
     logger.warn({ orderId: order._id, err }, 'reservation at placement failed; the reservation job takes it over');
     return null;
+  }
+  if (reserved.payNext) return payNow(reserved.payNext, deps);
+  return reserved.state ? { state: reserved.state, payment: null } : null;
+}
+
+/**
+ * The payment request for the order this call has just reserved: the payment
+ * job's step after its mark (the reservation wrote it), so the answer is
+ * payable without a queue hop. Stripe gets one bounded try; when it fails or
+ * times out the job takes over, asking again under the same idempotency key,
+ * so at most one PaymentIntent exists either way. A crash here leaves the
+ * order INVENTORY_RESERVED and listed: the reconciler enqueues the job.
+ */
+async function payNow(order: OrderDoc, deps: Pick<Deps, 'enqueuer' | 'stripe' | 'paymentAtPlacement'>): Promise<{ state: OrderState; payment: Payable | null }> {
+  crashPoint('place-order:before-payment');
+  try {
+    const result = await requestMarkedPayment(order, deps, { timeout: deps.paymentAtPlacement?.timeoutMs, maxNetworkRetries: 0 });
+    const now = result.order ?? order;
+    return { state: now.state, payment: payableOf(now) };
+  } catch (err) {
+    logger.warn({ orderId: order._id, err }, 'payment request at placement failed; the payment job takes it over');
+    try {
+      await deps.enqueuer.requestPayment(order._id);
+    } catch (enqueueErr) {
+      logger.error({ orderId: order._id, err: enqueueErr }, 'enqueue of the payment request failed; the reconciler will re-drive it');
+    }
+    return { state: order.state, payment: null };
   }
 }
 

@@ -3,14 +3,19 @@
  * PaymentIntent. A crash between "PaymentIntent created" and "id stored" is
  * harmless: the retry sends the same Stripe idempotency key and gets the same
  * PaymentIntent back, so there is never a second one.
+ *
+ * The payment job runs the whole step. placeOrder runs its second half
+ * (requestMarkedPayment) on the order it has just reserved, whose reservation
+ * wrote the mark together with the state (reserve-order.ts, `payHere`).
  */
+import type Stripe from 'stripe';
 import { Order, type OrderDoc } from '../../../prisma-free-models/order';
 import { crashPoint } from '../crash-points';
 import type { Deps } from '../deps';
 import { logger } from '../logger';
 import { createOrderPaymentIntent } from '../payments/payment-intents';
 import type { StepOutcome } from './reserve-order';
-import { transition } from './state-machine';
+import { transition, type TransitionResult } from './state-machine';
 
 export async function requestPayment(orderId: string, deps: Pick<Deps, 'stripe' | 'enqueuer'>): Promise<StepOutcome> {
   const order = await Order.findById(orderId).lean<OrderDoc>();
@@ -26,7 +31,21 @@ export async function requestPayment(orderId: string, deps: Pick<Deps, 'stripe' 
   // and storing its id, closing the order still knows an intent may exist.
   const marked = await Order.updateOne({ _id: orderId, state: 'INVENTORY_RESERVED' }, { $set: { paymentRequestedAt: new Date() } });
   if (marked.matchedCount === 0) return 'already-done';
-  const intent = await createOrderPaymentIntent(deps.stripe, order);
+  return (await requestMarkedPayment(order, deps)).outcome;
+}
+
+/**
+ * The step after the mark: the PaymentIntent, then the transition. `order`
+ * was read INVENTORY_RESERVED with `paymentRequestedAt` already stored (or
+ * stored since); `limits` bounds the call to Stripe.
+ */
+export async function requestMarkedPayment(
+  order: OrderDoc,
+  deps: Pick<Deps, 'stripe' | 'enqueuer'>,
+  limits?: Pick<Stripe.RequestOptions, 'timeout' | 'maxNetworkRetries'>,
+): Promise<TransitionResult> {
+  const orderId = order._id;
+  const intent = await createOrderPaymentIntent(deps.stripe, order, limits);
   crashPoint('request-payment:after-intent');
   const result = await transition(orderId, {
     from: 'INVENTORY_RESERVED',
@@ -43,5 +62,5 @@ export async function requestPayment(orderId: string, deps: Pick<Deps, 'stripe' 
     );
     await deps.enqueuer.release(orderId);
   }
-  return result.outcome;
+  return result;
 }

@@ -27,11 +27,15 @@ export type StepOutcome = 'applied' | 'already-done' | 'refused' | 'skipped';
  * `first`: this run made the order INVENTORY_RESERVED (it happens once per
  * order), so neither job can have run yet (queues.ts EnqueueOptions).
  */
-async function scheduleAfterReservation(order: Pick<OrderDoc, '_id' | 'holdExpiresAt'>, deps: Pick<Deps, 'enqueuer'>, first = false): Promise<void> {
+async function scheduleAfterReservation(
+  order: Pick<OrderDoc, '_id' | 'holdExpiresAt'>,
+  deps: Pick<Deps, 'enqueuer'>,
+  { first = false, payment: withPayment = true }: { first?: boolean; payment?: boolean } = {},
+): Promise<void> {
   const opts = { first };
   const expiry = order.holdExpiresAt ? deps.enqueuer.expireAt(order._id, order.holdExpiresAt, opts) : undefined;
   // Both sent before either answer is awaited; each settles on its own (neither rejection is left unhandled).
-  const [payment, timer] = await Promise.allSettled([deps.enqueuer.requestPayment(order._id, opts), expiry]);
+  const [payment, timer] = await Promise.allSettled([withPayment ? deps.enqueuer.requestPayment(order._id, opts) : undefined, expiry]);
   if (payment.status === 'rejected') throw payment.reason;
   if (timer.status === 'rejected') throw timer.reason;
 }
@@ -56,11 +60,20 @@ export async function reserveOrder(orderId: string, deps: Pick<Deps, 'enqueuer' 
  * The reservation of an order read in CREATED, without reading it again:
  * placeOrder calls it on the order it has just written, the job on the order
  * it has read. Returns the state it left the order in (null: gone).
+ *
+ * `payHere`: the caller requests the payment itself right after (placeOrder).
+ * A reservation this run applies then writes the payment step's mark
+ * (`paymentRequestedAt`, request-payment.ts) with the state, enqueues only
+ * the expiry, and returns the reserved order as `payNext`: the caller owes
+ * the payment request, and enqueues the job if it cannot make it. A crash
+ * before either leaves the order INVENTORY_RESERVED and listed, and the
+ * reconciler enqueues the job. Any other outcome schedules as usual.
  */
 export async function reserveCreatedOrder(
   order: Pick<OrderDoc, '_id' | 'lines'>,
   deps: Pick<Deps, 'enqueuer' | 'holdTimeMs'>,
-): Promise<{ outcome: StepOutcome; state: OrderState | null }> {
+  { payHere = false }: { payHere?: boolean } = {},
+): Promise<{ outcome: StepOutcome; state: OrderState | null; payNext?: OrderDoc }> {
   const orderId = order._id;
   const result = await reserveLines(orderId, FIRST_HOLD_REF, order.lines);
   countReservation(result);
@@ -69,7 +82,11 @@ export async function reserveCreatedOrder(
   // the give-back as pending work) before releasing anything, so a twin run
   // that reserved meanwhile keeps its holds: they are the order's, not a run's.
   const moved = result.ok
-    ? await transition(orderId, { from: 'CREATED', to: 'INVENTORY_RESERVED', set: { holdExpiresAt: new Date(Date.now() + deps.holdTimeMs) } })
+    ? await transition(orderId, {
+        from: 'CREATED',
+        to: 'INVENTORY_RESERVED',
+        set: { holdExpiresAt: new Date(Date.now() + deps.holdTimeMs), ...(payHere ? { paymentRequestedAt: new Date() } : {}) },
+      })
     : await transition(orderId, {
         from: 'CREATED',
         to: 'REJECTED',
@@ -77,9 +94,12 @@ export async function reserveCreatedOrder(
         detail: `${result.reason} ${result.sku}`,
       });
   if (moved.outcome === 'applied') {
-    if (result.ok) await scheduleAfterReservation(moved.order, deps, true);
-    else await releasePendingHolds(orderId);
-    return { outcome: 'applied', state: moved.order.state };
+    if (!result.ok) {
+      await releasePendingHolds(orderId);
+      return { outcome: 'applied', state: moved.order.state };
+    }
+    await scheduleAfterReservation(moved.order, deps, { first: true, payment: !payHere });
+    return { outcome: 'applied', state: moved.order.state, ...(payHere ? { payNext: moved.order } : {}) };
   }
   // Another run decided first (a twin, the customer's cancel). The order's
   // state says whether it may hold what this run took: a closed or rejected

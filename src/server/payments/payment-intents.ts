@@ -20,8 +20,16 @@ export interface PaymentIntentOrder {
 
 export const paymentIntentKey = (orderId: string): string => `order-${orderId}-payment-intent`;
 
-/** Creates (or, on retry, gets back) the one PaymentIntent of an order. */
-export async function createOrderPaymentIntent(stripe: Stripe, order: PaymentIntentOrder): Promise<Stripe.PaymentIntent> {
+/**
+ * Creates (or, on retry, gets back) the one PaymentIntent of an order.
+ * `limits` bounds this one call (a checkout waiting for it gives up sooner
+ * than a job would, and leaves the retries to the job).
+ */
+export async function createOrderPaymentIntent(
+  stripe: Stripe,
+  order: PaymentIntentOrder,
+  limits: Pick<Stripe.RequestOptions, 'timeout' | 'maxNetworkRetries'> = {},
+): Promise<Stripe.PaymentIntent> {
   const { address } = order.customer;
   return stripe.paymentIntents.create(
     {
@@ -45,7 +53,7 @@ export async function createOrderPaymentIntent(stripe: Stripe, order: PaymentInt
       },
       metadata: { orderId: order._id },
     },
-    { idempotencyKey: paymentIntentKey(order._id) },
+    { ...limits, idempotencyKey: paymentIntentKey(order._id) },
   );
 }
 

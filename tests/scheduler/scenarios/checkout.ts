@@ -12,8 +12,10 @@ import { CANCELLABLE_STATES } from '../../../src/server/orders/states';
 import { newCartId } from '../../../src/server/ids';
 import { placeOrder } from '../../../src/server/orders/place-order';
 import { reserveOrder } from '../../../src/server/orders/reserve-order';
+import type { Deps } from '../../../src/server/deps';
 import type { Scenario } from '../explore';
 import { createdOrder, product } from '../fixtures';
+import { intentStatuses } from './payment';
 
 const customer = { name: 'Asha Rao', email: 'asha@example.com', address: { line1: '1 MG Road', city: 'Bengaluru', state: 'KA', postalCode: '560001', country: 'IN' } };
 
@@ -33,11 +35,15 @@ async function twinsSetup(stock: number, rival: boolean): Promise<TwinsFixture> 
 
 type World = Parameters<Scenario<TwinsFixture>['tasks']>[1];
 
-const twinTasks = (fixture: TwinsFixture, world: World, reserveAtPlacement = false) =>
+/** How the web app places orders: reserved in the call, and with PAYING, asked to pay too (deps.paymentAtPlacement). */
+const RESERVING: Partial<Deps> = { reserveAtPlacement: true };
+export const PAYING: Partial<Deps> = { reserveAtPlacement: true, paymentAtPlacement: { timeoutMs: 5_000 } };
+
+const twinTasks = (fixture: TwinsFixture, world: World, placement: Partial<Deps> = {}) =>
   ['A', 'B'].map((name) => ({
     name: `placeOrder ${name}`,
     run: async () => {
-      const placed = await placeOrder({ idempotencyKey: fixture.key, cartId: fixture.cartId, customer }, { ...world.deps, reserveAtPlacement });
+      const placed = await placeOrder({ idempotencyKey: fixture.key, cartId: fixture.cartId, customer }, { ...world.deps, ...placement });
       // The auditor looks at the orders the schedule made.
       if (!fixture.orderIds.includes(placed.orderId)) fixture.orderIds.push(placed.orderId);
       return placed.orderId;
@@ -73,9 +79,28 @@ export const placeOrderTwinsLastUnit: Scenario<TwinsFixture> = {
 export const placeOrderReservingTwinsLastUnit: Scenario<TwinsFixture> = {
   name: 'placeOrder twins reserving at placement while another order takes the last unit',
   setup: () => twinsSetup(1, true),
-  tasks: (fixture, world) => [...twinTasks(fixture, world, true), rivalReserves(fixture, world)],
+  tasks: (fixture, world) => [...twinTasks(fixture, world, RESERVING), rivalReserves(fixture, world)],
   check: checkTwins,
 };
+
+/**
+ * The same with the PaymentIntent asked for in the call too, as the web app
+ * runs it: the twin that reserved asks Stripe while the other replays (and
+ * hands the order to the jobs). One order, and at most one PaymentIntent for it.
+ */
+export const placeOrderPayingTwinsLastUnit: Scenario<TwinsFixture> = {
+  name: 'placeOrder twins paying at placement while another order takes the last unit',
+  setup: () => twinsSetup(1, true),
+  tasks: (fixture, world) => [...twinTasks(fixture, world, PAYING), rivalReserves(fixture, world)],
+  check: async (fixture, world, results) => [...(await checkTwins(fixture, world, results)), ...(await atMostOneIntent(world, fixture))],
+};
+
+async function atMostOneIntent(world: World, { cartId }: TwinsFixture): Promise<string[]> {
+  const stored = await Order.findOne({ cartId }, { _id: 1 }).lean();
+  if (!stored) return [];
+  const statuses = await intentStatuses(world, stored._id);
+  return statuses.length <= 1 ? [] : [`${statuses.length} PaymentIntents for order ${stored._id} (${statuses.join(', ')}), expected at most one`];
+}
 
 /** Both twins answered, with one order, the only one stored for the cart (the rival is no twin). */
 async function checkTwins({ cartId }: TwinsFixture, _world: unknown, results: readonly { name: string; ok: boolean; value?: unknown; error?: unknown }[]): Promise<string[]> {

@@ -10,9 +10,9 @@ import {
   reconcileTwins,
   settleWhilePaid,
 } from './closing';
-import { firstOrdersRaceForTheSlot, oneKeyTwoCarts, placeOrderReservingTwinsLastUnit, placeOrderTwins, placeOrderTwinsLastUnit } from './checkout';
-import { finalizeTwins, finalizeVsReconcile, markPaidFinalizingVsFinalize, markPaidRerunVsFinalize, markPaidTwins, markPaidVsCancel, markPaidVsExpire, requestPaymentTwins, requestPaymentVsCancel } from './payment';
-import { deliveriesVsReconcile, reconcileVsPlaceOrder, reconcileVsPlaceOrderReserving, reconcileVsSettling } from './open-work';
+import { firstOrdersRaceForTheSlot, oneKeyTwoCarts, placeOrderPayingTwinsLastUnit, placeOrderReservingTwinsLastUnit, placeOrderTwins, placeOrderTwinsLastUnit } from './checkout';
+import { finalizeTwins, finalizeVsReconcile, markPaidFinalizingVsFinalize, markPaidRerunVsFinalize, markPaidTwins, markPaidVsCancel, markPaidVsExpire, placeOrderPayingVsCancel, placeOrderPayingVsExpire, requestPaymentTwins, requestPaymentVsCancel } from './payment';
+import { deliveriesVsReconcile, reconcileVsPlaceOrder, reconcileVsPlaceOrderPayingAnswerLost, reconcileVsPlaceOrderReserving, reconcileVsSettling } from './open-work';
 import { strandedTransfer, stripeHoldsRace, stripeHoldVsRelease, stripeReserveTwins } from './stripes';
 import { lastUnit, reserveTwins, reserveTwinsMultiLine, reserveVsCancel, reserveVsExpire, staleReserveTwin, staleReserveVsStraySweep } from './reservation';
 
@@ -22,6 +22,7 @@ export const SCENARIOS = [
   placeOrderTwinsLastUnit,
   firstOrdersRaceForTheSlot,
   placeOrderReservingTwinsLastUnit,
+  placeOrderPayingTwinsLastUnit,
   oneKeyTwoCarts,
   reserveTwins,
   reserveTwinsMultiLine,
@@ -47,10 +48,13 @@ export const SCENARIOS = [
   settleWhilePaid,
   finalizeVsReconcile,
   requestPaymentVsCancel,
+  placeOrderPayingVsCancel,
+  placeOrderPayingVsExpire,
   lastUnit,
   reconcileMissingIntent,
   reconcileVsPlaceOrder,
   reconcileVsPlaceOrderReserving,
+  reconcileVsPlaceOrderPayingAnswerLost,
   reconcileVsSettling,
   deliveriesVsReconcile,
   // A product's stock split into stripes: holds, transfers and their twins.

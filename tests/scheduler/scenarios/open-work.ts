@@ -9,18 +9,15 @@
  * processing jobs are lost, while a reconciler pass runs.
  */
 import type { Operation } from '../../../prisma-free-models/operation-gate';
-import { customer, suiteOrderLimits, withDatabaseRefusing } from '../../helpers';
-import { createCart } from '../../../src/server/cart/cart';
-import { hashRequest } from '../../../src/server/idempotency/request-idempotency';
-import { orderIdFor } from '../../../src/server/ids';
+import { customer, withDatabaseRefusing } from '../../helpers';
 import { releasePendingHolds } from '../../../src/server/orders/close-order';
 import { placeOrder } from '../../../src/server/orders/place-order';
 import { reconcile } from '../../../src/server/orders/reconcile';
 import { job, type Fixture, type Scenario, type StepTask } from '../explore';
 import { WebhookEvent } from '../../../prisma-free-models/webhook-event';
-import { deliverEvent, pay, pendingOrder, product, signedSuccessEvent, successEvent } from '../fixtures';
+import { deliverEvent, pay, pendingOrder, placeFixture, product, signedSuccessEvent, successEvent, type PlaceFixture } from '../fixtures';
 import type { World } from '../world';
-import { expectState } from './payment';
+import { expectState, intentStatuses } from './payment';
 import { transition } from '../../../src/server/orders/state-machine';
 
 const KEY_TTL_MS = 24 * 3600_000;
@@ -30,15 +27,6 @@ const eagerReconcile = (world: World, name = 'reconcile'): StepTask => ({
   name,
   run: () => reconcile(world.deps, { stuckAfterMs: 0, idempotencyKeyTtlMs: KEY_TTL_MS, orphanGraceMs: 0 }),
 });
-
-type PlaceFixture = Fixture & { cartId: string; key: string };
-
-async function placeFixture(): Promise<PlaceFixture> {
-  const sku = await product(2);
-  const { cartId } = await createCart([{ sku, qty: 1 }], { currency: 'inr', limits: suiteOrderLimits });
-  const key = `sched-${cartId}`;
-  return { orderIds: [orderIdFor(key, hashRequest({ cartId, customer }))], skus: [sku], cartId, key };
-}
 
 export const reconcileVsPlaceOrder: Scenario<PlaceFixture> = {
   name: 'reconcile × placeOrder',
@@ -96,6 +84,30 @@ export const reconcileVsPlaceOrderReserving: Scenario<PlaceFixture> = {
   ],
   lostJobs: (j) => j.queue === 'reservation',
   check: async ({ orderIds: [id] }) => expectState(id as string, ['PAYMENT_PENDING']),
+};
+
+/**
+ * placeOrder paying at placement, its answer from Stripe lost (the intent
+ * created, the call timed out), retried, while a reconciler pass runs; the
+ * jobs it hands the work to are lost too. The order must still end payable
+ * with the one PaymentIntent Stripe made, through the list and the reconciler.
+ */
+export const reconcileVsPlaceOrderPayingAnswerLost: Scenario<PlaceFixture> = {
+  name: 'reconcile × placeOrder paying at placement, Stripe’s answer lost',
+  setup: placeFixture,
+  tasks: ({ cartId, key }, world) => {
+    const deps = { ...world.deps, stripe: world.stripeAnswerLost, reserveAtPlacement: true, paymentAtPlacement: { timeoutMs: 5_000 } };
+    return [
+      { name: 'placeOrder', run: async () => (await placeOrder({ cartId, customer, idempotencyKey: key }, deps)).state },
+      { name: 'placeOrder retried', run: async () => (await placeOrder({ cartId, customer, idempotencyKey: key }, deps)).state },
+      eagerReconcile(world),
+    ];
+  },
+  lostJobs: (j) => j.queue === 'reservation' || j.queue === 'payment',
+  check: async ({ orderIds: [id] }, world) => {
+    const statuses = await intentStatuses(world, id as string);
+    return [...(await expectState(id as string, ['PAYMENT_PENDING'])), ...(statuses.length === 1 ? [] : [`${statuses.length} PaymentIntents for the order, expected one`])];
+  },
 };
 
 type DeliveryFixture = Fixture & { event: { id: string; body: string; signature: string } };

@@ -7,11 +7,15 @@ import { cancelOrder } from '../../../src/server/orders/close-order';
 import { reconcile } from '../../../src/server/orders/reconcile';
 import { job, type Fixture, type Scenario, type StepTask } from '../explore';
 import { processWebhookEvent } from '../../../src/server/webhooks/process-event';
-import { order, paidPendingOrder, pay, pendingOrder, product, reservedOrder, successEvent } from '../fixtures';
+import { order, paidPendingOrder, pay, pendingOrder, placeFixture, product, reservedOrder, successEvent, type PlaceFixture } from '../fixtures';
 import { withDatabaseRefusing } from '../../helpers';
 import type { Operation } from '../../../prisma-free-models/operation-gate';
 import { WebhookEvent } from '../../../prisma-free-models/webhook-event';
 import type { World } from '../world';
+import { Order } from '../../../prisma-free-models/order';
+import type { Deps } from '../../../src/server/deps';
+import { placeOrder } from '../../../src/server/orders/place-order';
+import { customer } from '../../helpers';
 
 const KEY_TTL_MS = 24 * 3600_000;
 
@@ -63,6 +67,58 @@ export const requestPaymentVsCancel: Scenario<PaymentFixture> = {
       ...(payable.length === 0 ? [] : [`expected no payable PaymentIntent after the cancel, found ${payable.join(', ')}`]),
     ];
   },
+};
+
+/** placeOrder as the web app runs it: reserved and asked to pay in the call (with `deps`, e.g. a hold that is over at once). */
+const placingTask = ({ cartId, key }: PlaceFixture, deps: Deps): StepTask => ({
+  name: 'placeOrder paying at placement',
+  run: async () => (await placeOrder({ cartId, customer, idempotencyKey: key }, { ...deps, reserveAtPlacement: true, paymentAtPlacement: { timeoutMs: 5_000 } })).state,
+});
+
+/** No PaymentIntent of a closed order may stay payable, and there is never more than one. */
+async function closedOrPayable(world: World, id: string, closed: string): Promise<string[]> {
+  const o = await order(id);
+  const statuses = await intentStatuses(world, id);
+  const payable = statuses.filter((st) => st !== 'canceled');
+  return [
+    ...(statuses.length <= 1 ? [] : [`${statuses.length} PaymentIntents for the order (${statuses.join(', ')}), expected at most one`]),
+    ...(o.state === closed || o.state === 'PAYMENT_PENDING' ? [] : [`expected ${closed} or PAYMENT_PENDING, found ${o.state}`]),
+    ...(o.state === closed && payable.length > 0 ? [`the order is ${closed} but its PaymentIntent is still ${payable.join(', ')}`] : []),
+    ...(o.state === 'PAYMENT_PENDING' && (payable.length !== 1 || o.paymentIntentId === undefined) ? [`PAYMENT_PENDING with PaymentIntents ${statuses.join(', ') || 'none'} and ${o.paymentIntentId ?? 'no id'} stored`] : []),
+  ];
+}
+
+/**
+ * The customer cancels while placeOrder is reserving and asking Stripe (as
+ * soon as the order exists: its page can be open before the answer arrives).
+ * A cancel between the reservation and the PaymentIntent makes the
+ * transition to PAYMENT_PENDING refused: the intent must be recorded and
+ * cancelled, not left payable.
+ */
+export const placeOrderPayingVsCancel: Scenario<PlaceFixture> = {
+  name: 'placeOrder paying at placement × cancel',
+  setup: placeFixture,
+  tasks: (fixture, world) => [
+    placingTask(fixture, world.deps),
+    {
+      name: 'cancel',
+      run: async () => {
+        const placed = await Order.findById(fixture.orderIds[0], { accessToken: 1 }).lean();
+        if (!placed) return 'no order yet';
+        return (await cancelOrder(placed._id, placed.accessToken, world.deps)).state;
+      },
+    },
+  ],
+  check: async ({ orderIds: [id] }, world) => closedOrPayable(world, id as string, 'CANCELLED'),
+};
+
+/** The same against the expiry, with a hold that is over as soon as it is taken. */
+export const placeOrderPayingVsExpire: Scenario<PlaceFixture> = {
+  name: 'placeOrder paying at placement × expire',
+  setup: placeFixture,
+  tasks: (fixture, world) => [placingTask(fixture, world.expiringDeps), job(world, 'expiry', { orderId: fixture.orderIds[0] as string }, 'expire')],
+  // The expiry job placeOrder enqueues runs as the schedule settles: the order ends EXPIRED either way.
+  check: async ({ orderIds: [id] }, world) => closedOrPayable(world, id as string, 'EXPIRED'),
 };
 
 export const markPaidTwins: Scenario<Fixture & { eventId: string }> = {

@@ -26,6 +26,6 @@ export const checkoutRouter = createTRPCRouter({
     const idempotencyKey = resolveIdempotencyKey(ctx.headers.get('idempotency-key'), input.idempotencyKey);
     const { deps } = await ctx.runtime();
     const placed = await placeOrder({ ...input, idempotencyKey }, deps);
-    return { orderId: placed.orderId, accessToken: placed.accessToken, state: placed.state, replayed: placed.outcome === 'replayed' };
+    return { orderId: placed.orderId, accessToken: placed.accessToken, state: placed.state, replayed: placed.outcome === 'replayed', payment: placed.payment };
   }),
 });
