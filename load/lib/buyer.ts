@@ -196,9 +196,13 @@ export async function runBuyer(index: number, plan: BuyerPlan, rec: Recorder, st
       return result;
     }
 
-    let view = await waitFor((s) => s !== 'INVENTORY_RESERVED');
-    const intentId = view.payment.paymentIntentId;
-    if (view.state === 'PAYMENT_PENDING' && intentId) {
+    // placeOrder's answer is payable when the PaymentIntent was asked for as it
+    // was placed; else the buyer waits for it. The wait after paying names the
+    // states it waits for, so the order as seen needs no history length.
+    if (placed.payment) lastSeen = { state: placed.state, historyLength: 0 };
+    const payable = placed.payment ?? (await waitFor((s) => s !== 'INVENTORY_RESERVED')).payment;
+    const intentId = payable.paymentIntentId;
+    if (intentId && lastSeen?.state === 'PAYMENT_PENDING') {
       if (plan.declineFirst) {
         const declined = await paySimulated(plan.http, plan.simUrl, intentId, 'pm_card_chargeDeclined');
         if (declined.ok) rec.error('buyer_errors', `order ${placed.orderId}: the declined card was accepted`);
@@ -209,7 +213,7 @@ export async function runBuyer(index: number, plan: BuyerPlan, rec: Recorder, st
     const tPaid = rec.now();
     rec.count('paid');
     // Not woken at PAID on the way: one call answers when the order settles.
-    view = await waitFor((s) => FINAL.has(s), FINAL_STATES);
+    const view = await waitFor((s) => FINAL.has(s), FINAL_STATES);
     if (view.state === 'CONFIRMED') {
       rec.trend('confirm_ms', rec.now() - tPaid);
       rec.trend('e2e_ms', rec.now() - t0);
