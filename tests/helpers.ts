@@ -136,9 +136,9 @@ export function asList<T>(v: unknown): T[] {
  * under a prefix no worker consumes (so the test alone decides what runs),
  * and a real Stripe client pointed at the simulator.
  */
-export function manualDeps(): { deps: Deps; queues: OrderQueues; redis: Redis; close: () => Promise<void> } {
+export function manualDeps(prefix = `manual_${randomBytes(4).toString('hex')}`): { deps: Deps; queues: OrderQueues; redis: Redis; close: () => Promise<void> } {
   const redis = new Redis(env('REDIS_URL'), { maxRetriesPerRequest: 2 });
-  const queues = createOrderQueues(redis, `manual_${randomBytes(4).toString('hex')}`);
+  const queues = createOrderQueues(redis, prefix);
   const stripe = createStripeClient({
     STRIPE_SECRET_KEY: env('STRIPE_SECRET_KEY'),
     STRIPE_API_HOST: env('STRIPE_API_HOST'),

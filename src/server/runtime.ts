@@ -13,6 +13,7 @@ import { countAdmission } from './metrics/domain-metrics';
 import { getConfig, type Config } from './config';
 import type { Deps } from './deps';
 import { logger } from './logger';
+import { paymentAtPlacementFrom } from './orders/place-order';
 import { createOrderWaiters, redisOrderChangePublisher, type OrderWaiters } from './orders/order-changes';
 import { announceTransitionsWith } from './orders/state-machine';
 import { createStripeClient } from './payments/stripe-client';
@@ -66,7 +67,7 @@ export async function createRuntime(config: Config): Promise<Runtime> {
       // The checkout answers with the decision (held or sold out) when it can.
       reserveAtPlacement: true,
       // ...and, when it was held, a payable one (the PaymentIntent asked for here, the job as the fallback).
-      ...(config.PAYMENT_AT_PLACEMENT_TIMEOUT_MS > 0 ? { paymentAtPlacement: { timeoutMs: config.PAYMENT_AT_PLACEMENT_TIMEOUT_MS } } : {}),
+      ...paymentAtPlacementFrom(config),
     },
   };
 }

@@ -698,15 +698,28 @@ async function reconcileToPayable(m: PrefixedDeps, orderId: string) {
   return waitForState(orderId, ['PAYMENT_PENDING'], 20_000);
 }
 
-describe('placeOrder asking for the PaymentIntent at placement', () => {
-  it('place-order:before-payment: killed after the reservation: the reconciler hands the order to the payment job, one PaymentIntent', async () => {
-    const prefix = newPrefix();
-    const m = prefixedDeps(prefix);
-    try {
-      const sku = await seedProduct(3);
-      const { orderId, exit } = await placeInDyingProcess(prefix, [{ sku, qty: 2 }], 'place-order:before-payment');
-      expect(exit).toEqual({ code: null, signal: 'SIGKILL' });
+/**
+ * A product of `stock` units, an order of `qty` placed in a process killed at
+ * `crashAt` (asserted), then `check` on what it left; a worker started by
+ * `check` is stopped after.
+ */
+async function afterKilledPlacer(crashAt: CrashPoint, stock: number, qty: number, check: (killed: { m: PrefixedDeps; sku: string; orderId: string }) => Promise<void>) {
+  const prefix = newPrefix();
+  const m = prefixedDeps(prefix);
+  try {
+    const sku = await seedProduct(stock);
+    const { orderId, exit } = await placeInDyingProcess(prefix, [{ sku, qty }], crashAt);
+    expect(exit).toEqual({ code: null, signal: 'SIGKILL' });
+    await check({ m, sku, orderId });
+  } finally {
+    await stopAllWorkers();
+    await m.close();
+  }
+}
 
+describe('placeOrder asking for the PaymentIntent at placement', () => {
+  it('place-order:before-payment: killed after the reservation: the reconciler hands the order to the payment job, one PaymentIntent', () =>
+    afterKilledPlacer('place-order:before-payment', 3, 2, async ({ m, sku, orderId }) => {
       // Reserved, the payment step's mark written with the state, nothing asked of Stripe, no payment job: only the expiry.
       const half = await getOrder(orderId);
       expect(half.history.map((h) => h.to)).toEqual(['CREATED', 'INVENTORY_RESERVED']);
@@ -721,19 +734,10 @@ describe('placeOrder asking for the PaymentIntent at placement', () => {
       const intent = await expectOneIntent(orderId, 'requires_payment_method');
       expect(pending.paymentIntentId).toBe(intent.id);
       await expectConverged([orderId], [sku]);
-    } finally {
-      await stopAllWorkers();
-      await m.close();
-    }
-  });
+    }));
 
-  it('request-payment:after-intent, reached in placeOrder: the PaymentIntent created, its id not stored: the job gets the same one back', async () => {
-    const prefix = newPrefix();
-    const m = prefixedDeps(prefix);
-    try {
-      const sku = await seedProduct(2);
-      const { orderId, exit } = await placeInDyingProcess(prefix, [{ sku, qty: 1 }], 'request-payment:after-intent');
-      expect(exit).toEqual({ code: null, signal: 'SIGKILL' });
+  it('request-payment:after-intent, reached in placeOrder: the PaymentIntent created, its id not stored: the job gets the same one back', () =>
+    afterKilledPlacer('request-payment:after-intent', 2, 1, async ({ m, sku, orderId }) => {
       const half = await getOrder(orderId);
       expect(half.state).toBe('INVENTORY_RESERVED');
       expect(half.paymentIntentId).toBeUndefined();
@@ -743,11 +747,7 @@ describe('placeOrder asking for the PaymentIntent at placement', () => {
       expect(pending.paymentIntentId).toBe(created.id);
       await expectOneIntent(orderId, 'requires_payment_method');
       await expectConverged([orderId], [sku]);
-    } finally {
-      await stopAllWorkers();
-      await m.close();
-    }
-  });
+    }));
 });
 
 async function expectRefundedOnce(orderId: string, pi: string, totalMinor: number, closedAs: 'EXPIRED' | 'CANCELLED') {

@@ -7,31 +7,21 @@
  * Env: the suite's (MONGODB_URI, REDIS_URL, STRIPE_*), QUEUE_PREFIX, and
  * PLACE_ORDER: JSON { cartId, key, customer }.
  */
-import { Redis } from 'ioredis';
 import { connectMongo, disconnectMongo } from '../../prisma-free-models';
 import { placeOrder } from '../../src/server/orders/place-order';
-import { createStripeClient } from '../../src/server/payments/stripe-client';
-import { createOrderQueues } from '../../src/server/queue/queues';
-import { env, suiteOrderLimits } from '../helpers';
+import { env, manualDeps } from '../helpers';
 
 async function main(): Promise<void> {
   const { cartId, key, customer } = JSON.parse(env('PLACE_ORDER')) as { cartId: string; key: string; customer: Parameters<typeof placeOrder>[0]['customer'] };
   await connectMongo(env('MONGODB_URI'));
-  const redis = new Redis(env('REDIS_URL'), { maxRetriesPerRequest: 2 });
-  const queues = createOrderQueues(redis, env('QUEUE_PREFIX'));
-  const stripe = createStripeClient({
-    STRIPE_SECRET_KEY: env('STRIPE_SECRET_KEY'),
-    STRIPE_API_HOST: env('STRIPE_API_HOST'),
-    STRIPE_API_PORT: Number(env('STRIPE_API_PORT')),
-    STRIPE_API_PROTOCOL: 'http',
-  });
-  const deps = { enqueuer: queues.enqueuer, stripe, currency: 'inr', holdTimeMs: 15 * 60_000, orderLimits: suiteOrderLimits };
+  const m = manualDeps(env('QUEUE_PREFIX'));
   try {
-    const placed = await placeOrder({ cartId, customer, idempotencyKey: key }, { ...deps, reserveAtPlacement: true, paymentAtPlacement: { timeoutMs: 5_000 } });
+    const placed = await placeOrder({ cartId, customer, idempotencyKey: key }, { ...m.deps, reserveAtPlacement: true, paymentAtPlacement: { timeoutMs: 5_000 } });
     process.stdout.write(`${JSON.stringify({ placed })}\n`);
   } finally {
-    await queues.close();
-    redis.disconnect();
+    // Not m.close(): it would empty the prefix's queues, which the test reads.
+    await m.queues.close();
+    m.redis.disconnect();
     await disconnectMongo();
   }
 }

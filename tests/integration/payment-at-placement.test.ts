@@ -12,7 +12,8 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, describe, expect, it } from 'vitest';
-import { placeOrder } from '../../src/server/orders/place-order';
+import { paymentAtPlacementFrom, placeOrder } from '../../src/server/orders/place-order';
+import { parseConfig } from '../../src/server/config';
 import { requestPayment } from '../../src/server/orders/request-payment';
 import { createStripeClient } from '../../src/server/payments/stripe-client';
 import { jobIds } from '../../src/server/queue/queues';
@@ -32,9 +33,11 @@ const intentsOf = async (orderId: string) => asList<{ id: string; status: string
 const stripeAt = (port: number) =>
   createStripeClient({ STRIPE_SECRET_KEY: env('STRIPE_SECRET_KEY'), STRIPE_API_HOST: '127.0.0.1', STRIPE_API_PORT: port, STRIPE_API_PROTOCOL: 'http' });
 
-/** A proxy to the simulator's API that holds every answer `lateMs` after the simulator gave it. */
-async function lateStripe(lateMs: number): Promise<number> {
+/** A proxy to the simulator's API that holds every answer `lateMs` after the simulator gave it; counts the requests. */
+async function lateStripe(lateMs: number): Promise<{ port: number; requests: () => number }> {
+  let requests = 0;
   const server = http.createServer((req, res) => {
+    requests += 1;
     const upstream = http.request(
       { host: '127.0.0.1', port: Number(env('STRIPE_API_PORT')), method: req.method, path: req.url, headers: req.headers },
       (answer) => {
@@ -52,7 +55,7 @@ async function lateStripe(lateMs: number): Promise<number> {
   });
   servers.push(server);
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  return (server.address() as AddressInfo).port;
+  return { port: (server.address() as AddressInfo).port, requests: () => requests };
 }
 
 /** A port nothing listens on. */
@@ -98,11 +101,13 @@ describe('placeOrder paying at placement', () => {
 
   it('hands the payment to the job when Stripe answers after placeOrder gave up; the job gets the intent Stripe made', async () => {
     const sku = await seedProduct(2);
-    const late = { ...paying, stripe: stripeAt(await lateStripe(1_500)), paymentAtPlacement: { timeoutMs: 300 } };
+    const proxy = await lateStripe(1_500);
+    const late = { ...paying, stripe: stripeAt(proxy.port), paymentAtPlacement: { timeoutMs: 300 } };
     const started = Date.now();
     const placed = await placeOrder({ cartId: await cartWith([{ sku, qty: 1 }]), customer, idempotencyKey: newKey() }, late);
 
     expect(Date.now() - started, 'placeOrder waits about its timeout, not for the answer').toBeLessThan(1_400);
+    expect(proxy.requests(), 'one try, no network retries').toBe(1);
     expect(placed).toMatchObject({ state: 'INVENTORY_RESERVED', payment: null });
     expect(await paymentJob(placed.orderId)).toBeDefined();
     // Stripe made the intent; the order does not know it yet.
@@ -131,6 +136,13 @@ describe('placeOrder paying at placement', () => {
     expect((await getOrder(placed.orderId)).state).toBe('PAYMENT_PENDING');
     expect(await intentsOf(placed.orderId)).toHaveLength(1);
     await expectNoViolations({ orderIds: [placed.orderId], skus: [sku] });
+  });
+
+  it('is on by default and off with PAYMENT_AT_PLACEMENT_TIMEOUT_MS=0', () => {
+    const configEnv = () => ({ STRIPE_SECRET_KEY: 'sk_test_abc', STRIPE_WEBHOOK_SECRET: 'whsec_abc' });
+    expect(paymentAtPlacementFrom(parseConfig({ ...configEnv(), PAYMENT_AT_PLACEMENT_TIMEOUT_MS: undefined }))).toEqual({ paymentAtPlacement: { timeoutMs: 5_000 } });
+    expect(paymentAtPlacementFrom(parseConfig({ ...configEnv(), PAYMENT_AT_PLACEMENT_TIMEOUT_MS: '800' }))).toEqual({ paymentAtPlacement: { timeoutMs: 800 } });
+    expect(paymentAtPlacementFrom(parseConfig({ ...configEnv(), PAYMENT_AT_PLACEMENT_TIMEOUT_MS: '0' }))).toEqual({});
   });
 
   it('through the API: the checkout answers payable, with what orders.get shows', async () => {

@@ -129,6 +129,9 @@ export async function expiredUnsettled(id: string): Promise<void> {
   if (result.outcome !== 'applied') throw new Error(`fixture: expiry of ${id} was ${result.outcome}`);
 }
 
+/** placeOrder's deps as the web app sets them: reserved in the call and asked its PaymentIntent there too. */
+export const PAYING: Pick<Deps, 'reserveAtPlacement' | 'paymentAtPlacement'> = { reserveAtPlacement: true, paymentAtPlacement: { timeoutMs: 5_000 } };
+
 /** A cart of one unit and the key placeOrder will be called with: the order id is known before it exists. */
 export type PlaceFixture = Fixture & { cartId: string; key: string };
 

@@ -26,6 +26,7 @@ import { assertWithinOrderLimits } from '../abuse/order-caps';
 import { cartAlreadyOrderedError, cartForOrder, markCartOrdered } from '../cart/cart';
 import { findActiveProducts } from '../catalog/catalog';
 import { priceWith } from '../catalog/pricing';
+import type { Config } from '../config';
 import type { Deps } from '../deps';
 import { DomainError, isDomainError, isDuplicateKeyError } from '../errors';
 import { createOnce, hashRequest } from '../idempotency/request-idempotency';
@@ -47,6 +48,11 @@ export interface PlacedOrder {
   outcome: 'created' | 'replayed';
   /** While the order is PAYMENT_PENDING: what the browser confirms the payment with (as orders.get shows it). */
   payment: Payable | null;
+}
+
+/** deps.paymentAtPlacement from the configuration: off when PAYMENT_AT_PLACEMENT_TIMEOUT_MS is 0. */
+export function paymentAtPlacementFrom(config: Pick<Config, 'PAYMENT_AT_PLACEMENT_TIMEOUT_MS'>): Pick<Deps, 'paymentAtPlacement'> {
+  return config.PAYMENT_AT_PLACEMENT_TIMEOUT_MS > 0 ? { paymentAtPlacement: { timeoutMs: config.PAYMENT_AT_PLACEMENT_TIMEOUT_MS } } : {};
 }
 
 export interface Payable {

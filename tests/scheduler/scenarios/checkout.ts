@@ -14,7 +14,7 @@ import { placeOrder } from '../../../src/server/orders/place-order';
 import { reserveOrder } from '../../../src/server/orders/reserve-order';
 import type { Deps } from '../../../src/server/deps';
 import type { Scenario } from '../explore';
-import { createdOrder, product } from '../fixtures';
+import { createdOrder, PAYING, product } from '../fixtures';
 import { intentStatuses } from './payment';
 
 const customer = { name: 'Asha Rao', email: 'asha@example.com', address: { line1: '1 MG Road', city: 'Bengaluru', state: 'KA', postalCode: '560001', country: 'IN' } };
@@ -35,9 +35,8 @@ async function twinsSetup(stock: number, rival: boolean): Promise<TwinsFixture> 
 
 type World = Parameters<Scenario<TwinsFixture>['tasks']>[1];
 
-/** How the web app places orders: reserved in the call, and with PAYING, asked to pay too (deps.paymentAtPlacement). */
+/** Reserved in the call (deps.reserveAtPlacement); PAYING also asks for the PaymentIntent there, as the web app does. */
 const RESERVING: Partial<Deps> = { reserveAtPlacement: true };
-export const PAYING: Partial<Deps> = { reserveAtPlacement: true, paymentAtPlacement: { timeoutMs: 5_000 } };
 
 const twinTasks = (fixture: TwinsFixture, world: World, placement: Partial<Deps> = {}) =>
   ['A', 'B'].map((name) => ({

@@ -15,7 +15,7 @@ import { placeOrder } from '../../../src/server/orders/place-order';
 import { reconcile } from '../../../src/server/orders/reconcile';
 import { job, type Fixture, type Scenario, type StepTask } from '../explore';
 import { WebhookEvent } from '../../../prisma-free-models/webhook-event';
-import { deliverEvent, pay, pendingOrder, placeFixture, product, signedSuccessEvent, successEvent, type PlaceFixture } from '../fixtures';
+import { deliverEvent, PAYING, pay, pendingOrder, placeFixture, product, signedSuccessEvent, successEvent, type PlaceFixture } from '../fixtures';
 import type { World } from '../world';
 import { expectState, intentStatuses } from './payment';
 import { transition } from '../../../src/server/orders/state-machine';
@@ -96,7 +96,7 @@ export const reconcileVsPlaceOrderPayingAnswerLost: Scenario<PlaceFixture> = {
   name: 'reconcile × placeOrder paying at placement, Stripe’s answer lost',
   setup: placeFixture,
   tasks: ({ cartId, key }, world) => {
-    const deps = { ...world.deps, stripe: world.stripeAnswerLost, reserveAtPlacement: true, paymentAtPlacement: { timeoutMs: 5_000 } };
+    const deps = { ...world.deps, ...PAYING, stripe: world.stripeAnswerLost };
     return [
       { name: 'placeOrder', run: async () => (await placeOrder({ cartId, customer, idempotencyKey: key }, deps)).state },
       { name: 'placeOrder retried', run: async () => (await placeOrder({ cartId, customer, idempotencyKey: key }, deps)).state },

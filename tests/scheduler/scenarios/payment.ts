@@ -7,7 +7,7 @@ import { cancelOrder } from '../../../src/server/orders/close-order';
 import { reconcile } from '../../../src/server/orders/reconcile';
 import { job, type Fixture, type Scenario, type StepTask } from '../explore';
 import { processWebhookEvent } from '../../../src/server/webhooks/process-event';
-import { order, paidPendingOrder, pay, pendingOrder, placeFixture, product, reservedOrder, successEvent, type PlaceFixture } from '../fixtures';
+import { order, paidPendingOrder, PAYING, pay, pendingOrder, placeFixture, product, reservedOrder, successEvent, type PlaceFixture } from '../fixtures';
 import { withDatabaseRefusing } from '../../helpers';
 import type { Operation } from '../../../prisma-free-models/operation-gate';
 import { WebhookEvent } from '../../../prisma-free-models/webhook-event';
@@ -72,7 +72,7 @@ export const requestPaymentVsCancel: Scenario<PaymentFixture> = {
 /** placeOrder as the web app runs it: reserved and asked to pay in the call (with `deps`, e.g. a hold that is over at once). */
 const placingTask = ({ cartId, key }: PlaceFixture, deps: Deps): StepTask => ({
   name: 'placeOrder paying at placement',
-  run: async () => (await placeOrder({ cartId, customer, idempotencyKey: key }, { ...deps, reserveAtPlacement: true, paymentAtPlacement: { timeoutMs: 5_000 } })).state,
+  run: async () => (await placeOrder({ cartId, customer, idempotencyKey: key }, { ...deps, ...PAYING })).state,
 });
 
 /** No PaymentIntent of a closed order may stay payable, and there is never more than one. */
@@ -110,6 +110,21 @@ export const placeOrderPayingVsCancel: Scenario<PlaceFixture> = {
     },
   ],
   check: async ({ orderIds: [id] }, world) => closedOrPayable(world, id as string, 'CANCELLED'),
+};
+
+/**
+ * placeOrder's payment request against the payment job's, for the same order:
+ * a job the reconciler enqueued while the call was still asking Stripe (the
+ * job reads and marks; the call skips both). One PaymentIntent, PAYMENT_PENDING.
+ */
+export const placeOrderPayingVsPaymentJob: Scenario<PlaceFixture> = {
+  name: 'placeOrder paying at placement × the payment job',
+  setup: placeFixture,
+  tasks: (fixture, world) => [placingTask(fixture, world.deps), job(world, 'payment', { orderId: fixture.orderIds[0] as string }, 'request-payment')],
+  check: async ({ orderIds: [id] }, world) => {
+    const statuses = await intentStatuses(world, id as string);
+    return [...(await expectState(id as string, ['PAYMENT_PENDING'])), ...(statuses.length === 1 ? [] : [`${statuses.length} PaymentIntents for the order, expected one`])];
+  },
 };
 
 /** The same against the expiry, with a hold that is over as soon as it is taken. */
