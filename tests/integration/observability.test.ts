@@ -169,7 +169,10 @@ describe('request ids', () => {
     const { orderId, accessToken } = res.body.result!.data as { orderId: string; accessToken: string };
     await waitForState(orderId, ['PAYMENT_PENDING']);
 
-    const web = await waitForLog('app', 'the placeOrder line', (l) => l.requestId === requestId && l.orderId === orderId);
+    const ours = (l: { requestId?: string; orderId?: string }) => l.requestId === requestId && l.orderId === orderId;
+    // The call's last line first (the log is written as the call goes on), then all of them.
+    await waitForLog('app', 'the payment request line', (l) => ours(l) && l.action === 'request-payment');
+    const web = await waitForLog('app', 'the placeOrder lines', ours);
     expect(web.map((l) => l.msg)).toContain('placeOrder');
     // The reservation and the payment request made as the order was placed log under the request's id.
     expect(web.some((l) => l.action === 'reserve' && l.outcome === 'applied')).toBe(true);
