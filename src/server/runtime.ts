@@ -8,7 +8,7 @@ import { connectMongo, ensureIndexes } from '../../prisma-free-models';
 import { orderLimitsFrom } from './abuse/order-caps';
 import { createRateLimiter, rateLimitSettings, type RateLimiter } from './abuse/rate-limits';
 import { keepProductReadsFor } from './catalog/product-reads';
-import { Admission } from './http/admission';
+import { Admission, outsideAdmission } from './http/admission';
 import { countAdmission } from './metrics/domain-metrics';
 import { getConfig, type Config } from './config';
 import type { Deps } from './deps';
@@ -43,7 +43,8 @@ export async function createRuntime(config: Config): Promise<Runtime> {
   keepProductReadsFor(config.CATALOG_CACHE_MS);
   const redis = createProducerRedis(config.REDIS_URL);
   const queues = createOrderQueues(redis, config.QUEUE_PREFIX);
-  const stripe = createStripeClient(config);
+  // A checkout waiting on Stripe holds no admission slot meanwhile.
+  const stripe = createStripeClient(config, outsideAdmission);
   const orderChanges = redisOrderChangePublisher(redis);
   // The web app changes orders too (placeOrder's rejection, cancel, the console's refund).
   announceTransitionsWith(orderChanges);

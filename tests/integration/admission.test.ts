@@ -3,12 +3,15 @@
  * one call at once and lets none wait answers the calls beyond it 503 BUSY
  * with a Retry-After, having done nothing (a refused placeOrder leaves no
  * order under its key), and the typed client sends them again until they run.
+ * A checkout waiting on Stripe holds no slot meanwhile: the app reaches Stripe
+ * through a proxy that can hold its requests.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Order } from '../../prisma-free-models/order';
 import { createOrdersClient } from '../../src/trpc/client';
-import { cartWith, customer, newKey, seedProduct } from '../helpers';
+import { cartWith, customer, env, newKey, seedProduct, waitFor } from '../helpers';
 import { scrape } from '../metrics-scrape';
+import { startHoldingProxy, type HoldingProxy } from '../production/holding-proxy';
 import { LIMITS_APP_PORTS, startLimitsApps, type LimitsApps } from './limits-app';
 
 interface RawAnswer {
@@ -27,11 +30,20 @@ async function rawMutation(url: string, path: string, input: unknown, headers: R
 describe('admission of API calls', () => {
   let apps: LimitsApps;
   let url: string;
+  let stripe: HoldingProxy;
   beforeAll(async () => {
-    apps = await startLimitsApps('admission', LIMITS_APP_PORTS.slice(0, 1), { API_MAX_RUNNING_CALLS: '1', API_MAX_WAITING_CALLS: '0' });
+    stripe = await startHoldingProxy('127.0.0.1', Number(env('STRIPE_API_PORT')));
+    apps = await startLimitsApps('admission', LIMITS_APP_PORTS.slice(0, 1), {
+      API_MAX_RUNNING_CALLS: '1',
+      API_MAX_WAITING_CALLS: '0',
+      STRIPE_API_PORT: String(stripe.port),
+    });
     url = apps.urls[0] as string;
   });
-  afterAll(() => apps.stop());
+  afterAll(async () => {
+    await apps.stop();
+    await stripe.close();
+  });
 
   it('answers calls beyond capacity 503 BUSY with a Retry-After, before doing anything', async () => {
     const sku = await seedProduct(100);
@@ -70,5 +82,19 @@ describe('admission of API calls', () => {
     const carts = await Promise.all(Array.from({ length: 30 }, () => client.cart.create.mutate()));
     expect(new Set(carts.map((c) => c.cartId)).size).toBe(30);
     expect(retries).toBeGreaterThan(0);
+  });
+
+  it("gives the checkout's slot back while it waits on Stripe: another call runs meanwhile", async () => {
+    const sku = await seedProduct(1);
+    const cartId = await cartWith([{ sku, qty: 1 }]);
+    const key = newKey();
+    stripe.hold();
+    const checkout = rawMutation(url, 'checkout.placeOrder', { cartId, customer: { ...customer, email: 'admission-stripe@example.com' } }, { 'Idempotency-Key': key });
+    await waitFor('the checkout at Stripe', () => Promise.resolve(stripe.heldIncludes('payment_intents')), Boolean);
+    // The only slot is free: a call that may not wait runs now.
+    expect(await rawMutation(url, 'cart.create', null)).toMatchObject({ status: 200 });
+    stripe.release();
+    expect(await checkout).toMatchObject({ status: 200 });
+    expect(await Order.findOne({ idempotencyKey: key }, { state: 1 }).lean()).toMatchObject({ state: 'PAYMENT_PENDING' });
   });
 });

@@ -1,6 +1,6 @@
 import { describe, expect, it, vi } from 'vitest';
 import { isDomainError } from '../errors';
-import { Admission, admissionPriority, type AdmissionOutcome } from './admission';
+import { Admission, admissionPriority, outsideAdmission, type AdmissionOutcome } from './admission';
 
 /** A call that runs until released, recording when it started. */
 function gatedCall(log: string[], name: string) {
@@ -162,6 +162,63 @@ describe('admission', () => {
     expect(log).toEqual(['first']);
     // The slot is free again.
     expect(await admission.run(0, job(() => 'next'))).toBe('next');
+  });
+
+  it("gives a call's slot back while it waits on another service; the call takes the next free slot before waiting calls", async () => {
+    const admission = new Admission({ maxRunning: 1, maxQueued: 10, maxWaitMs: 10_000 });
+    const log: string[] = [];
+    const stripe = gatedCall(log, 'asks Stripe');
+    const checkout = admission.run(1, async () => {
+      const answer = await outsideAdmission(stripe.call);
+      log.push(`checkout answered (${answer})`);
+      return 'checkout';
+    });
+    const browse = gatedCall(log, 'browse');
+    const browsing = admission.run(3, browse.call);
+    await tick();
+    // The checkout waits on Stripe without its slot: the browse call runs meanwhile.
+    expect(log).toEqual(['asks Stripe', 'browse']);
+    expect(admission.load()).toEqual({ running: 1, waiting: 0 });
+    const cart = admission.run(2, job(() => void log.push('cart')));
+    stripe.release();
+    await tick();
+    // Stripe answered; the checkout waits for the slot, first in line.
+    expect(admission.load()).toEqual({ running: 1, waiting: 2 });
+    browse.release();
+    expect(await Promise.all([checkout, browsing, cart])).toEqual(['checkout', 'browse', undefined]);
+    expect(log).toEqual(['asks Stripe', 'browse', 'checkout answered (asks Stripe)', 'cart']);
+    expect(admission.load()).toEqual({ running: 0, waiting: 0 });
+  });
+
+  it('never refuses a call taking its slot back, past maxWaitMs and with the queue full; outside any call the wait just runs', async () => {
+    const admission = new Admission({ maxRunning: 1, maxQueued: 0, maxWaitMs: 20 });
+    const log: string[] = [];
+    const stripe = gatedCall(log, 'asks Stripe');
+    const checkout = admission.run(1, async () => {
+      await outsideAdmission(stripe.call);
+      return 'checkout';
+    });
+    await tick();
+    const browse = gatedCall(log, 'browse');
+    const browsing = admission.run(3, browse.call);
+    stripe.release();
+    await new Promise((r) => setTimeout(r, 60));
+    expect(admission.load()).toEqual({ running: 1, waiting: 1 });
+    // Anything new is refused meanwhile: the queue is full.
+    expect(busy(await admission.run(3, job(() => 'new')).catch((e: unknown) => e))).toBe(true);
+    browse.release();
+    expect(await checkout).toBe('checkout');
+    await browsing;
+    expect(admission.load()).toEqual({ running: 0, waiting: 0 });
+    expect(await outsideAdmission(job(() => 'not admitted'))).toBe('not admitted');
+
+    // A wait the call did not await takes no slot back once the call is answered.
+    const stray = gatedCall([], 'stray');
+    let strayWait: Promise<unknown> = Promise.resolve();
+    expect(await admission.run(1, job(() => void (strayWait = outsideAdmission(stray.call))))).toBeUndefined();
+    stray.release();
+    await strayWait;
+    expect(admission.load()).toEqual({ running: 0, waiting: 0 });
   });
 
   it('sorts procedures into steps; long waits and the operator console are not admitted here', () => {

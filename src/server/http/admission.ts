@@ -21,7 +21,14 @@
  * refuses the newest waiting call of an earlier step (a cart, browsing)
  * instead of being refused itself: buyers who are paying are served before
  * new carts are opened.
+ *
+ * A running call that waits on another service (the checkout asking Stripe
+ * for its PaymentIntent, a few hundred ms with Stripe itself) gives its slot
+ * back for the wait (outsideAdmission) and takes the next free one after it,
+ * ahead of every waiting call: the slots bound the work this process does at
+ * once, not the answers it awaits from elsewhere.
  */
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { DomainError } from '../errors';
 
 /** Lower runs first. */
@@ -44,6 +51,26 @@ interface Waiter {
 
 /** Bounds of the Retry-After a refused caller is given, in seconds. */
 const MIN_RETRY_AFTER_S = 1;
+
+/** The admitted call the current code belongs to. */
+interface Turn {
+  away<T>(wait: () => Promise<T>): Promise<T>;
+}
+
+// One store per process even if a bundler evaluates this module twice: the
+// tRPC middleware and the Stripe client must see the same one.
+const TURNS_KEY = Symbol.for('resilient-orders.admission-turn');
+const globals = globalThis as typeof globalThis & { [TURNS_KEY]?: AsyncLocalStorage<Turn> };
+const turns = (globals[TURNS_KEY] ??= new AsyncLocalStorage<Turn>());
+
+/**
+ * Runs `wait`, a wait on another service, without the admitted call's slot
+ * (see above); outside an admitted call it just runs it.
+ */
+export function outsideAdmission<T>(wait: () => Promise<T>): Promise<T> {
+  const turn = turns.getStore();
+  return turn ? turn.away(wait) : wait();
+}
 const MAX_RETRY_AFTER_S = 30;
 
 export function busyError(retryAfterSeconds = MIN_RETRY_AFTER_S): DomainError {
@@ -77,13 +104,59 @@ export class Admission {
       await this.wait(priority, signal);
       this.observe('waited', priority);
     }
+    let holding = true;
+    let over = false;
+    const turn: Turn = {
+      away: async (wait) => {
+        // A second wait of the same call, at the same time: the slot is already given back.
+        if (!holding) return wait();
+        holding = false;
+        this.giveBack();
+        try {
+          return await wait();
+        } finally {
+          // A call already answered (it did not await this wait) needs no slot back.
+          if (!over) {
+            await this.takeBack();
+            if (over) this.giveBack();
+            else holding = true;
+          }
+        }
+      },
+    };
     try {
-      return await call();
+      return await turns.run(turn, call);
     } finally {
-      this.running -= 1;
+      over = true;
       this.countFinished();
-      this.admitNext();
+      if (holding) this.giveBack();
     }
+  }
+
+  private giveBack(): void {
+    this.running -= 1;
+    this.admitNext();
+  }
+
+  /** The slot back after a wait outside: the next free one, before any waiting call, never refused. */
+  private takeBack(): Promise<void> {
+    if (this.running < this.settings.maxRunning) {
+      this.running += 1;
+      return Promise.resolve();
+    }
+    return new Promise<void>((resolve) => {
+      const waiter: Waiter = {
+        done: false,
+        admit: () => {
+          waiter.done = true;
+          this.waiting -= 1;
+          resolve();
+        },
+        refuse: () => undefined,
+      };
+      this.queues[0]?.unshift(waiter);
+      this.waiting += 1;
+    });
   }
 
   private countFinished(): void {
