@@ -21,8 +21,8 @@ import { CpuMeter, type ProcessTarget, type RoleCpu } from './processes';
 import { startProgress } from './progress';
 import { QueueDepths } from './queue-depths';
 import { Recorder } from './recorder';
-import type { Scenario } from './scenario';
-import { configureSim, deliveryAttempts, flushSim, previousSwitches, settleSim, simConfig } from './simulator';
+import { envNumber, type Scenario } from './scenario';
+import { configureSim, deliveryAttempts, flushSim, previousSwitches, settleSim, simConfig, type SimSwitches } from './simulator';
 import { perSecond, round, summarize, type Bucket, type TrendSummary } from './stats';
 import { evaluateThresholds, type MetricValue, type ThresholdResult } from './thresholds';
 
@@ -150,7 +150,9 @@ export async function runScenario(scenario: Scenario, target: Target, opts: RunO
   const stripes = scenario.stripes ?? 1;
   await Product.create({ _id: sku, name: `Load: ${scenario.name}`, priceMinor: 99_900, currency: 'inr', initialStock: scenario.units, available: scenario.units, reserved: 0, sold: 0, ...(stripes > 1 ? { stripes } : {}) });
 
-  const switches = scenario.sim ?? {};
+  // STRIPE_LATENCY_MS: Stripe's own round trip on every call to the simulator, for any scenario.
+  const stripeLatencyMs = envNumber('STRIPE_LATENCY_MS', 0);
+  const switches: SimSwitches = { ...(scenario.sim ?? {}), ...(stripeLatencyMs > 0 ? { apiLatencyMs: stripeLatencyMs } : {}) };
   const restore = previousSwitches(await simConfig(target.simUrl), switches);
   if (Object.keys(switches).length) await configureSim(target.simUrl, switches as Record<string, unknown>);
 
@@ -355,7 +357,7 @@ export async function runScenario(scenario: Scenario, target: Target, opts: RunO
     interrupted: interrupted(),
     ok: !interrupted() && (opts.thresholdsAdvisory === true || thresholds.every((t) => t.ok)) && checks.every((c) => c.ok),
     thresholdsAdvisory: opts.thresholdsAdvisory === true,
-    scenario: { name: scenario.name, description: scenario.description, units: scenario.units, model: scenario.model, buyer: scenario.buyer, sim: scenario.sim ?? null },
+    scenario: { name: scenario.name, description: scenario.description, units: scenario.units, model: scenario.model, buyer: scenario.buyer, sim: Object.keys(switches).length > 0 ? switches : null },
     startedAt: rec.startedAt.toISOString(),
     durationS: round(endMs / 1000, 2),
     loadAverage: { start: round(loadAtStart, 2), end: round(loadAtEnd, 2) },

@@ -30,6 +30,8 @@ export interface SimSwitches {
   hold?: boolean;
   delayMs?: number;
   asyncDelayMs?: number;
+  /** Every API answer this long after its work: Stripe's own round trip. */
+  apiLatencyMs?: number;
 }
 
 async function control<T>(simUrl: string, method: 'GET' | 'POST', path: string, body?: unknown): Promise<T> {

@@ -49,6 +49,8 @@ export interface ApiDeps {
   counters: Counters;
   /** Consumes one unit of the `dropNextResponses` switch. */
   takeResponseDrop: () => boolean;
+  /** The `apiLatencyMs` switch: how long after its work each answer is sent. */
+  latencyMs: () => number;
   event: (id: string) => SimEvent | undefined;
   /** A response body as a publishable key may see it (PaymentIntents without the merchant's fields). */
   toClientView: (body: unknown) => unknown;
@@ -171,15 +173,21 @@ export function createApiHandler(deps: ApiDeps) {
     };
     let routeName = `${method} ${url.pathname}`;
     const reply = (status: number, body: unknown, extra: Record<string, string> = {}, outcome = 'executed') => {
-      sendJson(res, status, body, { ...baseHeaders, ...extra });
-      deps.log('api request', {
-        requestId,
-        route: routeName,
-        status,
-        idempotencyKey: idempotencyKey ?? null,
-        outcome,
-        durationMs: Date.now() - started,
-      });
+      const send = () => {
+        sendJson(res, status, body, { ...baseHeaders, ...extra });
+        deps.log('api request', {
+          requestId,
+          route: routeName,
+          status,
+          idempotencyKey: idempotencyKey ?? null,
+          outcome,
+          durationMs: Date.now() - started,
+        });
+      };
+      // Stripe's own round trip, when asked for: the work is done and saved, the answer travels.
+      const latency = deps.latencyMs();
+      if (latency > 0) setTimeout(send, latency);
+      else send();
     };
 
     const key = checkApiKey(header(req, 'authorization'));

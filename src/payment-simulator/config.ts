@@ -30,6 +30,7 @@ export function defaultConfig(webhookUrl: string | null): SimulatorConfig {
     dropNextResponses: 0,
     extraEvents: false,
     asyncDelayMs: DEFAULT_ASYNC_DELAY_MS,
+    apiLatencyMs: 0,
   };
 }
 
@@ -77,6 +78,7 @@ const TOP_LEVEL: Record<Exclude<keyof SimulatorConfig, 'retry'>, Check> = {
   dropNextResponses: int(0, 1_000_000),
   extraEvents: bool,
   asyncDelayMs: int(0, 600_000),
+  apiLatencyMs: int(0, 60_000),
 };
 
 const RETRY: Record<keyof RetryPolicy, Check> = {

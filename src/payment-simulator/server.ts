@@ -211,6 +211,7 @@ export function createPaymentSimulator(opts: PaymentSimulatorOptions): PaymentSi
       config = { ...config, dropNextResponses: config.dropNextResponses - 1 };
       return true;
     },
+    latencyMs: () => config.apiLatencyMs,
     event: (id) => dispatcher.event(id)?.event,
     toClientView: (body) => toClientView(store, body),
     commit: () => stateFile?.commit(),

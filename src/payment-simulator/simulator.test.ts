@@ -268,6 +268,22 @@ describe('idempotency', () => {
     expect(counts.replays).toBe(2);
   });
 
+  it("answers apiLatencyMs after the work is done, as Stripe's own round trip; 0 answers at once", async () => {
+    sim.configure({ apiLatencyMs: 300 });
+    try {
+      const started = Date.now();
+      const pi = await stripe.paymentIntents.create(orderParams('order-far'));
+      expect(Date.now() - started).toBeGreaterThanOrEqual(300);
+      // Done and stored before the answer left.
+      expect(sim.paymentIntents().map((p) => p.id)).toContain(pi.id);
+    } finally {
+      sim.configure({ apiLatencyMs: 0 });
+    }
+    const started = Date.now();
+    await stripe.paymentIntents.create(orderParams('order-near'));
+    expect(Date.now() - started).toBeLessThan(300);
+  });
+
   it('does not deduplicate requests without a key', async () => {
     // The SDK keys every POST itself; a raw client without a key creates twice.
     const raw = new Stripe('', {

@@ -340,6 +340,12 @@ export interface SimulatorConfig {
    * pm_card_createDispute's dispute opening. Stripe takes seconds to days.
    */
   asyncDelayMs: number;
+  /**
+   * Every API answer is sent this long after the request's work is done and
+   * saved: Stripe's own round trip (a few hundred ms), which a local server
+   * otherwise lacks. 0 (the default) answers at once.
+   */
+  apiLatencyMs: number;
 }
 
 export type SimulatorConfigPatch = Partial<Omit<SimulatorConfig, 'retry'>> & {
