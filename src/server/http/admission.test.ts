@@ -190,6 +190,29 @@ describe('admission', () => {
     expect(admission.load()).toEqual({ running: 0, waiting: 0 });
   });
 
+  it('lets calls back from waits outside take slots in the order they came back', async () => {
+    const admission = new Admission({ maxRunning: 1, maxQueued: 10, maxWaitMs: 10_000 });
+    const log: string[] = [];
+    const waits = ['a', 'b'].map((n) => gatedCall(log, `${n} asks Stripe`));
+    const checkouts = waits.map((w, i) =>
+      admission.run(1, async () => {
+        await outsideAdmission(w.call);
+        log.push(`${i === 0 ? 'a' : 'b'} answered`);
+      }),
+    );
+    await tick();
+    const browse = gatedCall(log, 'browse');
+    const browsing = admission.run(3, browse.call);
+    await tick();
+    waits[0]?.release();
+    await tick();
+    waits[1]?.release();
+    await tick();
+    browse.release();
+    await Promise.all([...checkouts, browsing]);
+    expect(log).toEqual(['a asks Stripe', 'b asks Stripe', 'browse', 'a answered', 'b answered']);
+  });
+
   it('never refuses a call taking its slot back, past maxWaitMs and with the queue full; outside any call the wait just runs', async () => {
     const admission = new Admission({ maxRunning: 1, maxQueued: 0, maxWaitMs: 20 });
     const log: string[] = [];

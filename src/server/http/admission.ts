@@ -51,6 +51,7 @@ interface Waiter {
 
 /** Bounds of the Retry-After a refused caller is given, in seconds. */
 const MIN_RETRY_AFTER_S = 1;
+const MAX_RETRY_AFTER_S = 30;
 
 /** The admitted call the current code belongs to. */
 interface Turn {
@@ -71,7 +72,6 @@ export function outsideAdmission<T>(wait: () => Promise<T>): Promise<T> {
   const turn = turns.getStore();
   return turn ? turn.away(wait) : wait();
 }
-const MAX_RETRY_AFTER_S = 30;
 
 export function busyError(retryAfterSeconds = MIN_RETRY_AFTER_S): DomainError {
   return new DomainError('BUSY', 'The shop is at capacity right now; nothing was done. Send the same request again after the Retry-After delay', {
@@ -83,6 +83,8 @@ export class Admission {
   private running = 0;
   private waiting = 0;
   private readonly queues: Waiter[][] = Array.from({ length: PRIORITIES }, () => []);
+  /** Calls back from a wait outside, in the order they came back: admitted before any queue. */
+  private readonly returning: Waiter[] = [];
   /** Calls finished in the current second and in the one before: the drain rate. */
   private finished = { second: 0, count: 0, previous: 0 };
 
@@ -154,7 +156,7 @@ export class Admission {
         },
         refuse: () => undefined,
       };
-      this.queues[0]?.unshift(waiter);
+      this.returning.push(waiter);
       this.waiting += 1;
     });
   }
@@ -235,6 +237,8 @@ export class Admission {
   }
 
   private takeNext(): Waiter | undefined {
+    const back = this.returning.shift();
+    if (back) return back;
     for (const queue of this.queues) {
       while (queue.length > 0) {
         const waiter = queue.shift() as Waiter;
