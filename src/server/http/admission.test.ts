@@ -242,6 +242,27 @@ describe('admission', () => {
     stray.release();
     await strayWait;
     expect(admission.load()).toEqual({ running: 0, waiting: 0 });
+
+    // One that comes back while the slot is taken, and waits for it past the call's answer, gives it back at once.
+    const late = gatedCall([], 'late');
+    const rest = gatedCall([], 'rest of the call');
+    let lateWait: Promise<unknown> = Promise.resolve();
+    const answered = admission.run(1, async () => {
+      lateWait = outsideAdmission(late.call);
+      await rest.call();
+    });
+    await tick();
+    const other = gatedCall([], 'other');
+    const running = admission.run(3, other.call);
+    await tick();
+    late.release();
+    await tick();
+    expect(admission.load()).toEqual({ running: 1, waiting: 1 });
+    rest.release();
+    await answered;
+    other.release();
+    await Promise.all([running, lateWait]);
+    expect(admission.load()).toEqual({ running: 0, waiting: 0 });
   });
 
   it('sorts procedures into steps; long waits and the operator console are not admitted here', () => {
