@@ -7,7 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Order } from '../../prisma-free-models';
 import { RetryLaterError } from '../../src/server/errors';
-import { releaseLines } from '../../src/server/inventory/stock';
+import { dropSale, releaseLines } from '../../src/server/inventory/stock';
 import { cancelOrder, expireOrder, settleClosedOrder } from '../../src/server/orders/close-order';
 import { finalizeOrder } from '../../src/server/orders/finalize-order';
 import { placeOrder } from '../../src/server/orders/place-order';
@@ -17,7 +17,7 @@ import { isLegalHistory } from '../../src/server/orders/state-machine';
 import { createOrderPaymentIntent, refundOrderPayment } from '../../src/server/payments/payment-intents';
 import { receiveStripeWebhook } from '../../src/server/webhooks/intake';
 import { processWebhookEvent } from '../../src/server/webhooks/process-event';
-import { asList, cartWith, customer, env, getOrder, manualDeps, newKey, seedProduct as seedAnyProduct, signedEvent, sim, simEvent, stockOf } from '../helpers';
+import { asList, cartWith, customer, env, expectNoViolations, getOrder, manualDeps, newKey, seedProduct as seedAnyProduct, signedEvent, sim, simEvent, stockOf } from '../helpers';
 
 let m: ReturnType<typeof manualDeps>;
 
@@ -206,6 +206,40 @@ describe('late payment', () => {
     expect(new Set([...again.map((r) => r.id), (await refundOrderPayment(m.deps.stripe, orderId, order.paymentIntentId!)).id])).toEqual(
       new Set([refunded.refund!.id]),
     );
+  });
+});
+
+describe('finalization', () => {
+  it('keeps a paid order whose stock is gone PAID with what was sold, and confirms it with every sale once restocked', async () => {
+    const [a, b] = [await seedProduct(1), await seedProduct(1)];
+    const placed = await placeOrder({ cartId: await cartWith([{ sku: a, qty: 1 }, { sku: b, qty: 1 }]), customer, idempotencyKey: newKey() }, m.deps);
+    await reserveOrder(placed.orderId, m.deps);
+    await requestPayment(placed.orderId, m.deps);
+    const order = await getOrder(placed.orderId);
+    // The hold on b vanished (no step should do this) and another buyer holds its unit.
+    await releaseLines(placed.orderId, order.holdRef, order.lines.filter((l) => l.sku === b));
+    const rival = await pendingOrder(b);
+    await sim.pay(order.paymentIntentId!);
+    expect(await deliver(await simEvent('payment_intent.succeeded', order.paymentIntentId!))).toBe('applied');
+    const stuck = await getOrder(placed.orderId);
+    expect(stuck.state).toBe('PAID');
+    expect(stuck.attention?.map((x) => x.reason)).toEqual(['unsold-lines']);
+    expect(stuck.sold?.map((x) => x.sku)).toEqual([a]);
+
+    // The product lets its record of a's sale go (the order has a copy); b's unit comes free again.
+    await dropSale(placed.orderId, { sku: a });
+    expect((await stockOf(a)).sales).toEqual([]);
+    await cancelOrder(rival.orderId, rival.accessToken, m.deps);
+    await settleClosedOrder(rival.orderId, m.deps);
+
+    expect(await finalizeOrder(placed.orderId)).toBe('applied');
+    const confirmed = await getOrder(placed.orderId);
+    expect(confirmed.state).toBe('CONFIRMED');
+    expect(confirmed.sold?.map((x) => [x.sku, x.qty])).toEqual([[a, 1], [b, 1]]);
+    // a's sale is the one recorded when it was made, copied from the order.
+    expect(confirmed.sold?.[0]?.at).toEqual(stuck.sold?.[0]?.at);
+    for (const sku of [a, b]) expect(await expectConserved(sku)).toMatchObject({ available: 0, reserved: 0, sold: 1 });
+    await expectNoViolations({ orderIds: [placed.orderId], skus: [a, b] });
   });
 });
 

@@ -3,8 +3,8 @@
  * stock. Selling is keyed by the order's holds, so running it twice (or after
  * a crash between two lines) sells each line exactly once. Each sale is
  * recorded on the product in the same update that sells, then copied onto
- * the order (`sold`), so what was sold to the order is a record, not an
- * inference.
+ * the order (`sold`) by the write that confirms it, so what was sold to the
+ * order is a record, not an inference.
  */
 import { Order, type OrderDoc } from '../../../prisma-free-models/order';
 import { crashPoint } from '../crash-points';
@@ -14,18 +14,30 @@ import { logger } from '../logger';
 import type { StepOutcome } from './reserve-order';
 import { transition } from './state-machine';
 
+/** What the order records of one line's sale (`sold`). */
+interface SoldLine extends Sale {
+  sku: string;
+}
+
 /**
- * Copies the product's record of this line's sale onto the order: the sale
- * this run just made, else the one read from the product. Returns whether
- * the line is recorded as sold to it.
+ * The record of this line's sale to the order: the sale this run just made,
+ * else the one the product keeps, else the copy an earlier run left on the
+ * order (the product lets its record go only once the order has one).
  */
-async function recordSale(orderId: string, line: StockLine, made: Sale | null): Promise<boolean> {
-  const sale = made ?? (await saleOf(orderId, line));
-  if (sale) {
-    await Order.updateOne({ _id: orderId, 'sold.sku': { $ne: line.sku } }, { $push: { sold: { sku: line.sku, qty: sale.qty, at: sale.at } } });
-    return true;
+async function saleOfLine(order: OrderDoc, line: StockLine): Promise<Sale | null> {
+  const made = await sellHeldLine(order._id, order.holdRef, line);
+  if (made) return made;
+  const kept = await saleOf(order._id, line);
+  if (kept) return kept;
+  const copy = await Order.findOne({ _id: order._id, 'sold.sku': line.sku }, { sold: 1 }).lean<Pick<OrderDoc, 'sold'>>();
+  return copy?.sold?.find((s) => s.sku === line.sku) ?? null;
+}
+
+/** Copies sales onto the order one by one, each once (for an order that stays PAID). */
+async function recordSales(orderId: string, sales: readonly SoldLine[]): Promise<void> {
+  for (const sale of sales) {
+    await Order.updateOne({ _id: orderId, 'sold.sku': { $ne: sale.sku } }, { $push: { sold: { sku: sale.sku, qty: sale.qty, at: sale.at } } });
   }
-  return (await Order.exists({ _id: orderId, 'sold.sku': line.sku })) !== null;
 }
 
 export async function finalizeOrder(orderId: string): Promise<StepOutcome> {
@@ -50,32 +62,40 @@ export async function finalizeOrderAsRead(order: OrderDoc): Promise<StepOutcome>
     logger.info({ orderId, state: order.state, action: 'finalize', outcome }, 'finalization not applicable');
     return outcome;
   }
+  const sold: SoldLine[] = [];
   const unsold: string[] = [];
   for (const [i, line] of order.lines.entries()) {
-    if (!(await sellLine(order, line))) unsold.push(line.sku);
+    const sale = await sellLine(order, line);
+    if (sale) sold.push({ sku: line.sku, qty: sale.qty, at: sale.at });
+    else unsold.push(line.sku);
     if (i === 0) crashPoint('finalize:after-first-line');
   }
   crashPoint('finalize:after-sell');
   if (unsold.length > 0) {
     // Never confirm what was not sold. A PAID order whose hold vanished (and
-    // whose stock is gone) needs a human: refund or restock.
+    // whose stock is gone) needs a human: refund or restock. What was sold
+    // is recorded on it meanwhile.
+    await recordSales(orderId, sold);
     logger.error({ orderId, state: order.state, action: 'finalize', unsold, outcome: 'refused' }, 'paid order has lines that could not be sold to it');
     await flagForAttention(orderId, 'unsold-lines', `no stock for ${unsold.join(', ')}`);
     return 'refused';
   }
-  return (await transition(orderId, { from: 'PAID', to: 'CONFIRMED' })).outcome;
+  // The sales are copied onto the order in the write that confirms it: one
+  // write fewer per line, and no confirmed order without its record.
+  return (await transition(orderId, { from: 'PAID', to: 'CONFIRMED', set: { sold } })).outcome;
 }
 
 /**
- * Sells one line to the order and records the sale on it; true once the line
- * is recorded as sold (now or by an earlier run). A line with no hold and no
- * sale (its hold vanished) is held again from free stock if there is any: the
- * customer paid for it.
+ * Sells one line to the order; the sale once the line is sold to it (now or
+ * by an earlier run), else null. A line with no hold and no sale (its hold
+ * vanished) is held again from free stock if there is any: the customer paid
+ * for it.
  */
-async function sellLine(order: OrderDoc, line: StockLine): Promise<boolean> {
-  if (await recordSale(order._id, line, await sellHeldLine(order._id, order.holdRef, line))) return true;
+async function sellLine(order: OrderDoc, line: StockLine): Promise<Sale | null> {
+  const sale = await saleOfLine(order, line);
+  if (sale) return sale;
   const again = await reserveLines(order._id, order.holdRef, [line]);
-  if (!again.ok) return false;
+  if (!again.ok) return null;
   logger.warn({ orderId: order._id, sku: line.sku, action: 'finalize' }, 'paid order had lost its hold; held again from free stock');
-  return recordSale(order._id, line, await sellHeldLine(order._id, order.holdRef, line));
+  return saleOfLine(order, line);
 }
