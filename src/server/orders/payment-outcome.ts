@@ -15,6 +15,9 @@
  *   succeeded, but Stripe says the intent has not succeeded -> nothing (logged)
  *   succeeded, amount or currency wrong      -> PAYMENT_MISMATCH, never PAID
  *   succeeded before our PAYMENT_PENDING write landed -> retried later
+ *
+ * The first case, the usual one, is one conditional write; the others read
+ * the order (that write's refusal does) and decide on it.
  *   payment_failed, order PAYMENT_PENDING    -> failure recorded, still payable
  *   payment_failed, any other state          -> nothing (a success or closing won)
  */
@@ -33,12 +36,18 @@ import { transition } from './state-machine';
 import { CLOSED_UNPAID_STATES, HOLDING_STATES, type OrderState } from './states';
 
 async function orderForIntent(pi: Stripe.PaymentIntent, action: string): Promise<OrderDoc | null> {
+  const orderId = orderIdOf(pi, action);
+  return orderId ? ourOrder(await Order.findById(orderId).lean<OrderDoc>(), pi, orderId, action) : null;
+}
+
+function orderIdOf(pi: Stripe.PaymentIntent, action: string): string | null {
   const orderId = pi.metadata?.orderId;
-  if (!orderId) {
-    logger.info({ paymentIntentId: pi.id, action, outcome: 'skipped' }, 'payment event without an order id: not ours');
-    return null;
-  }
-  const order = await Order.findById(orderId).lean<OrderDoc>();
+  if (!orderId) logger.info({ paymentIntentId: pi.id, action, outcome: 'skipped' }, 'payment event without an order id: not ours');
+  return orderId || null;
+}
+
+/** The order the event names, if the event's PaymentIntent is the one recorded on it. */
+function ourOrder(order: OrderDoc | null, pi: Stripe.PaymentIntent, orderId: string, action: string): OrderDoc | null {
   if (!order) {
     logger.warn({ orderId, paymentIntentId: pi.id, action, outcome: 'skipped' }, 'payment event for an unknown order');
     return null;
@@ -85,46 +94,51 @@ export async function applyPaymentSucceeded(
   eventId: string,
   deps: Pick<Deps, 'enqueuer' | 'stripe'>,
 ): Promise<StepOutcome> {
-  const order = await orderForIntent(claimed, 'mark-paid');
-  if (!order) return 'skipped';
+  const orderId = orderIdOf(claimed, 'mark-paid');
+  if (!orderId) return 'skipped';
   // The event says the money arrived; Stripe itself must agree. An event is
   // a hint (it may be stale, replayed from a test, or signed by anyone who
   // holds the webhook secret); the PaymentIntent is the record.
   const pi = await retrievePaymentIntentIfKnown(deps.stripe, claimed.id);
   await recordVerification(eventId, claimed.id, pi);
-  if (!pi) {
-    logger.error({ orderId: order._id, paymentIntentId: claimed.id, eventId, outcome: 'refused' }, 'success event for a PaymentIntent Stripe does not know; nothing marked paid');
-    return 'refused';
-  }
-  if (pi.status !== 'succeeded') {
-    logger.error(
-      { orderId: order._id, paymentIntentId: pi.id, eventId, status: pi.status, outcome: 'refused' },
-      'success event not confirmed by Stripe: the PaymentIntent has not succeeded; nothing marked paid',
-    );
+  if (!pi || pi.status !== 'succeeded') {
+    // Refused if it is about the order's own PaymentIntent; not ours (skipped) otherwise.
+    if (!(await orderForIntent(claimed, 'mark-paid'))) return 'skipped';
+    if (!pi) logger.error({ orderId, paymentIntentId: claimed.id, eventId, outcome: 'refused' }, 'success event for a PaymentIntent Stripe does not know; nothing marked paid');
+    else {
+      logger.error(
+        { orderId, paymentIntentId: pi.id, eventId, status: pi.status, outcome: 'refused' },
+        'success event not confirmed by Stripe: the PaymentIntent has not succeeded; nothing marked paid',
+      );
+    }
     return 'refused';
   }
   const received = pi.amount_received;
-
+  // The usual case in one conditional write, without reading the order
+  // first: it awaits exactly this payment (its PaymentIntent, amount and
+  // currency). Anything else is decided below on the order as it is.
+  const paid = await transition(orderId, {
+    from: 'PAYMENT_PENDING',
+    to: 'PAID',
+    where: { paymentIntentId: pi.id, totalMinor: received, currency: pi.currency },
+    set: paymentFields(pi, eventId, received),
+    detail: eventId,
+  });
+  if (paid.outcome === 'applied') {
+    await finalizeNow(paid.order, deps);
+    return 'applied';
+  }
+  const order = ourOrder(paid.order, pi, orderId, 'mark-paid');
+  if (!order) return 'skipped';
   if (received !== order.totalMinor || pi.currency !== order.currency) {
     return flagMismatch(order, pi, eventId, received, deps);
   }
-  if (order.state === 'PAYMENT_PENDING') {
-    const result = await transition(order._id, {
-      from: 'PAYMENT_PENDING',
-      to: 'PAID',
-      set: paymentFields(pi, eventId, received),
-      detail: eventId,
-    });
-    if (result.order?.state === 'PAID') await finalizeNow(result.order, deps);
-    // Lost a race with expiry or cancel: it is a late payment now.
-    if (result.outcome === 'refused' && result.order && CLOSED_UNPAID_STATES.has(result.order.state)) {
-      return settleLatePayment(result.order, pi, eventId, received, deps);
-    }
-    return result.outcome;
-  }
+  // Lost a race with expiry or cancel, or came after it: a late payment.
   if (CLOSED_UNPAID_STATES.has(order.state)) return settleLatePayment(order, pi, eventId, received, deps);
+  // Became payable only after the write above was refused: the retry finds it so.
+  if (order.state === 'PAYMENT_PENDING') throw new RetryLaterError(`order ${orderId} became payable meanwhile`);
   if (order.state === 'PAID') await finalizeNow(order, deps);
-  logger.info({ orderId: order._id, state: order.state, action: 'mark-paid', outcome: 'already-done' }, 'payment already applied');
+  logger.info({ orderId, state: order.state, action: 'mark-paid', outcome: 'already-done' }, 'payment already applied');
   return 'already-done';
 }
 

@@ -11,7 +11,7 @@ import {
   settleWhilePaid,
 } from './closing';
 import { firstOrdersRaceForTheSlot, oneKeyTwoCarts, placeOrderPayingTwinsLastUnit, placeOrderReservingTwinsLastUnit, placeOrderTwins, placeOrderTwinsLastUnit } from './checkout';
-import { finalizeTwins, finalizeVsReconcile, markPaidFinalizingVsFinalize, markPaidRerunVsFinalize, markPaidTwins, markPaidVsCancel, markPaidVsExpire, placeOrderPayingVsCancel, placeOrderPayingVsExpire, placeOrderPayingVsPaymentJob, requestPaymentTwins, requestPaymentVsCancel } from './payment';
+import { finalizeTwins, finalizeVsReconcile, markPaidFinalizingVsFinalize, markPaidRerunVsFinalize, markPaidTwins, markPaidVsCancel, markPaidVsExpire, markPaidVsPaymentRecorded, placeOrderPayingVsCancel, placeOrderPayingVsExpire, placeOrderPayingVsPaymentJob, requestPaymentTwins, requestPaymentVsCancel } from './payment';
 import { deliveriesVsReconcile, reconcileVsPlaceOrder, reconcileVsPlaceOrderPayingAnswerLost, reconcileVsPlaceOrderReserving, reconcileVsSettling } from './open-work';
 import { strandedTransfer, stripeHoldsRace, stripeHoldVsRelease, stripeReserveTwins } from './stripes';
 import { lastUnit, reserveTwins, reserveTwinsMultiLine, reserveVsCancel, reserveVsExpire, staleReserveTwin, staleReserveVsStraySweep } from './reservation';
@@ -44,6 +44,7 @@ export const SCENARIOS = [
   reserveVsExpire,
   markPaidVsCancel,
   markPaidVsExpire,
+  markPaidVsPaymentRecorded,
   latePaymentVsReconcile,
   settleWhilePaid,
   finalizeVsReconcile,

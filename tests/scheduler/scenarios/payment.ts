@@ -8,6 +8,7 @@ import { reconcile } from '../../../src/server/orders/reconcile';
 import { job, type Fixture, type Scenario, type StepTask } from '../explore';
 import { processWebhookEvent } from '../../../src/server/webhooks/process-event';
 import { order, paidPendingOrder, PAYING, pay, pendingOrder, placeFixture, product, reservedOrder, successEvent, type PlaceFixture } from '../fixtures';
+import { requestPayment } from '../../../src/server/orders/request-payment';
 import { withDatabaseRefusing } from '../../helpers';
 import type { Operation } from '../../../prisma-free-models/operation-gate';
 import { WebhookEvent } from '../../../prisma-free-models/webhook-event';
@@ -194,6 +195,42 @@ export const markPaidRerunVsFinalize: Scenario<Fixture & { eventId: string }> = 
     job(world, 'finalization', { orderId: id as string }, 'finalize'),
   ],
   check: async ({ orderIds: [id] }) => expectState(id as string, ['CONFIRMED']),
+};
+
+/**
+ * The buyer paid (Stripe made the PaymentIntent, the answer was lost before
+ * the order recorded it), and the success event is processed while the
+ * payment job asks again and records it: the event's one write finds the
+ * order not yet payable and its retry applies the payment; never a second
+ * PaymentIntent, the order confirmed once.
+ */
+export const markPaidVsPaymentRecorded: Scenario<Fixture & { eventId: string }> = {
+  name: 'mark-paid × the PaymentIntent being recorded',
+  async setup(world) {
+    const sku = await product(1);
+    const id = await reservedOrder(world, [sku]);
+    // The payment step up to Stripe's answer: the transition that records the intent refused.
+    const recording = (op: Operation) => op.model === 'Order' && JSON.stringify(op.update ?? {}).includes('PAYMENT_PENDING');
+    await withDatabaseRefusing(recording, () => requestPayment(id, world.deps)).catch(() => undefined);
+    const o = await order(id);
+    const [pi, ...more] = world.sim.paymentIntents({ metadata: { orderId: id } });
+    if (o.state !== 'INVENTORY_RESERVED' || o.paymentIntentId || !pi || more.length > 0) throw new Error(`fixture: expected INVENTORY_RESERVED with one intent not recorded, found ${o.state}`);
+    return { orderIds: [id], skus: [sku], eventId: await successEvent(world, await pay(world, pi.id)) };
+  },
+  tasks: ({ orderIds: [id], eventId }, world) => [
+    job(world, 'webhook-events', { eventId }, 'process event'),
+    job(world, 'payment', { orderId: id as string }, 'request-payment'),
+  ],
+  check: async ({ orderIds: [id], eventId }, world) => {
+    const statuses = await intentStatuses(world, id as string);
+    // The event itself paid the order (at once or on its retry), not a reconciler pass after it was put aside.
+    const outcome = (await WebhookEvent.findById(eventId).lean())?.outcome;
+    return [
+      ...(await expectState(id as string, ['CONFIRMED'])),
+      ...(statuses.length === 1 ? [] : [`${statuses.length} PaymentIntents for the order, expected one`]),
+      ...(outcome === 'applied' ? [] : [`the success event's outcome: expected applied, found ${String(outcome)}`]),
+    ];
+  },
 };
 
 /** Race 5: the customer cancels while the payment that succeeded is being applied. */
