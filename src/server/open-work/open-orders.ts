@@ -81,9 +81,17 @@ export async function openOrderEntry(orderId: string, now = new Date()): Promise
   await OpenOrder.updateOne({ _id: orderId }, { $set: { at: now, token: newToken() } }, { upsert: true });
 }
 
-/** After a write that may have taken a settled order out of settlement: lists it if the rule says so. */
-export async function keepOpen(orderId: string): Promise<void> {
-  const order = await Order.findById(orderId, { state: 1, pendingRelease: 1, pendingIntentCancel: 1, lateDecision: 1 }).lean<ReconcilerView>();
+/** The fields of an order the rule reads. */
+export const RECONCILER_VIEW = { state: 1, pendingRelease: 1, pendingIntentCancel: 1, lateDecision: 1 } as const;
+
+/**
+ * After a write that may have taken a settled order out of settlement: lists
+ * it if the rule says so. `asWritten`: the order as a later write of the same
+ * step returned it (atomically with that write, so no older than a read
+ * after it would be); without it the order is read.
+ */
+export async function keepOpen(orderId: string, asWritten?: ReconcilerView | null): Promise<void> {
+  const order = asWritten ?? (await Order.findById(orderId, RECONCILER_VIEW).lean<ReconcilerView>());
   if (order && needsReconciler(order)) await openOrderEntry(orderId);
 }
 

@@ -7,6 +7,7 @@
  */
 import { Order } from '../../../prisma-free-models/order';
 import { WebhookEvent } from '../../../prisma-free-models/webhook-event';
+import { RECONCILER_VIEW, type ReconcilerView } from '../open-work/open-orders';
 
 export interface PaymentEventView {
   type: string;
@@ -98,15 +99,19 @@ async function recordedBefore(orderId: string): Promise<RecordedEvent[]> {
 /**
  * Keeps a processed event on its order for the owner's page: once per event
  * (a re-run after a crash finds it there), at most MAX_EVENTS per order.
+ * Returns what the reconciler's rule reads of the order as this write left
+ * it, so the caller need not read it again (open-orders.ts `keepOpen`); null
+ * when nothing was written.
  */
 export async function recordPaymentEvent(
   orderId: string,
   event: { _id: string; type: string; payload: string; receivedAt: Date },
   outcome: string,
-): Promise<void> {
+): Promise<ReconcilerView | null> {
   const entry = { id: event._id, type: event.type, paymentIntentId: paymentIntentOf(event.payload), receivedAt: event.receivedAt, outcome };
-  await Order.updateOne(
+  return Order.findOneAndUpdate(
     { _id: orderId, 'paymentEvents.id': { $ne: event._id }, [`paymentEvents.${MAX_EVENTS - 1}`]: { $exists: false } },
     { $push: { paymentEvents: entry } },
-  );
+    { returnDocument: 'after', projection: RECONCILER_VIEW },
+  ).lean<ReconcilerView>();
 }

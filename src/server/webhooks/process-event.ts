@@ -44,10 +44,12 @@ export async function processWebhookEvent(eventId: string, deps: Pick<Deps, 'enq
   const handler = handlers[event.type];
   const outcome = handler ? await handler(event, deps) : 'skipped';
   crashPoint('process-event:after-apply');
-  if (stored.orderId) await recordPaymentEvent(stored.orderId, stored, outcome);
-  // A late payment can take a settled order out of settlement: list it again
-  // before the event counts as processed (open-work/open-orders.ts, rule 2).
-  if (stored.orderId) await keepOpen(stored.orderId);
+  if (stored.orderId) {
+    const asWritten = await recordPaymentEvent(stored.orderId, stored, outcome);
+    // A late payment can take a settled order out of settlement: list it again
+    // before the event counts as processed (open-work/open-orders.ts, rule 2).
+    await keepOpen(stored.orderId, asWritten);
+  }
   await WebhookEvent.updateOne({ _id: eventId, processedAt: { $exists: false } }, { $set: { processedAt: new Date(), outcome } });
   await dropEventEntry(eventId);
   logger.info({ eventId, type: event.type, orderId: stored.orderId, outcome }, 'event processed');
