@@ -78,8 +78,26 @@ describe('admission of API calls', () => {
 
   it('lets the typed client through a burst by sending refused calls again', async () => {
     let retries = 0;
-    const client = createOrdersClient(url, { busy: { retries: 20, onRetry: () => (retries += 1) } });
-    const carts = await Promise.all(Array.from({ length: 30 }, () => client.cart.create.mutate()));
+    let sent = 0;
+    const counted: typeof fetch = (input, init) => {
+      sent += 1;
+      return fetch(input, init);
+    };
+    const client = createOrdersClient(url, { busy: { retries: 20, onRetry: () => (retries += 1) }, fetch: counted });
+    // The app is paused while the burst is sent, so the calls arrive together
+    // when it resumes instead of one by one as fast as it answers them.
+    const pid = apps.pids[0] as number;
+    process.kill(pid, 'SIGSTOP');
+    let burst: Promise<{ cartId: string }[]> | undefined;
+    try {
+      burst = Promise.all(Array.from({ length: 30 }, () => client.cart.create.mutate()));
+      await waitFor('the burst handed to fetch', () => Promise.resolve(sent), (n) => n >= 30);
+      // The requests' bytes reach the paused app's sockets (the kernel accepts its connections meanwhile).
+      await new Promise((resolve) => setTimeout(resolve, 300));
+    } finally {
+      process.kill(pid, 'SIGCONT');
+    }
+    const carts = await burst;
     expect(new Set(carts.map((c) => c.cartId)).size).toBe(30);
     expect(retries).toBeGreaterThan(0);
   });

@@ -21,6 +21,8 @@ export const LIMITS_APP_PORTS = [APP_PORT + 7, APP_PORT + 8] as const;
 
 export interface LimitsApps {
   urls: string[];
+  /** Each app's process, in the order of `urls` (to pause one with SIGSTOP). */
+  pids: number[];
   stop(): Promise<void>;
 }
 
@@ -33,16 +35,16 @@ export async function startLimitsApps(name: string, ports: readonly number[], en
   for (const key of Object.keys(SUITE_LIMITS)) delete inherited[key];
   const group = new ProcessGroup();
   try {
-    const urls = await Promise.all(
+    const started = await Promise.all(
       ports.map(async (port, i) => {
         await assertPortFree(port, `${name} web app`);
         const app = group.add(startNextApp(`${name}-${i + 1}`, port, { ...inherited, ...env, SERVICE_NAME: `${name}-${i + 1}` }));
         const url = `http://127.0.0.1:${port}`;
         await waitForHttp(`${url}/api/health`, 90_000, app);
-        return url;
+        return { url, pid: app.child.pid as number };
       }),
     );
-    return { urls, stop: () => group.stopAll() };
+    return { urls: started.map((s) => s.url), pids: started.map((s) => s.pid), stop: () => group.stopAll() };
   } catch (err) {
     await group.stopAll();
     throw err;
