@@ -5,10 +5,8 @@
  * processes it names, so the table measures what it says; the total sums the
  * steps the load driver's buyer takes.
  */
-import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { ROOT } from '../setup/processes';
-import { appUrl, env, simUrl } from '../helpers';
+import { runAgainstSuite, tableRows } from './suite-script';
 
 const STEPS = [
   'cart.createWithLines',
@@ -21,31 +19,9 @@ const STEPS = [
 
 describe('load/procedure-cost.ts', () => {
   it('takes 4 buyers through every step of a purchase and reports CPU per step and process', () => {
-    const run = spawnSync(process.execPath, ['--import', 'tsx', 'load/procedure-cost.ts'], {
-      cwd: ROOT,
-      env: {
-        ...process.env,
-        N: '4',
-        CONCURRENCY: '2',
-        APP_URL: appUrl(),
-        SIM_URL: simUrl(),
-        MONGODB_URI: env('MONGODB_URI'),
-        REDIS_URL: env('REDIS_URL'),
-        QUEUE_PREFIX: env('QUEUE_PREFIX'),
-        WORKER_HTTP_PORT: new URL(env('WORKER_URL')).port,
-      },
-      encoding: 'utf8',
-      timeout: 120_000,
-    });
+    const run = runAgainstSuite('procedure-cost.ts', { N: '4', CONCURRENCY: '2' });
     expect(run.status, run.stderr).toBe(0);
-    const lines = run.stdout.split('\n');
-    const header = (lines.find((l) => l.startsWith('| step |')) ?? '').split('|').map((c) => c.trim());
-    const rows = new Map(
-      lines
-        .filter((l) => l.startsWith('| ') && !l.startsWith('| step |'))
-        .map((l) => l.split('|').map((c) => c.trim()))
-        .map((cells) => [cells[1], cells] as const),
-    );
+    const { header, rows } = tableRows(run.stdout, 'step');
     expect([...rows.keys()]).toEqual(STEPS);
     const column = (role: string) => header.indexOf(role);
     expect(column('web')).toBeGreaterThan(0);
