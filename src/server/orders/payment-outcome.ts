@@ -15,11 +15,11 @@
  *   succeeded, but Stripe says the intent has not succeeded -> nothing (logged)
  *   succeeded, amount or currency wrong      -> PAYMENT_MISMATCH, never PAID
  *   succeeded before our PAYMENT_PENDING write landed -> retried later
- *
- * The first case, the usual one, is one conditional write; the others read
- * the order (that write's refusal does) and decide on it.
  *   payment_failed, order PAYMENT_PENDING    -> failure recorded, still payable
  *   payment_failed, any other state          -> nothing (a success or closing won)
+ *
+ * The first case, the usual one, is one conditional write; for the others
+ * the order is read (that write's refusal reads it) and decided on.
  */
 import type Stripe from 'stripe';
 import { Order, type OrderDoc } from '../../../prisma-free-models/order';
