@@ -244,12 +244,15 @@ describe('finalization', () => {
 });
 
 describe('payment mismatch and event order', () => {
-  it('never marks paid on a wrong amount or currency, and releases the stock', async () => {
+  it.each([
+    ['amount', (o: { totalMinor: number }) => ({ totalMinor: o.totalMinor + 100 })],
+    ['currency', () => ({ currency: 'usd' })],
+  ] as const)('never marks paid on a wrong %s, and releases the stock', async (_what, diverged) => {
     const sku = await seedProduct(2);
     const { orderId, order } = await pendingOrder(sku);
     await sim.pay(order.paymentIntentId!);
-    // The order and what Stripe charged disagree (the order's total diverged).
-    await Order.updateOne({ _id: orderId }, { $set: { totalMinor: order.totalMinor + 100 } });
+    // The order and what Stripe charged disagree (the order's total or currency diverged).
+    await Order.updateOne({ _id: orderId }, { $set: diverged(order) });
     expect(await deliver(await simEvent('payment_intent.succeeded', order.paymentIntentId!))).toBe('applied');
     const flagged = await getOrder(orderId);
     expect(flagged.state).toBe('PAYMENT_MISMATCH');
