@@ -30,6 +30,12 @@ export function intentStatuses(world: World, orderId: string): Promise<string[]>
   return Promise.resolve(world.sim.paymentIntents({ metadata: { orderId } }).map((pi) => pi.status));
 }
 
+/** A violation unless Stripe holds exactly one PaymentIntent for the order. */
+export async function oneIntent(world: World, orderId: string): Promise<string[]> {
+  const statuses = await intentStatuses(world, orderId);
+  return statuses.length === 1 ? [] : [`expected one PaymentIntent for the order, found ${statuses.length} (${statuses.join(', ')})`];
+}
+
 type PaymentFixture = Fixture & { token: string };
 
 export const requestPaymentTwins: Scenario = {
@@ -42,10 +48,7 @@ export const requestPaymentTwins: Scenario = {
     job(world, 'payment', { orderId: id as string }, 'request-payment A'),
     job(world, 'payment', { orderId: id as string }, 'request-payment B'),
   ],
-  async check({ orderIds: [id] }, world) {
-    const statuses = await intentStatuses(world, id as string);
-    return statuses.length === 1 ? [] : [`expected one PaymentIntent for the order, found ${statuses.length} (${statuses.join(', ')})`];
-  },
+  check: ({ orderIds: [id] }, world) => oneIntent(world, id as string),
 };
 
 export const requestPaymentVsCancel: Scenario<PaymentFixture> = {
@@ -122,10 +125,7 @@ export const placeOrderPayingVsPaymentJob: Scenario<PlaceFixture> = {
   name: 'placeOrder paying at placement × the payment job',
   setup: placeFixture,
   tasks: (fixture, world) => [placingTask(fixture, world.deps), job(world, 'payment', { orderId: fixture.orderIds[0] as string }, 'request-payment')],
-  check: async ({ orderIds: [id] }, world) => {
-    const statuses = await intentStatuses(world, id as string);
-    return [...(await expectState(id as string, ['PAYMENT_PENDING'])), ...(statuses.length === 1 ? [] : [`${statuses.length} PaymentIntents for the order, expected one`])];
-  },
+  check: async ({ orderIds: [id] }, world) => [...(await expectState(id as string, ['PAYMENT_PENDING'])), ...(await oneIntent(world, id as string))],
 };
 
 /** The same against the expiry, with a hold that is over as soon as it is taken. */
@@ -222,12 +222,11 @@ export const markPaidVsPaymentRecorded: Scenario<Fixture & { eventId: string }> 
     job(world, 'payment', { orderId: id as string }, 'request-payment'),
   ],
   check: async ({ orderIds: [id], eventId }, world) => {
-    const statuses = await intentStatuses(world, id as string);
     // The event itself paid the order (at once or on its retry), not a reconciler pass after it was put aside.
     const outcome = (await WebhookEvent.findById(eventId).lean())?.outcome;
     return [
       ...(await expectState(id as string, ['CONFIRMED'])),
-      ...(statuses.length === 1 ? [] : [`${statuses.length} PaymentIntents for the order, expected one`]),
+      ...(await oneIntent(world, id as string)),
       ...(outcome === 'applied' ? [] : [`the success event's outcome: expected applied, found ${String(outcome)}`]),
     ];
   },
